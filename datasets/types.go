@@ -1,0 +1,320 @@
+// Package datasets is kforge's shared vocabulary: the Task, Variant, Verdict and
+// Record types that move between stages, their Arrow schemas, and the split and
+// mix recipes. It imports no other kforge package.
+package datasets
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// Task kinds.
+const (
+	KindCKExample  = "ck-example"  // Composable Kernel classic example (device-op instance)
+	KindCKTile     = "ck-tile"     // ck_tile example (tile configuration)
+	KindHIPProgram = "hip-program" // self-contained HIP program with a main
+)
+
+// Task is one kernel-optimisation problem: a reference program, the region a
+// candidate may change, the problem it solves, and how to build, run and judge it.
+// Tasks are serialised one per line in tasks.jsonl; the same JSON is the task
+// spec column of the rl dataset, so a reward function can re-verify from a row.
+type Task struct {
+	ID      string   `json:"id"`     // stable content hash (see TaskID)
+	Kind    string   `json:"kind"`   // KindCKExample, KindCKTile, KindHIPProgram
+	Name    string   `json:"name"`   // human name, e.g. "gemm_xdl_fp16/DeviceGemmInstance"
+	Op      string   `json:"op"`     // op family: gemm, conv_fwd, softmax, vector_add, …
+	Dtypes  []string `json:"dtypes"` // canonical names: fp16, bf16, fp32, fp8, int8, …
+	Layouts []string `json:"layouts,omitempty"`
+	// Description says in words what the program computes (shown in prompts).
+	Description string `json:"description,omitempty"`
+
+	Source Source `json:"source"`
+	// Files are the program's own files that a candidate is spliced into and
+	// that the build compiles, relative to the task root. Content is inline so a
+	// task is self-describing; large shared headers stay in the repository and
+	// are named by Build.IncludeDirs (resolved against the checkout at Source.Commit).
+	Files  []File       `json:"files"`
+	Region Region       `json:"region"`
+	Sizes  []Size       `json:"sizes"`
+	Build  BuildRecipe  `json:"build"`
+	Run    RunRecipe    `json:"run"`
+	Archs  []string     `json:"archs,omitempty"` // targets it builds for, e.g. gfx90a
+	Extra  *TaskContext `json:"context,omitempty"`
+}
+
+// Source is the provenance of a task.
+type Source struct {
+	Repo      string `json:"repo"`             // URL or path as configured
+	Commit    string `json:"commit"`           // 40-hex commit the task was mined at
+	Subdir    string `json:"subdir,omitempty"` // project inside a monorepo, e.g. projects/composablekernel
+	Path      string `json:"path"`             // file path relative to the project root
+	Blob      string `json:"blob"`             // git blob SHA of Path at Commit
+	Lines     [2]int `json:"lines"`            // 1-based inclusive line span of the region
+	License   string `json:"license"`          // SPDX id
+	Copyright string `json:"copyright,omitempty"`
+}
+
+// File is one file of a task's program.
+type File struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+}
+
+// Region is the editable part of a task: the one span of one file that a
+// candidate replaces. Everything outside it stays byte-identical.
+type Region struct {
+	File  string `json:"file"`  // path of the file in Task.Files
+	Start int    `json:"start"` // byte offset of the first byte of the region
+	End   int    `json:"end"`   // byte offset one past the last byte
+	Text  string `json:"text"`  // the reference text, File.Content[Start:End]
+	// Kind says what the region holds and so which gate rules apply:
+	// "ck-instance" (a type alias with a template argument list),
+	// "tile-config" (ck_tile tile configuration), "hip-kernels" (__global__ and
+	// __device__ functions).
+	Kind string `json:"kind"`
+	// Rules are the human-readable rules shown to the model and enforced by the gate.
+	Rules []string `json:"rules,omitempty"`
+	// Signatures are the kernel signatures a hip-kernels region must keep.
+	Signatures []string `json:"signatures,omitempty"`
+	// Params name and classify the template arguments of a ck-instance region.
+	Params []TemplateParam `json:"params,omitempty"`
+}
+
+// TemplateParam is one template argument of a device-op instance.
+type TemplateParam struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Class string `json:"class"` // "problem" or "knob"
+}
+
+// Size is one problem size: the arguments that make the program solve it.
+type Size struct {
+	Name   string            `json:"name"`             // e.g. "default", "m3840n4096k4096", "tail"
+	Args   []string          `json:"args"`             // program arguments for this size
+	Dims   map[string]int64  `json:"dims,omitempty"`   // M, N, K, … where known
+	Hidden bool              `json:"hidden,omitempty"` // never shown in a prompt
+	Origin string            `json:"origin,omitempty"` // example_default, generated_tail, …
+	Env    map[string]string `json:"env,omitempty"`
+}
+
+// BuildRecipe says how to compile a task's program.
+type BuildRecipe struct {
+	Sources     []string `json:"sources"`                // files to compile, relative to the task root
+	RepoSources []string `json:"repo_sources,omitempty"` // extra sources from the checkout
+	IncludeDirs []string `json:"include_dirs,omitempty"` // relative to the checkout (project root)
+	Flags       []string `json:"flags,omitempty"`        // e.g. -O3 -std=c++17
+	// ConfigHeader is the content of a generated ck/config.h, when needed.
+	ConfigHeader string `json:"config_header,omitempty"`
+	// NeedsCheckout is true when the build reads files from the repository
+	// checkout (IncludeDirs, RepoSources) and not only from Files.
+	NeedsCheckout bool `json:"needs_checkout,omitempty"`
+}
+
+// RunRecipe says how to run a task's program and read its output.
+type RunRecipe struct {
+	Pass PassRule `json:"pass"`
+	// PerfPattern is a regular expression with a named group "ms" that matches
+	// the program's own timing line.
+	PerfPattern string `json:"perf_pattern,omitempty"`
+	// Seeds are extra argument sets (init methods, seeds) each size is run with.
+	Seeds []SeedArgs `json:"seeds,omitempty"`
+	// TimeoutSeconds bounds one run of the program.
+	TimeoutSeconds float64 `json:"timeout_seconds,omitempty"`
+	// Tolerance is informative: the program itself judges correctness.
+	Tolerance *Tolerance `json:"tolerance,omitempty"`
+}
+
+// SeedArgs is one named way to initialise inputs.
+type SeedArgs struct {
+	Name string            `json:"name"`
+	Args []string          `json:"args,omitempty"`
+	Env  map[string]string `json:"env,omitempty"`
+}
+
+// PassRule decides whether one run of a program passed.
+type PassRule struct {
+	ExitZero bool     `json:"exit_zero"`
+	Fail     []string `json:"fail,omitempty"` // substrings that fail the run wherever they appear
+	Pass     []string `json:"pass,omitempty"` // regular expressions that must all match the output
+}
+
+// Tolerance is a numeric tolerance.
+type Tolerance struct {
+	RTol float64 `json:"rtol"`
+	ATol float64 `json:"atol"`
+}
+
+// TaskContext is extra text for prompts (the device-op template declaration,
+// helper code) that is not part of the program.
+type TaskContext struct {
+	Declaration string `json:"declaration,omitempty"`
+	Notes       string `json:"notes,omitempty"`
+}
+
+// Message is one chat message.
+type Message struct {
+	Role     string `json:"role"` // system, user, assistant
+	Content  string `json:"content"`
+	Thinking string `json:"thinking,omitempty"`
+}
+
+// Sampling are the generation options that shaped a variant.
+type Sampling struct {
+	Temperature float64 `json:"temperature"`
+	TopP        float64 `json:"top_p"`
+	Seed        int     `json:"seed"`
+	NumCtx      int     `json:"num_ctx,omitempty"`
+	MaxTokens   int     `json:"max_tokens,omitempty"`
+}
+
+// Variant is one candidate for a task, written by a model.
+type Variant struct {
+	ID            string    `json:"id"`
+	TaskID        string    `json:"task_id"`
+	Round         int       `json:"round"`
+	Sample        int       `json:"sample"`
+	Parent        string    `json:"parent,omitempty"` // variant this one refines
+	Provider      string    `json:"provider"`         // ollama, openai
+	Model         string    `json:"model"`
+	ModelDigest   string    `json:"model_digest,omitempty"`
+	PromptVersion string    `json:"prompt_version"`
+	Messages      []Message `json:"messages"` // the whole conversation, answer last
+	Sampling      Sampling  `json:"sampling"`
+	Region        string    `json:"region"`              // extracted candidate region text
+	Reasoning     string    `json:"reasoning,omitempty"` // the model's thinking, if any
+	// Rejected is set when no usable candidate could be extracted; the variant
+	// is then recorded but never verified.
+	Rejected         string  `json:"rejected,omitempty"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	DurationSeconds  float64 `json:"duration_seconds"`
+	Cached           bool    `json:"cached,omitempty"`
+}
+
+// Verdict statuses.
+const (
+	StatusKept        = "kept"
+	StatusRejected    = "rejected"
+	StatusQuarantined = "quarantined"
+	// StatusUnverified: every check that ran passed, but the backend cannot
+	// measure on a GPU (compile-only), so the variant is never kept.
+	StatusUnverified = "unverified"
+)
+
+// Verdict is what the verifier found about one variant.
+type Verdict struct {
+	VariantID   string          `json:"variant_id"`
+	TaskID      string          `json:"task_id"`
+	Backend     string          `json:"backend"`
+	Device      Device          `json:"device"`
+	Gate        Check           `json:"gate"`
+	Splice      Check           `json:"splice"`
+	Compile     CompileResult   `json:"compile"`
+	Correctness []RunResult     `json:"correctness,omitempty"`
+	Timing      *Timing         `json:"timing,omitempty"`
+	Speedup     float64         `json:"speedup,omitempty"`
+	Status      string          `json:"status"`                // StatusKept, …
+	RejectedBy  string          `json:"rejected_by,omitempty"` // the rule that rejected or quarantined it
+	Reason      string          `json:"reason,omitempty"`
+	Sizes       []string        `json:"sizes,omitempty"`
+	Logs        string          `json:"logs,omitempty"` // trimmed excerpts
+	Seconds     float64         `json:"seconds"`
+	Extra       json.RawMessage `json:"extra,omitempty"`
+}
+
+// Kept reports whether the verdict admits the variant into a dataset.
+func (v Verdict) Kept() bool { return v.Status == StatusKept }
+
+// Device describes where a verdict was reached.
+type Device struct {
+	Name      string `json:"name"`
+	Arch      string `json:"arch"`
+	Driver    string `json:"driver,omitempty"`
+	Toolchain string `json:"toolchain,omitempty"`
+	Clocks    string `json:"clocks,omitempty"`
+}
+
+// Check is the result of one pass/fail step.
+type Check struct {
+	OK     bool   `json:"ok"`
+	Rule   string `json:"rule,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// CompileResult is the result of compiling a candidate.
+type CompileResult struct {
+	OK      bool              `json:"ok"`
+	Seconds float64           `json:"seconds"`
+	Log     string            `json:"log,omitempty"`
+	Kernels []KernelResources `json:"kernels,omitempty"`
+	Cached  bool              `json:"cached,omitempty"`
+}
+
+// KernelResources is the compiler's per-kernel resource usage.
+type KernelResources struct {
+	Name       string `json:"name"`
+	VGPRs      int    `json:"vgprs"`
+	SGPRs      int    `json:"sgprs"`
+	AGPRs      int    `json:"agprs"`
+	Scratch    int    `json:"scratch_bytes"`
+	VGPRSpill  int    `json:"vgpr_spill"`
+	SGPRSpill  int    `json:"sgpr_spill"`
+	LDS        int    `json:"lds_bytes"`
+	Occupancy  int    `json:"occupancy"`
+	Registers  int    `json:"registers,omitempty"` // NVIDIA: registers per thread
+	SharedMemB int    `json:"shared_bytes,omitempty"`
+}
+
+// RunResult is one correctness run.
+type RunResult struct {
+	Size    string  `json:"size"`
+	Seed    string  `json:"seed,omitempty"`
+	Who     string  `json:"who"` // reference or candidate
+	Pass    bool    `json:"pass"`
+	Exit    int     `json:"exit"`
+	Detail  string  `json:"detail,omitempty"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Timing holds every repetition of reference and candidate, in milliseconds.
+type Timing struct {
+	Source     string     `json:"source"` // rocprofv3, ncu, program
+	Size       string     `json:"size"`
+	Reference  []float64  `json:"reference_ms"`
+	Candidate  []float64  `json:"candidate_ms"`
+	RefMedian  float64    `json:"reference_median_ms"`
+	CandMedian float64    `json:"candidate_median_ms"`
+	RefIQR     [2]float64 `json:"reference_iqr_ms"`
+	CandIQR    [2]float64 `json:"candidate_iqr_ms"`
+}
+
+// Hash returns the hex SHA-256 of the canonical JSON of parts, each prefixed
+// by its kind so that different kinds of value never share a hash.
+func Hash(kind string, parts ...any) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	enc := json.NewEncoder(h)
+	for _, p := range parts {
+		if err := enc.Encode(p); err != nil {
+			// Values hashed here are plain data; a failure is a programming error.
+			panic("datasets.Hash: " + err.Error())
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TaskID is the stable id of a task: a hash of what defines the problem
+// (kind, source path and blob, region span and text, sizes) so an unchanged file
+// yields the same ids at every commit.
+func TaskID(t *Task) string {
+	return Hash("task", t.Kind, t.Source.Repo, t.Source.Subdir, t.Source.Path, t.Source.Blob,
+		t.Region.File, t.Region.Start, t.Region.End, t.Region.Text, t.Name, t.Sizes)[:24]
+}
+
+// VariantID is the id of a variant: task, round, sample, parent and the region text.
+func VariantID(v *Variant) string {
+	return Hash("variant", v.TaskID, v.Round, v.Sample, v.Parent, v.Model, v.PromptVersion, v.Region)[:24]
+}
