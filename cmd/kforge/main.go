@@ -1,12 +1,102 @@
-// Command kforge builds training datasets for kernel-writing models.
+// Command kforge builds training datasets for kernel-writing models: it mines
+// GPU kernels from the ROCm repositories, has a model write faster variants,
+// keeps those verified on a GPU, and writes Parquet for SFT and RL.
+//
+// This package is the CLI only: flags, wiring and exit codes. Every stage's
+// logic lives in its own package.
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
+// Exit codes.
+const (
+	exitOK       = 0 // success
+	exitFailed   = 1 // the run failed
+	exitUsage    = 2 // bad usage or config
+	exitItemsBad = 3 // finished, but some items failed
+)
+
+// env is what a command may touch of the outside world, so tests can run
+// commands in-process.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+// commands is the CLI; the README's CLI reference is checked against it.
+func commands() []command {
+	return []command{
+		{"build", "run the pipeline for a recipe: mine, generate, verify, write the release", cmdBuild},
+		{"mine", "mine tasks from repositories into tasks.jsonl", cmdMine},
+		{"verify", "judge one candidate for one task and print its verdict as JSON", cmdVerify},
+		{"export", "rebuild a release from a build's shards, with no model call and no GPU run", cmdExport},
+		{"merge", "make the release from the outputs of every shard", cmdMerge},
+		{"publish", "publish a release to the Hugging Face Hub", cmdPublish},
+		{"slurm", "submit a sharded build as a Slurm job array and its merge job", cmdSlurm},
+		{"config", "check recipes (config check FILE...) or explain every key (config explain)", cmdConfig},
+		{"doctor", "report the toolchains, GPUs and model endpoint, and which backends can run here", cmdDoctor},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
 func main() {
-	fmt.Fprintln(os.Stderr, "kforge: the CLI is being wired")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(ctx, e, os.Args[1:]))
+}
+
+// run dispatches to a subcommand and returns the exit code.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "kforge: unknown command %q\n", args[0])
+	usage(e.stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: kforge <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'kforge <command> -h' for a command's flags.")
+}
+
+// newLogger returns the logger for format ("text" or "json") and level.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
