@@ -2,10 +2,454 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"kforge/configs"
+	"kforge/datasets"
+	"kforge/filters/verify"
+	"kforge/pipeline"
+	"kforge/sinks/hub"
+	"kforge/sinks/release"
+	"kforge/sources/model"
+	"kforge/sources/repos"
 )
 
+// LineageFile is written into each shard directory: what the shard was built
+// from (sources and commits, model and digest, toolchain, device, config), for
+// the release manifest.
+const LineageFile = "lineage.json"
+
 func cmdBuild(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "kforge build: being wired")
-	return exitFailed
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	cfgPath := fs.String("c", "", "recipe `FILE` (required)")
+	out := fs.String("out", "", "build `DIR` (default: the recipe's out)")
+	cacheDir := fs.String("cache-dir", "", "cache `DIR` (default: the recipe's cache_dir, else <out>/cache)")
+	shardFlag := fs.String("shard", "", "build only shard `I/N` (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, else 0/1)")
+	logFormat := fs.String("log-format", "", "log format: text or json (default: the recipe's)")
+	noPull := fs.Bool("no-pull", false, "fail instead of pulling a model the server lacks")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *cfgPath == "" || fs.NArg() > 0 {
+		fmt.Fprintln(e.stderr, "usage: kforge build -c FILE [--out DIR] [--cache-dir DIR] [--shard I/N] [--log-format text|json] [--no-pull]")
+		return exitUsage
+	}
+	cfg, err := configs.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+	if *out != "" {
+		cfg.Out = *out
+	}
+	if *cacheDir != "" {
+		cfg.CacheDir = *cacheDir
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(cfg.Out, "cache")
+	}
+	if *logFormat != "" {
+		cfg.Log.Format = *logFormat
+	}
+	if *noPull {
+		cfg.Model.Pull = false
+	}
+	shard := pipeline.All
+	if *shardFlag != "" {
+		if shard, err = pipeline.ParseShard(*shardFlag); err != nil {
+			fmt.Fprintln(e.stderr, "kforge build:", err)
+			return exitUsage
+		}
+	} else if s, ok, err := pipeline.ShardFromEnv(e.getenv, cfg.Run.Shards); err != nil {
+		fmt.Fprintln(e.stderr, "kforge build:", err)
+		return exitUsage
+	} else if ok {
+		shard = s
+	}
+	log := newLogger(e.stderr, cfg.Log.Format, cfg.Log.Level).With("build", cfg.Name, "shard", shard.String())
+	b := &builder{cfg: cfg, shard: shard, log: log, e: e}
+	code, err := b.run(ctx)
+	if err != nil {
+		log.Error("build failed", "err", err)
+	}
+	return code
+}
+
+// builder holds one build's wiring.
+type builder struct {
+	cfg   *configs.Config
+	shard pipeline.Shard
+	log   *slog.Logger
+	e     *env
+}
+
+func (b *builder) shardDir() string {
+	return filepath.Join(b.cfg.Out, "shards", b.shard.Name())
+}
+
+func (b *builder) run(ctx context.Context) (int, error) {
+	cfg := b.cfg
+	dir := b.shardDir()
+	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err == nil {
+		b.log.Info("shard already complete; nothing to do", "dir", dir)
+		return b.finish(ctx, nil)
+	}
+	cache, err := pipeline.OpenDirCache(cfg.CacheDir)
+	if err != nil {
+		return exitFailed, err
+	}
+	stats := pipeline.NewStats()
+
+	// Preflight: everything that can be missing is checked before any work.
+	ver, err := verify.New(cfg.Verify, verify.Options{
+		Cache:   cache,
+		Log:     b.log,
+		WorkDir: filepath.Join(cfg.Out, "work", b.shard.Name()),
+		Checkout: func(ctx context.Context, src datasets.Source) (string, error) {
+			return repos.Checkout(ctx, cfg.CacheDir, src)
+		},
+	})
+	if err != nil {
+		return exitFailed, fmt.Errorf("verification backend %s cannot run here: %w (run 'kforge doctor')", cfg.Verify.Backend, err)
+	}
+	gen, err := model.New(cfg.Model, cache, stats, b.log)
+	if err != nil {
+		return exitFailed, err
+	}
+	if err := gen.Prepare(ctx); err != nil {
+		return exitFailed, fmt.Errorf("model %s at %s: %w", cfg.Model.Model, cfg.Model.Provider, err)
+	}
+
+	mined, err := repos.Mine(ctx, cfg.Sources, repos.Options{CacheDir: cfg.CacheDir, Archs: cfg.Verify.Archs, Log: b.log})
+	if err != nil {
+		return exitFailed, fmt.Errorf("mining: %w", err)
+	}
+	var tasks []*taskState
+	for i := range mined.Tasks {
+		if b.shard.Owns(mined.Tasks[i].ID) {
+			tasks = append(tasks, &taskState{task: &mined.Tasks[i]})
+		}
+	}
+	stats.Add("mined", int64(len(tasks)))
+	b.log.Info("mined", "tasks", len(mined.Tasks), "in_shard", len(tasks), "skipped", mined.Skipped)
+
+	data, err := b.chain(ctx, stats, tasks, gen, ver)
+	if err != nil {
+		if ctx.Err() != nil {
+			return exitFailed, errors.New("interrupted: finished work is in the cache; rerun the same command to resume")
+		}
+		return exitFailed, err
+	}
+	if err := b.writeShard(dir, data, stats, b.lineage(mined, ver)); err != nil {
+		return exitFailed, err
+	}
+	return b.finish(ctx, stats)
+}
+
+// finish builds the release when this build is the whole job (one shard) and
+// publishes it when the recipe says so. A sharded build leaves that to merge.
+func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error) {
+	failed := int64(0)
+	if stats != nil {
+		snap := stats.Snapshot()
+		for stage, m := range snap.Failures {
+			for reason, n := range m {
+				failed += n
+				b.log.Warn("failed items", "stage", stage, "reason", reason, "count", n)
+			}
+		}
+		b.log.Info("shard done", "funnel", (&pipeline.Progress{Stats: stats}).Funnel(), "failed_items", failed, "seconds", round2(snap.Seconds))
+		if m := b.cfg.Run.MaxFailedItems; m >= 0 && failed > int64(m) {
+			return exitFailed, fmt.Errorf("%d items failed, more than run.max_failed_items=%d", failed, m)
+		}
+	}
+	if b.shard.N > 1 {
+		b.log.Info("sharded build: run 'kforge merge' once every shard is done")
+		return exitCode(failed), nil
+	}
+	lin, _ := readLineage(b.shardDir())
+	sum, err := release.Build(ctx, release.Options{
+		Shards:  []string{b.shardDir()},
+		Out:     filepath.Join(b.cfg.Out, "release"),
+		Dataset: b.cfg.Dataset,
+		Lineage: lin,
+		Stats:   stats,
+		Log:     b.log,
+	})
+	if err != nil {
+		return exitFailed, fmt.Errorf("release: %w", err)
+	}
+	b.log.Info("release written", "dir", filepath.Join(b.cfg.Out, "release"), "rows", sum.Rows)
+	if b.cfg.Publish != nil {
+		if failed > 0 {
+			return exitItemsBad, fmt.Errorf("not publishing: %d items failed in this build", failed)
+		}
+		if err := publish(ctx, b.e, filepath.Join(b.cfg.Out, "release"), *b.cfg.Publish, false, b.log); err != nil {
+			return exitFailed, fmt.Errorf("publish: %w", err)
+		}
+	}
+	return exitCode(failed), nil
+}
+
+func exitCode(failed int64) int {
+	if failed > 0 {
+		return exitItemsBad
+	}
+	return exitOK
+}
+
+// taskState is one task's progress through its refinement rounds. It is
+// touched by one stage at a time: the expand stage before a round's samples
+// are sent, the collector after they come back.
+type taskState struct {
+	task        *datasets.Task
+	round       int
+	pending     int
+	roundBest   *datasets.Verdict
+	roundBestV  *datasets.Variant
+	best        *datasets.Verdict
+	bestVariant *datasets.Variant
+}
+
+// unit is one sample of one round of one task as it moves down the chain. A
+// failure travels as data (err, stage) so the collector can close the round.
+type unit struct {
+	st       *taskState
+	sample   int
+	variant  datasets.Variant
+	prepared *verify.Prepared
+	verdict  *datasets.Verdict
+	err      error
+	stage    string
+}
+
+// chain is the whole pipeline of one shard:
+//
+//	tasks ─▶ rounds loop ─▶ expand (N samples) ─▶ generate (model.concurrency)
+//	      ─▶ prepare: gate, splice, compile (cores) ─▶ measure (one per GPU)
+//	      ─▶ collect (1): record, decide the next round ─┐
+//	         ▲───────────────────────────────────────────┘
+func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*taskState, gen *model.Generator, ver *verify.Verifier) (*datasets.ShardData, error) {
+	cfg := b.cfg
+	g := pipeline.NewGroup(ctx, stats)
+	loop := pipeline.NewLoop(g, pipeline.From(g, tasks))
+
+	expand := pipeline.Run(g, pipeline.Stage[*taskState, unit]{Name: "expand", Workers: 1,
+		Fn: func(ctx context.Context, st *taskState, emit func(unit)) error {
+			st.pending = cfg.Model.Samples
+			st.roundBest, st.roundBestV = nil, nil
+			for i := range cfg.Model.Samples {
+				emit(unit{st: st, sample: i})
+			}
+			return nil
+		}}, loop.Out())
+
+	arch := ""
+	if len(cfg.Verify.Archs) > 0 {
+		arch = cfg.Verify.Archs[0]
+	}
+	generated := pipeline.Map(g, "generate", cfg.Model.Concurrency, expand, func(ctx context.Context, u unit) (unit, error) {
+		req := model.Request{Task: u.st.task, Round: u.st.round, Parent: u.st.bestVariant, Verdict: u.st.best, Arch: arch}
+		if u.st.best != nil && u.st.best.Timing != nil {
+			req.Baseline = u.st.best.Timing.RefMedian
+		}
+		v, err := gen.Generate(ctx, req, u.sample)
+		if err != nil {
+			u.err, u.stage = err, "generate"
+		}
+		u.variant = v
+		return u, nil
+	})
+
+	compileWorkers := cfg.Verify.CompileWorkers
+	if compileWorkers <= 0 {
+		compileWorkers = runtime.NumCPU()
+	}
+	prepared := pipeline.Map(g, "prepare", compileWorkers, generated, func(ctx context.Context, u unit) (unit, error) {
+		if u.err != nil || u.variant.Rejected != "" {
+			return u, nil
+		}
+		p, err := ver.Prepare(ctx, u.st.task, &u.variant)
+		if err != nil {
+			u.err, u.stage = err, "prepare"
+		}
+		u.prepared = p
+		return u, nil
+	})
+
+	measured := pipeline.Map(g, "measure", ver.GPUs(), prepared, func(ctx context.Context, u unit) (unit, error) {
+		if u.err != nil || u.prepared == nil {
+			return u, nil
+		}
+		v, err := ver.Measure(ctx, u.prepared)
+		if err != nil {
+			u.err, u.stage = err, "measure"
+			return u, nil
+		}
+		u.verdict = &v
+		return u, nil
+	})
+
+	data := &datasets.ShardData{}
+	for _, st := range tasks {
+		data.Tasks = append(data.Tasks, *st.task)
+	}
+	pipeline.Drain(g, measured, func(u unit) error {
+		st := u.st
+		if u.err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted: the run is being torn down
+			}
+			stats.Fail(u.stage, u.err)
+		}
+		if u.variant.ID != "" {
+			data.Variants = append(data.Variants, u.variant)
+			stats.Add("generated", 1)
+		}
+		if u.variant.Rejected != "" {
+			stats.Reject("extract", u.variant.Rejected)
+		}
+		if v := u.verdict; v != nil {
+			data.Verdicts = append(data.Verdicts, *v)
+			countFunnel(stats, v, cfg.Verify.MinSpeedup)
+			if st.roundBest == nil || model.Improved(st.roundBest, v) {
+				st.roundBest, st.roundBestV = v, &u.variant
+			}
+		}
+		st.pending--
+		if st.pending > 0 {
+			return nil
+		}
+		// The round is complete: go on only while it improves on the best.
+		improved := st.roundBest != nil && model.Improved(st.best, st.roundBest)
+		if improved {
+			st.best, st.bestVariant = st.roundBest, st.roundBestV
+		}
+		if improved && st.round+1 < cfg.Model.Rounds {
+			st.round++
+			loop.Again(st)
+			return nil
+		}
+		stats.Add("tasks_done", 1)
+		loop.Done()
+		return nil
+	})
+
+	progress := &pipeline.Progress{
+		Stats: stats, Out: b.e.stderr, Log: b.log,
+		Total: func() int64 { return int64(len(tasks)) },
+		Done:  func() int64 { return stats.Get("tasks_done") },
+	}
+	if d, err := time.ParseDuration(cfg.Run.ProgressInterval); err == nil {
+		progress.Interval = d
+	}
+	pctx, stopProgress := context.WithCancel(ctx)
+	progressDone := make(chan struct{})
+	go func() { progress.Run(pctx); close(progressDone) }()
+	err := g.Wait()
+	stopProgress()
+	<-progressDone
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// countFunnel counts a verdict into the funnel steps it reached.
+func countFunnel(stats *pipeline.Stats, v *datasets.Verdict, minSpeedup float64) {
+	if !v.Gate.OK || !v.Splice.OK {
+		return
+	}
+	stats.Add("gated", 1)
+	if !v.Compile.OK {
+		return
+	}
+	stats.Add("compiled", 1)
+	if len(v.Correctness) == 0 {
+		return
+	}
+	for _, r := range v.Correctness {
+		if !r.Pass {
+			return
+		}
+	}
+	stats.Add("correct", 1)
+	if v.Speedup < minSpeedup {
+		return
+	}
+	stats.Add("faster", 1)
+	if v.Kept() {
+		stats.Add("kept", 1)
+	}
+}
+
+// writeShard writes the shard's files in canonical order, each atomically,
+// and the DONE marker last: a shard with DONE is complete.
+func (b *builder) writeShard(dir string, data *datasets.ShardData, stats *pipeline.Stats, lineage map[string]any) error {
+	data.Sort()
+	files := []struct {
+		name  string
+		write func(*os.File) error
+	}{
+		{datasets.TasksFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Tasks) }},
+		{datasets.VariantsFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Variants) }},
+		{datasets.VerdictsFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Verdicts) }},
+		{LineageFile, func(f *os.File) error { return writeJSON(f, lineage) }},
+		{datasets.StatsFile, func(f *os.File) error { return writeJSON(f, stats.Snapshot()) }},
+		{datasets.DoneFile, func(f *os.File) error { _, err := f.WriteString(b.shard.String() + "\n"); return err }},
+	}
+	for _, f := range files {
+		if err := pipeline.WriteAtomic(filepath.Join(dir, f.name), 0o644, f.write); err != nil {
+			return err
+		}
+	}
+	b.log.Info("shard written", "dir", dir, "tasks", len(data.Tasks), "variants", len(data.Variants), "verdicts", len(data.Verdicts))
+	return nil
+}
+
+// lineage is what the shard was built from. Deterministic: no timestamps,
+// no host names, so identical inputs give identical releases.
+func (b *builder) lineage(mined *repos.Result, ver *verify.Verifier) map[string]any {
+	m := b.cfg.Model
+	return map[string]any{
+		"build":   b.cfg.Name,
+		"sources": mined.Repos,
+		"skipped": mined.Skipped,
+		"model":   map[string]any{"provider": m.Provider, "model": m.Model, "samples": m.Samples, "rounds": m.Rounds, "temperature": m.Temperature, "top_p": m.TopP, "seed": m.Seed},
+		"verify":  map[string]any{"backend": b.cfg.Verify.Backend, "device": ver.Device(), "min_speedup": b.cfg.Verify.MinSpeedup, "max_speedup": b.cfg.Verify.MaxSpeedup, "repetitions": b.cfg.Verify.Repetitions},
+		"dataset": b.cfg.Dataset,
+		"kforge":  versionString(),
+	}
+}
+
+func readLineage(dir string) (map[string]any, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, LineageFile))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(raw, &m)
+}
+
+func writeJSON(f *os.File, v any) error {
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+// publish publishes a release at the end of a build.
+func publish(ctx context.Context, e *env, dir string, cfg hub.Config, dryRun bool, log *slog.Logger) error {
+	return errors.New("publishing is not built yet")
 }

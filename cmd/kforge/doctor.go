@@ -2,10 +2,90 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"text/tabwriter"
+
+	"kforge/configs"
+	"kforge/filters/verify"
+	"kforge/sources/model"
 )
 
+// doctorReport is what `kforge doctor --json` prints.
+type doctorReport struct {
+	*verify.Probe
+	Model *model.Endpoint `json:"model,omitempty"`
+}
+
 func cmdDoctor(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "kforge doctor: being wired")
-	return exitFailed
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cfgPath := fs.String("c", "", "recipe `FILE` whose model endpoint to check (default: ollama at OLLAMA_HOST)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	mc := model.Config{Provider: "ollama"}
+	if *cfgPath != "" {
+		cfg, err := configs.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintln(e.stderr, err)
+			return exitUsage
+		}
+		mc = cfg.Model
+	}
+	rep := doctorReport{Probe: verify.ProbeMachine(ctx)}
+	ep := model.CheckEndpoint(ctx, mc, e.getenv)
+	rep.Model = &ep
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return exitFailed
+		}
+		return exitOK
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TOOL\tFOUND\tVERSION\tPATH")
+	for _, t := range rep.Tools {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Name, yesNo(t.Found), t.Version, t.Path)
+	}
+	w.Flush()
+	if len(rep.HipccArchs)+len(rep.HipccRefuse) > 0 {
+		fmt.Fprintf(e.stdout, "\nhipcc --offload-arch: compiles for %v; refused %v\n", rep.HipccArchs, rep.HipccRefuse)
+	}
+	fmt.Fprintln(e.stdout)
+	if len(rep.GPUs) == 0 {
+		fmt.Fprintln(e.stdout, "GPUs: none found on this machine")
+	}
+	for _, g := range rep.GPUs {
+		fmt.Fprintf(e.stdout, "GPU: %s %s %s %s\n", g.Vendor, g.Name, g.Arch, g.Driver)
+	}
+	m := rep.Model
+	model := "model endpoint " + m.URL + ": "
+	switch {
+	case !m.Reachable:
+		model += "not reachable"
+	case m.HasModel:
+		model += "reachable, has " + mc.Model
+	default:
+		model += "reachable"
+	}
+	if m.Note != "" {
+		model += " (" + m.Note + ")"
+	}
+	fmt.Fprintln(e.stdout, model)
+	fmt.Fprintln(e.stdout, "\nverification backends:")
+	for _, b := range rep.Backends {
+		fmt.Fprintf(e.stdout, "  %-13s %-6s %s\n", b.Name, map[bool]string{true: "usable", false: "no"}[b.Usable], b.Why)
+	}
+	return exitOK
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
