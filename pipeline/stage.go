@@ -82,6 +82,9 @@ func (g *Group) Wait() error {
 	return g.ctx.Err()
 }
 
+// DefaultBuffer is the output channel capacity of a stage that sets none.
+const DefaultBuffer = 64
+
 // Stage describes one step of a chain: a name for its counters, how many
 // items it works on at once, and the function applied to each item.
 type Stage[In, Out any] struct {
@@ -91,7 +94,9 @@ type Stage[In, Out any] struct {
 	// stops the run; any other error is the failure of this item, counted
 	// under the stage's name with its reason.
 	Fn func(ctx context.Context, in In, emit func(Out)) error
-	// Buffer is the capacity of the output channel; <1 means Workers.
+	// Buffer is the capacity of the output channel; <1 means DefaultBuffer.
+	// Items are small (pointers, ids), so a buffer lets a fast stage run ahead
+	// of a slow one without a goroutine switch per item.
 	Buffer int
 }
 
@@ -102,7 +107,7 @@ func Run[In, Out any](g *Group, s Stage[In, Out], in <-chan In) <-chan Out {
 	workers := max(s.Workers, 1)
 	buf := s.Buffer
 	if buf < 1 {
-		buf = workers
+		buf = DefaultBuffer
 	}
 	out := make(chan Out, buf)
 	var wg sync.WaitGroup
@@ -115,19 +120,19 @@ func Run[In, Out any](g *Group, s Stage[In, Out], in <-chan In) <-chan Out {
 			emit := func(o Out) {
 				counterOut.Add(1)
 				select {
+				case out <- o: // fast path: room in the buffer
+					return
+				default:
+				}
+				select {
 				case out <- o:
 				case <-ctx.Done():
 				}
 			}
-			for {
-				var item In
-				var ok bool
-				select {
-				case item, ok = <-in:
-				case <-ctx.Done():
-					return nil
-				}
-				if !ok {
+			// Upstream stages close their outputs when cancelled, so ranging
+			// over in ends on cancellation too; the check below stops work early.
+			for item := range in {
+				if ctx.Err() != nil {
 					return nil
 				}
 				counterIn.Add(1)
@@ -142,6 +147,7 @@ func Run[In, Out any](g *Group, s Stage[In, Out], in <-chan In) <-chan Out {
 					g.stats.Fail(s.Name, err)
 				}
 			}
+			return nil
 		})
 	}
 	go func() { wg.Wait(); close(out) }()

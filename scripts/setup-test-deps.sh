@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what kforge's tests need on a fresh Debian 12 machine (as root, or
+# with sudo): the HIP compiler for real compiles, git for mirrors, Node and
+# DuckDB as the independent Parquet reader, Slurm and munge for the one-node
+# cluster test, staticcheck from the Go module proxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+pkgs=(hipcc libamdhip64-dev git nodejs npm slurm-wlm munge g++ ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ -f package.json ] && [ ! -d node_modules/@duckdb/node-api ]; then
+  echo "setup: npm install (DuckDB reader)"
+  npm install --no-audit --no-fund --silent
+fi
+if ! command -v staticcheck >/dev/null && [ ! -x "$(go env GOPATH)/bin/staticcheck" ]; then
+  echo "setup: installing staticcheck"
+  go install honnef.co/go/tools/cmd/staticcheck@latest
+fi
