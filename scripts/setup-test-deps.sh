@@ -7,11 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-pkgs=(hipcc libamdhip64-dev git nodejs npm slurm-wlm munge g++ ca-certificates)
+pkgs=(hipcc libamdhip64-dev git slurm-wlm munge g++ ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node may come from Debian (nodejs + npm) or elsewhere (one package with npm
+# inside, which conflicts with Debian's npm): ask for the commands, not packages.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
