@@ -120,9 +120,9 @@ func NewClient(opt ClientOptions) (*Client, error) {
 	if err != nil && !(opt.Anonymous && errors.Is(err, ErrNoToken)) {
 		return nil, err
 	}
-	hc := opt.HTTP
-	if hc == nil {
-		hc = &http.Client{}
+	hc := &http.Client{}
+	if opt.HTTP != nil {
+		*hc = *opt.HTTP
 	}
 	log := opt.Log
 	if log == nil {
@@ -139,6 +139,21 @@ func NewClient(opt ClientOptions) (*Client, error) {
 	}
 	c := &Client{endpoint: u, tok: tok, http: hc, ua: ua, retry: opt.Retry.withDefaults(), attempt: at}
 	c.log = slog.New(tok.handler(log.Handler()))
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		// Go keeps Authorization across ports of one host name; the token
+		// must only go to the Hub's exact host:port.
+		if !c.sameHost(req.URL.String()) {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
 	return c, nil
 }
 
