@@ -253,6 +253,16 @@ func (c *Client) commit(ctx context.Context, repo, rev string, ndjson []byte) (*
 	return &out, nil
 }
 
+// createBranch creates branch from the default branch's head; 409 means
+// it exists, which is fine.
+func (c *Client) createBranch(ctx context.Context, repo, branch string) error {
+	_, err := c.doJSON(ctx, "create branch", http.MethodPost, c.dsAPI(repo, "/branch/"+revEscape(branch)), map[string]any{}, nil)
+	if StatusOf(err) == http.StatusConflict {
+		return nil
+	}
+	return err
+}
+
 // createTag tags commit oid.
 func (c *Client) createTag(ctx context.Context, repo, oid, tag, message string) error {
 	_, err := c.doJSON(ctx, "create tag", http.MethodPost, c.dsAPI(repo, "/tag/"+revEscape(oid)),

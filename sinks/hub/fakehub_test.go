@@ -59,6 +59,7 @@ type fault struct {
 	header http.Header // with these headers
 	lost   bool        // do the work, then drop the connection unanswered
 	hang   bool        // never answer (until the client gives up)
+	msg    string      // error message for status
 	before func()      // run before the work (e.g. a concurrent commit)
 }
 
@@ -85,7 +86,7 @@ type fakeHub struct {
 }
 
 // writeRoutes change state on the Hub or its storage.
-var writeRoutes = map[string]bool{"create": true, "batch": true, "put": true, "part": true, "complete": true, "verify": true, "commit": true, "tag": true}
+var writeRoutes = map[string]bool{"create": true, "branch": true, "batch": true, "put": true, "part": true, "complete": true, "verify": true, "commit": true, "tag": true}
 
 func newFakeHub(t *testing.T, token string) *fakeHub {
 	t.Helper()
@@ -228,7 +229,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 var (
 	reCreate   = regexp.MustCompile(`^/api/repos/create$`)
-	reDS       = regexp.MustCompile(`^/api/datasets/([^/]+/[^/]+)/(revision|preupload|tree|commit|tag)/([^/]+)$`)
+	reDS       = regexp.MustCompile(`^/api/datasets/([^/]+/[^/]+)/(revision|preupload|tree|commit|tag|branch)/([^/]+)$`)
 	reRefs     = regexp.MustCompile(`^/api/datasets/([^/]+/[^/]+)/refs$`)
 	reValidate = regexp.MustCompile(`^/api/validate-yaml$`)
 	reBatch    = regexp.MustCompile(`^/datasets/([^/]+/[^/]+)\.git/info/lfs/objects/batch$`)
@@ -272,7 +273,7 @@ func route(r *http.Request) (string, []string) {
 // routeMethods is the one method each route accepts.
 var routeMethods = map[string]string{
 	"create": "POST", "revision": "GET", "preupload": "POST", "tree": "GET", "commit": "POST", "tag": "POST",
-	"refs": "GET", "validate": "POST", "batch": "POST", "verify": "POST", "complete": "POST", "resolve": "GET",
+	"refs": "GET", "validate": "POST", "branch": "POST", "batch": "POST", "verify": "POST", "complete": "POST", "resolve": "GET",
 }
 
 // takeFault pops the next fault for a route.
@@ -306,7 +307,11 @@ func (f *fakeHub) applyFault(w http.ResponseWriter, r *http.Request, ft *fault) 
 		for k, v := range ft.header {
 			w.Header()[k] = v
 		}
-		f.fail(w, r, hubErr{status: ft.status, msg: "injected " + http.StatusText(ft.status)})
+		msg := ft.msg
+		if msg == "" {
+			msg = "injected " + http.StatusText(ft.status)
+		}
+		f.fail(w, r, hubErr{status: ft.status, msg: msg})
 		return true
 	}
 	return false
@@ -368,6 +373,8 @@ func (f *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		f.commit(rec, r, m[1], m[3])
 	case "tag":
 		f.tag(rec, r, m[1], m[3])
+	case "branch":
+		f.branch(rec, r, m[1], m[3])
 	case "batch":
 		f.batch(rec, r, m[1])
 	case "verify":
@@ -799,6 +806,36 @@ func (f *fakeHub) tag(w http.ResponseWriter, r *http.Request, repo, rev string) 
 	}
 	rp.tags[*req.Tag] = c.oid
 	writeJSON(w, map[string]string{"tag": *req.Tag})
+}
+
+func (f *fakeHub) branch(w http.ResponseWriter, r *http.Request, repo, branch string) {
+	var req struct {
+		StartingPoint *string `json:"startingPoint"`
+	}
+	if !f.decode(w, r, "application/json", &req) {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rp := f.repoLocked(w, r, repo)
+	if rp == nil {
+		return
+	}
+	if _, ok := rp.branches[branch]; ok {
+		f.fail(w, r, hubErr{status: 409, msg: "Branch already exists"})
+		return
+	}
+	from := "main"
+	if req.StartingPoint != nil {
+		from = *req.StartingPoint
+	}
+	c := rp.commitAt(from)
+	if c == nil {
+		f.fail(w, r, hubErr{status: 404, code: "RevisionNotFound", msg: "Invalid rev id: " + from})
+		return
+	}
+	rp.branches[branch] = c.oid
+	writeJSON(w, map[string]string{})
 }
 
 func (f *fakeHub) batch(w http.ResponseWriter, r *http.Request, repo string) {

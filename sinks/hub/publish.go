@@ -87,6 +87,13 @@ func (r *Result) Changes() int {
 	return n
 }
 
+// UsageError is a bad publish setting (repo name, tag), as opposed to a
+// failure while publishing.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
 var tagRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // lfsGuessSize is the size from which a dry run without the Hub's answer
@@ -119,10 +126,10 @@ func Publish(ctx context.Context, opt Options) (res *Result, err error) {
 		out = io.Discard
 	}
 	if _, _, err := splitRepo(cfg.Repo); err != nil {
-		return nil, err
+		return nil, &UsageError{err}
 	}
 	if !tagRe.MatchString(cfg.Tag) {
-		return nil, fmt.Errorf("tag %q: want letters, digits, '.', '_', '-'", cfg.Tag)
+		return nil, &UsageError{fmt.Errorf("tag %q: want letters, digits, '.', '_', '-'", cfg.Tag)}
 	}
 	getenv := opt.Getenv
 	if getenv == nil {
@@ -202,6 +209,15 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 		}
 		if state == repoMissing {
 			return nil, fmt.Errorf("publish: %s still missing after creating it (check the token's write access)", cfg.Repo)
+		}
+	}
+	if state == repoEmpty && cfg.Revision != "main" && !p.opt.DryRun {
+		// Commits need an existing branch; start it from the default one.
+		if err := c.createBranch(ctx, cfg.Repo, cfg.Revision); err != nil {
+			return nil, fmt.Errorf("publish: create branch %s: %w", cfg.Revision, err)
+		}
+		if _, head, err = c.head(ctx, cfg.Repo, cfg.Revision); err != nil {
+			return nil, fmt.Errorf("publish: read %s@%s: %w", cfg.Repo, cfg.Revision, err)
 		}
 	}
 	p.res.Parent = head
@@ -503,7 +519,7 @@ func (p *publisher) printPlan() {
 		}
 		fmt.Fprintf(p.out, "repository: missing or not readable; would be created (%s); modes are guesses\n", vis)
 	case r.Parent == "":
-		fmt.Fprintln(p.out, "repository: exists, branch empty")
+		fmt.Fprintf(p.out, "repository: exists; branch %s missing, would be created\n", r.Revision)
 	default:
 		fmt.Fprintf(p.out, "repository: exists, head %s\n", short(r.Parent))
 	}

@@ -534,6 +534,35 @@ func TestTagTakenByAnotherReleaseFailsBeforeWrites(t *testing.T) {
 	}
 }
 
+func TestPublishCreateConflictAndNewBranch(t *testing.T) {
+	h := newHarness(t)
+	h.fh.inject("create", fault{status: 409, msg: "Cannot create repo: another conflicting operation is in progress"})
+	res, err := h.publish(t, fixture(t), func(o *Options) { o.Config.Revision = "release" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.fh.count("create") != 2 || h.fh.count("branch") != 1 || !res.Created {
+		t.Fatalf("create %d branch %d created %v", h.fh.count("create"), h.fh.count("branch"), res.Created)
+	}
+	if h.fh.headCommit(testRepo, "release").oid != res.Commit || len(h.fh.headFiles(testRepo, "main")) != 1 {
+		t.Fatal("commit not on the new branch alone")
+	}
+	// The repository now exists: a second create answers 409 and is fine.
+	if created, err := mustClient(t, h).createRepo(context.Background(), testRepo, true); err != nil || created {
+		t.Fatalf("created %v err %v", created, err)
+	}
+}
+
+func mustClient(t *testing.T, h *harness) *Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{Endpoint: h.fh.hub.URL, Getenv: func(k string) string { return h.env[k] },
+		Retry: h.opts("").Retry, AttemptTimeout: time.Second, UserAgent: "kforge/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestPublishNeedsToken(t *testing.T) {
 	h := newHarness(t)
 	h.env = map[string]string{"HOME": t.TempDir()}
@@ -548,11 +577,7 @@ func TestDownload(t *testing.T) {
 	if _, err := h.publish(t, fixture(t)); err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(ClientOptions{Endpoint: h.fh.hub.URL, Getenv: func(k string) string { return h.env[k] },
-		Retry: h.opts("").Retry, AttemptTimeout: time.Second, UserAgent: "kforge/test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustClient(t, h)
 	cache := t.TempDir()
 	h.fh.inject("obj", fault{lost: true}) // the first LFS download is cut in half
 	paths, err := c.Download(context.Background(), testRepo, testTag, cache)
