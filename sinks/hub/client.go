@@ -171,6 +171,9 @@ type Error struct {
 	Message   string // X-Error-Message or the body's error
 	RequestID string
 	Err       error // the network error, if any
+	// RetryAfter is the wait the server asked for (RateLimit or
+	// Retry-After), 0 if none.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -376,7 +379,8 @@ func (c *Client) once(ctx context.Context, r request) (*response, time.Duration,
 	if !retryable(hr.StatusCode) {
 		return resp, -1, e
 	}
-	return resp, serverWait(hr.Header, time.Now()), e
+	e.RetryAfter = serverWait(hr.Header, time.Now())
+	return resp, e.RetryAfter, e
 }
 
 func retryable(status int) bool {

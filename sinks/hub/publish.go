@@ -281,7 +281,8 @@ func (p *publisher) validateOnline(ctx context.Context, readme string) error {
 		return nil
 	}
 	var he *Error
-	if p.opt.DryRun && errors.As(err, &he) {
+	if errors.As(err, &he) && (p.opt.DryRun || he.Status == http.StatusNotFound) {
+		// A dry run may lack a token; a Hub mirror may not offer the check.
 		p.log.Warn("hub: could not validate the card online", "err", err)
 		return nil
 	}
@@ -353,6 +354,9 @@ func (p *publisher) upload(ctx context.Context) error {
 	if len(lfs) == 0 {
 		return nil
 	}
+	if len(lfs) > maxLFSPerCommit {
+		return fmt.Errorf("publish: %d LFS files, over the Hub's %d per commit; nothing uploaded", len(lfs), maxLFSPerCommit)
+	}
 	st, err := p.c.uploadLFS(ctx, p.cfg.Repo, p.cfg.Revision, lfs)
 	p.res.UploadedFiles, p.res.UploadedBytes = st.Objects, st.Bytes
 	if err != nil {
@@ -360,6 +364,9 @@ func (p *publisher) upload(ctx context.Context) error {
 	}
 	return nil
 }
+
+// maxLFSPerCommit is the Hub's limit on LFS files in one commit.
+const maxLFSPerCommit = 25000
 
 // maxRegularPayload keeps the commit under the Hub's 1 GB regular-file limit.
 const maxRegularPayload = 900 << 20
@@ -453,7 +460,12 @@ func (p *publisher) commit(ctx context.Context, parent string) error {
 		if attempt >= c.retry.Attempts {
 			return fmt.Errorf("publish: commit failed %d times, nothing committed: %w", attempt, err)
 		}
-		if serr := c.retry.Sleep(ctx, min(c.retry.Base<<(attempt-1), c.retry.Max)); serr != nil {
+		wait := min(c.retry.Base<<(attempt-1), c.retry.Max)
+		var he *Error
+		if errors.As(err, &he) && he.RetryAfter > 0 {
+			wait = min(he.RetryAfter, c.retry.MaxWait)
+		}
+		if serr := c.retry.Sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("publish: nothing committed: %w", err)
 		}
 	}

@@ -312,11 +312,11 @@ func TestPublishRetriesTransientFailures(t *testing.T) {
 	h.fh.inject("preupload", fault{status: 429, header: rl})
 	h.fh.inject("batch", fault{status: 429, header: http.Header{"Retry-After": {"3"}}})
 	h.fh.inject("part", fault{status: 502}, fault{status: 503})
-	h.fh.inject("put", fault{hang: true})      // attempt timeout
-	h.fh.inject("tree", fault{status: 500})    //
-	h.fh.inject("verify", fault{status: 408})  //
-	h.fh.inject("commit", fault{status: 503})  // not landed: the head is checked, then the commit is sent again
-	h.fh.inject("revision", fault{hang: true}) // first read times out
+	h.fh.inject("put", fault{hang: true})                                                 // attempt timeout
+	h.fh.inject("tree", fault{status: 500})                                               //
+	h.fh.inject("verify", fault{status: 408})                                             //
+	h.fh.inject("commit", fault{status: 429, header: http.Header{"Retry-After": {"11"}}}) // not landed: the head is checked, then the commit is sent again
+	h.fh.inject("revision", fault{hang: true})                                            // first read times out
 	res, err := h.publish(t, fixture(t))
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, h.logs.String())
@@ -328,12 +328,15 @@ func TestPublishRetriesTransientFailures(t *testing.T) {
 		t.Fatal("result is not the head")
 	}
 	if h.fh.count("commit") != 2 {
-		t.Errorf("commit sent %d times, want 2 (503, then success)", h.fh.count("commit"))
+		t.Errorf("commit sent %d times, want 2 (429, then success)", h.fh.count("commit"))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !slices.Contains(h.sleeps, 8*time.Second) {
 		t.Errorf("RateLimit t=7 not honoured (want an 8s wait): %v", h.sleeps)
+	}
+	if !slices.Contains(h.sleeps, 11*time.Second) {
+		t.Errorf("the commit's Retry-After: 11 not honoured: %v", h.sleeps)
 	}
 	if !slices.Contains(h.sleeps, 3*time.Second) {
 		t.Errorf("Retry-After: 3 not honoured: %v", h.sleeps)
@@ -561,6 +564,26 @@ func mustClient(t *testing.T, h *harness) *Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestReleaseRefusesLinksAndNeedsCard(t *testing.T) {
+	h := newHarness(t)
+	dir := fixture(t)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "data", "passwd")); err != nil {
+		t.Skip(err)
+	}
+	if _, err := h.publish(t, dir); err == nil || !strings.Contains(err.Error(), "data/passwd: not a regular file") {
+		t.Fatalf("err %v", err)
+	}
+	os.Remove(filepath.Join(dir, "data", "passwd"))
+	os.Remove(filepath.Join(dir, "README.md"))
+	os.WriteFile(filepath.Join(dir, ".README.md.tmp-123"), []byte("half written"), 0o644)
+	if _, err := h.publish(t, dir); err == nil || !strings.Contains(err.Error(), "no README.md") {
+		t.Fatalf("err %v", err)
+	}
+	if len(h.fh.callList()) != 0 {
+		t.Fatalf("calls %v", h.fh.callList())
+	}
 }
 
 func TestPublishNeedsToken(t *testing.T) {
