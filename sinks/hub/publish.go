@@ -161,7 +161,8 @@ type publisher struct {
 	byP   map[string]*localFile
 	res   Result
 	ops   []FileAction // the plan
-	modes map[string]string
+	// offline is set when a dry run could not reach the Hub.
+	offline bool
 }
 
 func (p *publisher) run(ctx context.Context) (*Result, error) {
@@ -187,6 +188,14 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 	}
 
 	state, head, err := c.head(ctx, cfg.Repo, cfg.Revision)
+	if err != nil && p.opt.DryRun && ctx.Err() == nil {
+		// Offline: the plan can still be made from the files alone.
+		p.log.Warn("hub: not reachable; planning from the local files", "err", err)
+		p.offline = true
+		p.localPlan()
+		p.printPlan()
+		return &p.res, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("publish: read %s@%s: %w", cfg.Repo, cfg.Revision, err)
 	}
@@ -524,6 +533,8 @@ func (p *publisher) printPlan() {
 	r := &p.res
 	fmt.Fprintf(p.out, "publish plan: %s -> datasets/%s@%s, tag %s\n", p.opt.Dir, r.Repo, r.Revision, r.Tag)
 	switch {
+	case p.offline:
+		fmt.Fprintln(p.out, "repository: Hub not reachable; every file shown as new; modes are guesses")
 	case !r.RepoExists:
 		vis := "public"
 		if p.cfg.Private {

@@ -271,6 +271,17 @@ func TestDryRunWritesNothing(t *testing.T) {
 		}
 		t.Logf("\n%s", out)
 	})
+	t.Run("offline", func(t *testing.T) {
+		h := newHarness(t)
+		h.fh.inject("revision", many(fault{status: 503}, 6)...)
+		res, err := h.publish(t, fixture(t), func(o *Options) { o.DryRun = true })
+		if err != nil || len(res.Files) != 4 || !strings.Contains(h.out.String(), "Hub not reachable") {
+			t.Fatalf("err %v res %+v\n%s", err, res, h.out.String())
+		}
+		if w := writes(h.fh.callList()); len(w) != 0 {
+			t.Fatalf("dry run wrote %v", w)
+		}
+	})
 	t.Run("existing repo, changes", func(t *testing.T) {
 		h := newHarness(t)
 		dir := fixture(t)
@@ -369,14 +380,15 @@ func TestLostCommitResponseIsNotRepeated(t *testing.T) {
 	}
 }
 
-func TestFailedPublishLeavesRepoUnchanged(t *testing.T) {
-	many := func(f fault, n int) []fault {
-		out := make([]fault, n)
-		for i := range out {
-			out[i] = f
-		}
-		return out
+func many(f fault, n int) []fault {
+	out := make([]fault, n)
+	for i := range out {
+		out[i] = f
 	}
+	return out
+}
+
+func TestFailedPublishLeavesRepoUnchanged(t *testing.T) {
 	cases := []struct {
 		name    string
 		route   string
