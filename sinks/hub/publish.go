@@ -160,9 +160,9 @@ type publisher struct {
 	files []*localFile
 	byP   map[string]*localFile
 	res   Result
-	ops   []FileAction // the plan
 	// offline is set when a dry run could not reach the Hub.
 	offline bool
+	tagAt   string // where the tag points already, "" if nowhere
 }
 
 func (p *publisher) run(ctx context.Context) (*Result, error) {
@@ -242,6 +242,7 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 		}
 		tagAt, tagged = tags[cfg.Tag]
 	}
+	p.tagAt = tagAt
 	if p.opt.DryRun {
 		p.printPlan()
 		if tagged && (p.res.Changes() > 0 || tagAt != head) {
@@ -573,9 +574,12 @@ func (p *publisher) printPlan() {
 	}
 	tw.Flush()
 	fmt.Fprintf(p.out, "send: %d files, %s (%d by LFS); unchanged: %d; delete: %d\n", upFiles, humanBytes(upBytes), lfsFiles, unchanged, deletes)
-	if r.Changes() == 0 {
+	switch {
+	case r.Changes() == 0 && p.tagAt == r.Parent:
+		fmt.Fprintf(p.out, "commit: none (the branch already holds this release); tag %s already on %s\n", r.Tag, short(r.Parent))
+	case r.Changes() == 0:
 		fmt.Fprintf(p.out, "commit: none (the branch already holds this release); tag %s on %s\n", r.Tag, short(r.Parent))
-	} else {
+	default:
 		fmt.Fprintf(p.out, "commit: one commit of %d operations on %s; then tag %s on it\n", r.Changes(), r.Revision, r.Tag)
 	}
 	fmt.Fprintln(p.out, "dry run: nothing written")
