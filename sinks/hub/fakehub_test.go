@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -83,6 +84,7 @@ type fakeHub struct {
 	calls   []string                  // route names in order
 	faults  map[string][]fault
 	nextOID int
+	reqID   atomic.Int64
 }
 
 // writeRoutes change state on the Hub or its storage.
@@ -216,7 +218,7 @@ func (f *fakeHub) fail(w http.ResponseWriter, r *http.Request, e hubErr) {
 	if e.code != "" {
 		w.Header().Set("X-Error-Code", e.code)
 	}
-	w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(len(f.calls)))
+	w.Header().Set("X-Request-Id", "req-"+strconv.FormatInt(f.reqID.Add(1), 10))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})

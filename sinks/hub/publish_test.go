@@ -414,6 +414,7 @@ func TestFailedPublishLeavesRepoUnchanged(t *testing.T) {
 			snap := h.fh.snapshot(testRepo)
 			h.fh.inject(tc.route, tc.faults(h)...)
 			_, err := h.publish(t, fixture(t))
+			t.Logf("err: %v", err)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err %v, want %q", err, tc.wantErr)
 			}
