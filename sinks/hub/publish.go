@@ -139,9 +139,13 @@ func Publish(ctx context.Context, opt Options) (res *Result, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	retry := opt.Retry
+	if opt.DryRun && retry.Attempts == 0 {
+		retry.Attempts = 3 // a dry run offline should not wait long to say so
+	}
 	c, err := NewClient(ClientOptions{
 		Endpoint: cfg.Endpoint, Getenv: getenv, HTTP: opt.HTTP, Log: log, UserAgent: opt.UserAgent,
-		Retry: opt.Retry, AttemptTimeout: opt.AttemptTimeout, Anonymous: opt.DryRun,
+		Retry: retry, AttemptTimeout: opt.AttemptTimeout, Anonymous: opt.DryRun,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
