@@ -2,10 +2,92 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+
+	"kforge/sinks/hub"
 )
 
+const publishUsage = `usage: kforge publish DIR --repo ORG/NAME [--tag vYYYY.MM.DD] [--private] [--revision main] [--dry-run]
+
+Publish the release in DIR (README.md card, manifest.json, data/…) to the
+Hugging Face dataset repository ORG/NAME as one commit on --revision, then tag
+that commit. Files the branch already holds are not sent again. The token
+comes from HF_TOKEN or the file huggingface-cli login writes ($HF_HOME/token,
+~/.cache/huggingface/token); HF_ENDPOINT selects another Hub.
+
+flags:`
+
 func cmdPublish(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "kforge publish: not built yet")
-	return exitFailed
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, publishUsage)
+		fs.PrintDefaults()
+	}
+	repo := fs.String("repo", "", "dataset repository, ORG/NAME (required)")
+	tag := fs.String("tag", "", "tag for the release commit (default v<today, UTC> as vYYYY.MM.DD)")
+	private := fs.Bool("private", false, "create the repository private when it is missing")
+	revision := fs.String("revision", "main", "branch to commit to")
+	dryRun := fs.Bool("dry-run", false, "print the plan (files, sizes, LFS or regular, unchanged) and write nothing")
+	endpoint := fs.String("endpoint", "", "Hub URL (default HF_ENDPOINT or https://huggingface.co)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+
+	// Accept DIR before, between or after the flags.
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK
+			}
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	switch {
+	case len(pos) != 1:
+		fmt.Fprintln(e.stderr, "kforge publish: want exactly one release directory")
+		fs.Usage()
+		return exitUsage
+	case *repo == "":
+		fmt.Fprintln(e.stderr, "kforge publish: --repo ORG/NAME is required")
+		return exitUsage
+	}
+	if st, err := os.Stat(pos[0]); err != nil || !st.IsDir() {
+		fmt.Fprintf(e.stderr, "kforge publish: %s is not a release directory\n", pos[0])
+		return exitUsage
+	}
+	res, err := hub.Publish(ctx, hub.Options{
+		Dir: pos[0],
+		Config: hub.Config{
+			Repo: *repo, Private: *private, Revision: *revision, Tag: *tag, Endpoint: *endpoint,
+		},
+		DryRun:    *dryRun,
+		Out:       e.stdout,
+		Log:       newLogger(e.stderr, *logFormat, *logLevel),
+		Getenv:    e.getenv,
+		UserAgent: "kforge/" + versionString(),
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
+		if res == nil && isUsageErr(err) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+// isUsageErr tells bad flags apart from failures of the publish itself.
+func isUsageErr(err error) bool {
+	var ue *hub.UsageError
+	return errors.As(err, &ue)
 }

@@ -1,0 +1,118 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"kforge/pipeline"
+)
+
+// Download fetches the Parquet files of dataset repo at revision into
+// cacheDir, once, and returns their local paths (sorted by repo path). It
+// uses the environment's token and endpoint (HF_TOKEN, HF_HOME, HF_ENDPOINT)
+// and works without a token for public datasets.
+func Download(ctx context.Context, repo, revision, cacheDir string) ([]string, error) {
+	c, err := NewClient(ClientOptions{Anonymous: true})
+	if err != nil {
+		return nil, err
+	}
+	return c.Download(ctx, repo, revision, cacheDir)
+}
+
+// Download fetches the Parquet files of dataset repo at revision into
+// cacheDir/datasets/ORG/NAME/<commit>/, resolving a branch or tag to its
+// commit first so the cache is keyed by what was read. Files already cached
+// (written only after their checksum matched) are not fetched again.
+func (c *Client) Download(ctx context.Context, repo, revision, cacheDir string) (paths []string, err error) {
+	defer func() { err = c.tok.redactErr(err) }()
+	if _, _, err := splitRepo(repo); err != nil {
+		return nil, err
+	}
+	if revision == "" {
+		revision = "main"
+	}
+	sha := revision
+	if !oidRe.MatchString(revision) {
+		st, head, err := c.head(ctx, repo, revision)
+		if err != nil {
+			return nil, fmt.Errorf("download %s@%s: %w", repo, revision, err)
+		}
+		if st != repoReady {
+			return nil, fmt.Errorf("download %s@%s: repository or revision not found (or no access)", repo, revision)
+		}
+		sha = head
+	}
+	sha = strings.ToLower(sha)
+	root := filepath.Join(cacheDir, "datasets", filepath.FromSlash(repo), sha)
+	tree, err := c.tree(ctx, repo, sha)
+	if err != nil {
+		return nil, fmt.Errorf("download %s@%s: %w", repo, revision, err)
+	}
+	sort.Slice(tree, func(i, j int) bool { return tree[i].Path < tree[j].Path })
+	for _, e := range tree {
+		if e.Type != "file" || !strings.HasSuffix(e.Path, ".parquet") {
+			continue
+		}
+		clean := path.Clean(e.Path)
+		if clean != e.Path || strings.HasPrefix(clean, "../") || path.IsAbs(clean) {
+			return nil, fmt.Errorf("download %s@%s: unsafe path %q in the listing", repo, revision, e.Path)
+		}
+		dst := filepath.Join(root, filepath.FromSlash(clean))
+		size, want := e.Size, ""
+		if e.LFS != nil {
+			size, want = e.LFS.Size, e.LFS.OID
+		}
+		if st, err := os.Stat(dst); err == nil && st.Size() == size {
+			paths = append(paths, dst)
+			continue
+		}
+		if err := c.fetchFile(ctx, repo, sha, e.Path, dst, size, want); err != nil {
+			return nil, fmt.Errorf("download %s@%s: %w", repo, revision, err)
+		}
+		paths = append(paths, dst)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("download %s@%s: no Parquet files", repo, revision)
+	}
+	return paths, nil
+}
+
+// fetchFile downloads one file via the resolve URL (which may redirect to
+// a CDN; Go's client drops the token on a cross-host redirect) and writes it
+// atomically after checking its size and, for LFS files, its sha256.
+func (c *Client) fetchFile(ctx context.Context, repo, sha, p, dst string, size int64, sha256hex string) error {
+	u := c.apiURL("/datasets/" + repoPath(repo) + "/resolve/" + revEscape(sha) + "/" + pathEscape(p))
+	return pipeline.WriteAtomic(dst, 0o644, func(f *os.File) error {
+		_, err := c.do(ctx, request{op: "download " + p, method: http.MethodGet, url: u, retry: true,
+			sink: func(hr *http.Response) error {
+				if err := f.Truncate(0); err != nil {
+					return err
+				}
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return err
+				}
+				h := sha256.New()
+				n, err := io.Copy(io.MultiWriter(f, h), hr.Body)
+				if err != nil {
+					return err
+				}
+				if n != size {
+					return fmt.Errorf("%s: got %d bytes, want %d", p, n, size)
+				}
+				if sha256hex != "" && hex.EncodeToString(h.Sum(nil)) != sha256hex {
+					return fmt.Errorf("%s: sha256 mismatch", p)
+				}
+				return nil
+			}})
+		return err
+	})
+}

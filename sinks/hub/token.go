@@ -1,0 +1,167 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// ErrNoToken means no Hub token was found in the environment or token files.
+var ErrNoToken = errors.New("no Hugging Face token: set HF_TOKEN or run `huggingface-cli login` (token file $HF_HOME/token)")
+
+// secret holds a token. It formats as a mask, so a stray %v or a struct dump
+// cannot print it.
+type secret string
+
+func (s secret) String() string                { return mask }
+func (s secret) GoString() string              { return mask }
+func (s secret) MarshalText() ([]byte, error)  { return []byte(mask), nil }
+func (s secret) LogValue() slog.Value          { return slog.StringValue(mask) }
+func (s secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(mask)) }
+func (s secret) reveal() string                { return string(s) }
+func (s secret) empty() bool                   { return s == "" }
+func (s secret) in(b []byte) bool              { return len(s) >= minSecretLen && bytes.Contains(b, []byte(s)) }
+func (s secret) redact(text string) string     { return redactText(text, s) }
+func (s secret) redactErr(err error) error     { return redactError(err, s) }
+func (s secret) handler(h slog.Handler) slog.Handler {
+	return &redactHandler{h: h, tok: s}
+}
+
+const (
+	mask = "hf_***"
+	// minSecretLen keeps a degenerate one-letter "token" from masking every
+	// occurrence of that letter in messages.
+	minSecretLen = 4
+)
+
+// tokenPattern catches Hub user tokens other than ours that a server might
+// echo; ours is replaced verbatim whatever its shape.
+var tokenPattern = regexp.MustCompile(`hf_[A-Za-z0-9]{20,}`)
+
+func redactText(text string, tok secret) string {
+	if len(tok) >= minSecretLen {
+		text = strings.ReplaceAll(text, string(tok), mask)
+	}
+	return tokenPattern.ReplaceAllString(text, mask)
+}
+
+// resolveToken finds the token the way huggingface_hub does: HF_TOKEN (or
+// the legacy HUGGING_FACE_HUB_TOKEN), then the file at HF_TOKEN_PATH, then
+// $HF_HOME/token, $XDG_CACHE_HOME/huggingface/token, ~/.cache/huggingface/token.
+// The token file is written by `huggingface-cli login` / `hf auth login`.
+func resolveToken(getenv func(string) string) (secret, error) {
+	for _, k := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return secret(v), nil
+		}
+	}
+	var paths []string
+	if p := getenv("HF_TOKEN_PATH"); p != "" {
+		paths = append(paths, p)
+	}
+	if h := getenv("HF_HOME"); h != "" {
+		paths = append(paths, filepath.Join(h, "token"))
+	} else {
+		if x := getenv("XDG_CACHE_HOME"); x != "" {
+			paths = append(paths, filepath.Join(x, "huggingface", "token"))
+		}
+		home := getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		if home != "" {
+			paths = append(paths, filepath.Join(home, ".cache", "huggingface", "token"))
+		}
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			// The path is fine to show; the file's content never is.
+			return "", fmt.Errorf("read token file: %w", err)
+		}
+		if v := strings.TrimSpace(string(b)); v != "" {
+			return secret(v), nil
+		}
+	}
+	return "", ErrNoToken
+}
+
+// redactedError masks the token in an error's text while keeping the chain
+// for errors.Is/As.
+type redactedError struct {
+	err error
+	tok secret
+}
+
+func (e *redactedError) Error() string { return redactText(e.err.Error(), e.tok) }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redactError(err error, tok secret) error {
+	if err == nil {
+		return nil
+	}
+	var r *redactedError
+	if errors.As(err, &r) && r.tok == tok {
+		return err
+	}
+	return &redactedError{err: err, tok: tok}
+}
+
+// redactHandler masks the token in every message and attribute, so even a
+// careless log line cannot leak it.
+type redactHandler struct {
+	h   slog.Handler
+	tok secret
+}
+
+func (r *redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
+
+func (r *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
+	out := slog.NewRecord(rec.Time, rec.Level, redactText(rec.Message, r.tok), rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(r.attr(a))
+		return true
+	})
+	return r.h.Handle(ctx, out)
+}
+
+func (r *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		red[i] = r.attr(a)
+	}
+	return &redactHandler{h: r.h.WithAttrs(red), tok: r.tok}
+}
+
+func (r *redactHandler) WithGroup(name string) slog.Handler {
+	return &redactHandler{h: r.h.WithGroup(name), tok: r.tok}
+}
+
+func (r *redactHandler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, redactText(v.String(), r.tok))
+	case slog.KindGroup:
+		g := v.Group()
+		out := make([]any, len(g))
+		for i, x := range g {
+			out[i] = r.attr(x)
+		}
+		return slog.Group(a.Key, out...)
+	case slog.KindAny:
+		return slog.String(a.Key, redactText(fmt.Sprint(v.Any()), r.tok))
+	default:
+		return slog.Attr{Key: a.Key, Value: v}
+	}
+}
