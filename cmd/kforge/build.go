@@ -451,5 +451,6 @@ func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
 
 // publish publishes a release at the end of a build.
 func publish(ctx context.Context, e *env, dir string, cfg hub.Config, dryRun bool, log *slog.Logger) error {
-	return errors.New("publishing is not built yet")
+	_, err := hub.Publish(ctx, hub.Options{Dir: dir, Config: cfg, DryRun: dryRun, Out: e.stdout, Log: log, Getenv: e.getenv, UserAgent: "kforge/" + versionString()})
+	return err
 }
