@@ -156,7 +156,8 @@ func (g *Generator) PromptVersion(kind string) (string, error) { return g.prompt
 
 // Conversation returns the messages that Generate sends for req: the system
 // and user turns for round 0, the parent's conversation continued with the
-// verifier's feedback afterwards.
+// verifier's feedback afterwards. Earlier answers keep their reasoning here,
+// for the record; it is not sent back (see wire).
 func (g *Generator) Conversation(req Request) ([]datasets.Message, error) {
 	if req.Task == nil {
 		return nil, errors.New("request without a task")
@@ -171,13 +172,17 @@ func (g *Generator) Conversation(req Request) ([]datasets.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs := make([]datasets.Message, 0, len(req.Parent.Messages)+1)
-	for _, m := range req.Parent.Messages {
-		// Earlier reasoning is not sent back: it costs context and the
-		// answers carry what the model decided.
-		msgs = append(msgs, datasets.Message{Role: m.Role, Content: m.Content})
+	return append(slices.Clone(req.Parent.Messages), fb), nil
+}
+
+// wire is the conversation as sent: earlier reasoning is left out, since it
+// costs context and the answers carry what the model decided.
+func wire(msgs []datasets.Message) []datasets.Message {
+	out := make([]datasets.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = datasets.Message{Role: m.Role, Content: m.Content}
 	}
-	return append(msgs, fb), nil
+	return out
 }
 
 // options are the generation options of one sample of one round.
@@ -203,9 +208,10 @@ func (g *Generator) Generate(ctx context.Context, req Request, sample int) (data
 		return datasets.Variant{}, err
 	}
 	opt := g.options(req.Round, sample)
-	key := pipeline.NewKey("llm", g.prov.Name(), g.model, msgs, opt, opt.Seed, sample, req.Round)
+	sent := wire(msgs)
+	key := pipeline.NewKey("llm", g.prov.Name(), g.model, sent, opt, opt.Seed, sample, req.Round)
 	res, hit, err := pipeline.Cached(ctx, g.cache, key, func(ctx context.Context) (callResult, error) {
-		return g.call(ctx, msgs, opt)
+		return g.call(ctx, sent, opt)
 	})
 	if err != nil {
 		g.stats.Add("llm.errors", 1)

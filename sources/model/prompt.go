@@ -42,6 +42,7 @@ func loadPrompts() (*prompts, error) {
 		h := sha256.New()
 		t := template.New(kind).Option("missingkey=error").Funcs(template.FuncMap{
 			"join": strings.Join,
+			"trim": func(s string) string { return strings.TrimRight(s, "\n") },
 			"ms":   func(x float64) string { return fmt.Sprintf("%.4g ms", x) },
 			"x":    func(x float64) string { return fmt.Sprintf("%.3gx", x) },
 		})
