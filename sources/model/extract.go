@@ -100,6 +100,7 @@ func extract(res callResult, reference string, structured bool, maxBytes int) ex
 	} else {
 		var candidates []string
 		seen := map[string]bool{}
+		emptyCode := false
 		blocks := fencedBlocks(content)
 		for _, b := range blocks {
 			if !codeLangs[b.lang] {
@@ -109,6 +110,7 @@ func extract(res callResult, reference string, structured bool, maxBytes int) ex
 				return reject("truncated: unterminated code block")
 			}
 			t := strings.TrimSpace(b.text)
+			emptyCode = emptyCode || t == ""
 			if t == "" || seen[t] {
 				continue
 			}
@@ -116,6 +118,8 @@ func extract(res callResult, reference string, structured bool, maxBytes int) ex
 			candidates = append(candidates, b.text)
 		}
 		switch {
+		case len(candidates) == 0 && emptyCode:
+			return reject("empty code block")
 		case len(candidates) == 0 && len(blocks) > 0:
 			return reject("no C++ code block in the answer")
 		case len(candidates) == 0:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/envconfig"
 
 	"kforge/datasets"
 	"kforge/pipeline"
@@ -90,7 +91,8 @@ func New(cfg Config, cache pipeline.Cache, stats *pipeline.Stats, log *slog.Logg
 		if err != nil {
 			return nil, err
 		}
-		g.prov = &ollamaProvider{client: api.NewClient(base, hc), base: base, cfg: cfg, retry: g.retry, log: log, progress: os.Stderr}
+		g.prov = &ollamaProvider{client: api.NewClient(base, hc), http: hc, base: base, cfg: cfg, retry: g.retry, log: log, progress: os.Stderr,
+			official: base.Hostname() == "ollama.com" || envconfig.UseAuth()}
 		g.model = normalizeOllamaModel(cfg.Model)
 	case "openai":
 		base, err := openaiBase(cfg.Host)

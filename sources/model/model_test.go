@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -291,48 +292,51 @@ func TestFaultsAreRetriedOrFail(t *testing.T) {
 		{"always 500", []reply{{Status: 500}, {Status: 500}, {Status: 500}, {Status: 500}}, 0, "giving up after 4 attempts", 4},
 		{"400 is not retried", []reply{{Status: 400, Error: "bad request"}}, 0, "bad request", 1},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeServer(t)
-			f.addModel(testModel, fakeModel{})
-			f.script(tc.faults...)
-			cfg := testConfig(f)
-			if tc.timeout > 0 {
-				cfg.Timeout = tc.timeout
-			}
-			cache := pipeline.NewMemCache()
-			g, stats := newGen(t, cfg, cache)
-			task := loadTask(t, "task_hip.json")
-			v, err := g.Generate(context.Background(), Request{Task: task}, 0)
-			if got := len(f.calls()); got != tc.attempts {
-				t.Errorf("server saw %d attempts, want %d", got, tc.attempts)
-			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+	for _, official := range []bool{false, true} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/official=%v", tc.name, official), func(t *testing.T) {
+				f := newFakeServer(t)
+				f.addModel(testModel, fakeModel{})
+				f.script(tc.faults...)
+				cfg := testConfig(f)
+				if tc.timeout > 0 {
+					cfg.Timeout = tc.timeout
 				}
-				if stats.Get("llm.errors") != 1 || stats.Get("llm.calls") != 0 {
-					t.Errorf("errors=%d calls=%d", stats.Get("llm.errors"), stats.Get("llm.calls"))
+				cache := pipeline.NewMemCache()
+				g, stats := newGen(t, cfg, cache)
+				g.prov.(*ollamaProvider).official = official
+				task := loadTask(t, "task_hip.json")
+				v, err := g.Generate(context.Background(), Request{Task: task}, 0)
+				if got := len(f.calls()); got != tc.attempts {
+					t.Errorf("server saw %d attempts, want %d", got, tc.attempts)
 				}
-				// Nothing was cached: the next run asks again.
-				if _, err := g.Generate(context.Background(), Request{Task: task}, 0); err != nil {
-					t.Fatalf("second try: %v", err)
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("err = %v, want %q", err, tc.wantErr)
+					}
+					if stats.Get("llm.errors") != 1 || stats.Get("llm.calls") != 0 {
+						t.Errorf("errors=%d calls=%d", stats.Get("llm.errors"), stats.Get("llm.calls"))
+					}
+					// Nothing was cached: the next run asks again.
+					if _, err := g.Generate(context.Background(), Request{Task: task}, 0); err != nil {
+						t.Fatalf("second try: %v", err)
+					}
+					if got := len(f.calls()); got != tc.attempts+1 {
+						t.Errorf("a failure was cached: %d calls", got)
+					}
+					return
 				}
-				if got := len(f.calls()); got != tc.attempts+1 {
-					t.Errorf("a failure was cached: %d calls", got)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Region == "" && v.Rejected == "" {
-				t.Errorf("no region and no rejection: %+v", v)
-			}
-			if stats.Get("llm.retries") != int64(tc.attempts-1) || stats.Get("llm.calls") != 1 {
-				t.Errorf("retries=%d calls=%d", stats.Get("llm.retries"), stats.Get("llm.calls"))
-			}
-		})
+				if v.Region == "" && v.Rejected == "" {
+					t.Errorf("no region and no rejection: %+v", v)
+				}
+				if stats.Get("llm.retries") != int64(tc.attempts-1) || stats.Get("llm.calls") != 1 {
+					t.Errorf("retries=%d calls=%d", stats.Get("llm.retries"), stats.Get("llm.calls"))
+				}
+			})
+		}
 	}
 }
 
