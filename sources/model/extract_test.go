@@ -1,10 +1,15 @@
 package model
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ollama/ollama/api"
+	"github.com/schollz/progressbar/v3"
 )
 
 func TestExtract(t *testing.T) {
@@ -102,5 +107,27 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 	}
 	if d := (retryPolicy{Base: time.Hour}).backoff(30); d > maxRetryAfter*3/2 {
 		t.Errorf("uncapped delay %v", d)
+	}
+}
+
+func TestPullProgressBars(t *testing.T) {
+	var out bytes.Buffer
+	pp := &pullProgress{out: &out, tty: true, log: slog.New(slog.DiscardHandler), bars: map[string]*progressbar.ProgressBar{}, logged: map[string]int64{}}
+	pp.update(api.ProgressResponse{Status: "pulling manifest"})
+	for _, d := range []string{"sha256:aaaaaaaaaaaaaaaa", "sha256:bbbbbbbbbbbbbbbb"} {
+		for c := int64(0); c <= 1000; c += 250 {
+			pp.update(api.ProgressResponse{Status: "pulling", Digest: d, Total: 1000, Completed: c})
+		}
+	}
+	pp.update(api.ProgressResponse{Status: "success"})
+	pp.finish()
+	s := out.String()
+	for _, w := range []string{"pulling manifest", "pulling aaaaaaaaaaaa", "pulling bbbbbbbbbbbb", "100%", "success"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("progress output lacks %q:\n%q", w, s)
+		}
+	}
+	if len(pp.bars) != 2 {
+		t.Errorf("%d bars, want one per layer", len(pp.bars))
 	}
 }

@@ -341,17 +341,40 @@ func TestFaultsAreRetriedOrFail(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	f := newFakeServer(t)
-	f.addModel(testModel, fakeModel{})
-	f.script(reply{Status: 429, RetryAfter: "1"})
-	g, _ := newGen(t, testConfig(f), nil) // backoff 1ms: only Retry-After explains a wait
-	start := time.Now()
-	if _, err := g.Generate(context.Background(), Request{Task: loadTask(t, "task_hip.json")}, 0); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		faults []reply
+		want   []time.Duration // delays asked for, exactly; nil: from backoff
+	}{
+		{"429 seconds", []reply{{Status: 429, RetryAfter: "7"}}, []time.Duration{7 * time.Second}},
+		{"503 date", []reply{{Status: 503, RetryAfter: time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}}, []time.Duration{maxRetryAfter}},
+		{"500 without header", []reply{{Status: 500}, {Status: 500}}, nil},
 	}
-	// A lower bound only: the retry must not come before the server allowed it.
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("retried after %v, before the server's Retry-After of 1s", d)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServer(t)
+			f.addModel(testModel, fakeModel{})
+			f.script(tc.faults...)
+			cfg := testConfig(f)
+			cfg.Backoff = 100 * time.Millisecond
+			g, _ := newGen(t, cfg, nil)
+			var delays []time.Duration
+			g.retry.sleep = func(_ context.Context, d time.Duration) error { delays = append(delays, d); return nil }
+			if _, err := g.Generate(context.Background(), Request{Task: loadTask(t, "task_hip.json")}, 0); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want != nil {
+				if len(delays) != 1 || delays[0] < tc.want[0]-time.Second || delays[0] > tc.want[0] {
+					t.Errorf("delays %v, want %v", delays, tc.want)
+				}
+				return
+			}
+			// Exponential backoff with jitter: attempt i waits Backoff·2^i·[0.5, 1.5).
+			if len(delays) != 2 || delays[0] < 50*time.Millisecond || delays[0] >= 150*time.Millisecond ||
+				delays[1] < 100*time.Millisecond || delays[1] >= 300*time.Millisecond {
+				t.Errorf("delays %v", delays)
+			}
+		})
 	}
 }
 

@@ -71,6 +71,19 @@ type retryPolicy struct {
 	Base    time.Duration
 	Timeout time.Duration
 	Log     *slog.Logger
+	// sleep waits between attempts; nil means a timer (tests record delays).
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // hintKey is the context key under which the transport leaves an answer's
@@ -112,12 +125,12 @@ func (p retryPolicy) do(ctx context.Context, what string, fn func(context.Contex
 		if p.Log != nil {
 			p.Log.Warn("model call failed; retrying", "call", what, "attempt", attempt+1, "in", delay.Round(time.Millisecond), "err", err)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return attempt, fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
-		case <-t.C:
+		sleep := p.sleep
+		if sleep == nil {
+			sleep = sleepCtx
+		}
+		if serr := sleep(ctx, delay); serr != nil {
+			return attempt, fmt.Errorf("%s: %w (last error: %v)", what, serr, err)
 		}
 	}
 }
