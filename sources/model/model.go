@@ -212,9 +212,20 @@ func (g *Generator) Generate(ctx context.Context, req Request, sample int) (data
 	opt := g.options(req.Round, sample)
 	sent := wire(msgs)
 	key := pipeline.NewKey("llm", g.prov.Name(), g.model, sent, opt, opt.Seed, sample, req.Round)
+	var paid *callResult
 	res, hit, err := pipeline.Cached(ctx, g.cache, key, func(ctx context.Context) (callResult, error) {
-		return g.call(ctx, sent, opt)
+		r, err := g.call(ctx, sent, opt)
+		if err == nil {
+			paid = &r
+		}
+		return r, err
 	})
+	if err != nil && paid != nil {
+		// The call succeeded but the cache could not keep it: use the answer
+		// rather than lose what was paid for; a rerun will ask again.
+		g.log.Warn("model answer not cached", "task", req.Task.ID, "err", err)
+		res, hit, err = *paid, false, nil
+	}
 	if err != nil {
 		g.stats.Add("llm.errors", 1)
 		return datasets.Variant{}, fmt.Errorf("task %s round %d sample %d: %w", req.Task.ID, req.Round, sample, err)

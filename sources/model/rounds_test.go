@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -97,5 +98,23 @@ func TestRoundsLikeTheBuild(t *testing.T) {
 		if first[i].ID != second[i].ID || !second[i].Cached {
 			t.Errorf("variant %d differs on rerun", i)
 		}
+	}
+}
+
+// failingCache reads nothing and cannot write.
+type failingCache struct{}
+
+func (failingCache) Get(context.Context, pipeline.Key) ([]byte, bool, error) { return nil, false, nil }
+func (failingCache) Put(context.Context, pipeline.Key, []byte) error {
+	return errors.New("disk full")
+}
+
+func TestAnswerSurvivesCacheWriteFailure(t *testing.T) {
+	f := newFakeServer(t)
+	f.addModel(testModel, fakeModel{})
+	g, stats := newGen(t, testConfig(f), failingCache{})
+	v, err := g.Generate(context.Background(), Request{Task: loadTask(t, "task_hip.json")}, 0)
+	if err != nil || v.Region == "" || stats.Get("llm.calls") != 1 {
+		t.Fatalf("err=%v region=%q calls=%d", err, v.Region, stats.Get("llm.calls"))
 	}
 }
