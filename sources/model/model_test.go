@@ -162,7 +162,7 @@ func TestPromptShowsWhatMayChangeAndHidesHiddenSizes(t *testing.T) {
 			[]string{"tail_hidden_sz", "999983"}},
 		{"task_ck.json",
 			[]string{"gemm", "fp16", "row, col, row", "MPerBlock = 128", "BlockSize = 256", "ADataType = ADataType", "struct DeviceGemmXdl;",
-				"m3840n4096k4096", "M=3840 N=4096"},
+				"m3840n4096k4096", "M=3840 N=4096", "line 7 is the editable region"},
 			[]string{"m1000n1000k1000_hidden", "1000 1000 1000"}},
 	}
 	for _, tc := range tests {
