@@ -297,7 +297,7 @@ func (p *ollamaProvider) chatStream(ctx context.Context, req *api.ChatRequest, f
 		return err
 	}
 	defer resp.Body.Close()
-	br := bufio.NewReaderSize(resp.Body, 32<<10)
+	br := bufio.NewReaderSize(resp.Body, 8<<10)
 	var line []byte
 	for {
 		line = line[:0]
