@@ -214,12 +214,12 @@ func TestRefinementContinuesConversation(t *testing.T) {
 	if v0.Reasoning != "think about coalescing" || v0.Messages[2].Thinking != "think about coalescing" {
 		t.Errorf("reasoning not recorded: %+v", v0)
 	}
-	verdict := &datasets.Verdict{VariantID: v0.ID, Status: datasets.StatusRejected, RejectedBy: "correctness",
+	verdict := &datasets.Verdict{VariantID: v0.ID, Status: datasets.StatusRejected, RejectedBy: "correctness", Reason: "wrong result on size tail_hidden_sz",
 		Gate: datasets.Check{OK: true}, Splice: datasets.Check{OK: true},
 		Compile: datasets.CompileResult{OK: true},
 		Correctness: []datasets.RunResult{
 			{Size: "default", Who: "candidate", Pass: true},
-			{Size: "tail_hidden_sz", Who: "candidate", Pass: false, Exit: 1, Detail: "FAIL at 999980"},
+			{Size: "tail_hidden_sz", Who: "candidate", Pass: false, Exit: 1, Detail: "FAIL at 999980 (run: ./vadd 999983)"},
 		},
 		Timing: &datasets.Timing{Size: "default", RefMedian: 0.125, CandMedian: 0.1}, Speedup: 1.25}
 	v1, err := g.Generate(ctx, Request{Task: task, Round: 1, Parent: &v0, Verdict: verdict, Arch: "gfx90a"}, 1)
@@ -238,7 +238,7 @@ func TestRefinementContinuesConversation(t *testing.T) {
 			t.Errorf("feedback lacks %q:\n%s", w, fb)
 		}
 	}
-	if strings.Contains(fb, "tail_hidden_sz") {
+	if strings.Contains(fb, "tail_hidden_sz") || strings.Contains(fb, "999983") {
 		t.Errorf("feedback names a hidden size:\n%s", fb)
 	}
 	calls := f.calls()

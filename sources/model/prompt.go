@@ -285,6 +285,24 @@ func newFeedbackData(req Request, cfg Config) feedbackData {
 		d.RefMs, d.CandMs = v.Timing.RefMedian, v.Timing.CandMedian
 	}
 	d.Speedup = v.Speedup
+	// Verifier text may name a held-out size or its arguments; never show them.
+	var pairs []string
+	for _, s := range req.Task.Sizes {
+		if !s.Hidden {
+			continue
+		}
+		pairs = append(pairs, s.Name, "a held-out size")
+		if a := strings.Join(s.Args, " "); len(a) >= 3 {
+			pairs = append(pairs, a, "[held-out arguments]")
+		}
+	}
+	if len(pairs) > 0 {
+		r := strings.NewReplacer(pairs...)
+		d.Reason, d.Gate, d.Splice, d.CompileLog = r.Replace(d.Reason), r.Replace(d.Gate), r.Replace(d.Splice), r.Replace(d.CompileLog)
+		for i := range d.Failures {
+			d.Failures[i] = r.Replace(d.Failures[i])
+		}
+	}
 	return d
 }
 
