@@ -311,12 +311,8 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 			}
 			stats.Fail(u.stage, u.err)
 		}
-		if u.variant.ID != "" {
+		if u.variant.ID != "" { // the model source counts generated and extract rejections
 			data.Variants = append(data.Variants, u.variant)
-			stats.Add("generated", 1)
-		}
-		if u.variant.Rejected != "" {
-			stats.Reject("extract", u.variant.Rejected)
 		}
 		if v := u.verdict; v != nil {
 			data.Verdicts = append(data.Verdicts, *v)
