@@ -149,7 +149,7 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		}
 		return exitFailed, err
 	}
-	if err := b.writeShard(dir, data, stats, b.lineage(mined, ver)); err != nil {
+	if err := b.writeShard(dir, data, stats, b.lineage(mined, gen, ver)); err != nil {
 		return exitFailed, err
 	}
 	return b.finish(ctx, stats)
@@ -414,13 +414,21 @@ func (b *builder) writeShard(dir string, data *datasets.ShardData, stats *pipeli
 
 // lineage is what the shard was built from. Deterministic: no timestamps,
 // no host names, so identical inputs give identical releases.
-func (b *builder) lineage(mined *repos.Result, ver *verify.Verifier) map[string]any {
+func (b *builder) lineage(mined *repos.Result, gen *model.Generator, ver *verify.Verifier) map[string]any {
 	m := b.cfg.Model
+	prompts := map[string]string{}
+	for _, kind := range []string{datasets.KindCKExample, datasets.KindCKTile, datasets.KindHIPProgram} {
+		if v, err := gen.PromptVersion(kind); err == nil {
+			prompts[kind] = v
+		}
+	}
 	return map[string]any{
-		"build":   b.cfg.Name,
-		"sources": mined.Repos,
-		"skipped": mined.Skipped,
-		"model":   map[string]any{"provider": m.Provider, "model": m.Model, "samples": m.Samples, "rounds": m.Rounds, "temperature": m.Temperature, "top_p": m.TopP, "seed": m.Seed},
+		"build":    b.cfg.Name,
+		"sources":  mined.Repos,
+		"skipped":  mined.Skipped,
+		"model":    gen.Model(),
+		"sampling": map[string]any{"samples": m.Samples, "rounds": m.Rounds, "temperature": m.Temperature, "top_p": m.TopP, "seed": m.Seed, "num_ctx": m.NumCtx, "max_tokens": m.MaxTokens},
+		"prompts":  prompts,
 		"verify":  map[string]any{"backend": b.cfg.Verify.Backend, "device": ver.Device(), "min_speedup": b.cfg.Verify.MinSpeedup, "max_speedup": b.cfg.Verify.MaxSpeedup, "repetitions": b.cfg.Verify.Repetitions},
 		"dataset": b.cfg.Dataset,
 		"kforge":  versionString(),
