@@ -429,9 +429,9 @@ func (b *builder) lineage(mined *repos.Result, gen *model.Generator, ver *verify
 		"model":    gen.Model(),
 		"sampling": map[string]any{"samples": m.Samples, "rounds": m.Rounds, "temperature": m.Temperature, "top_p": m.TopP, "seed": m.Seed, "num_ctx": m.NumCtx, "max_tokens": m.MaxTokens},
 		"prompts":  prompts,
-		"verify":  map[string]any{"backend": b.cfg.Verify.Backend, "device": ver.Device(), "min_speedup": b.cfg.Verify.MinSpeedup, "max_speedup": b.cfg.Verify.MaxSpeedup, "repetitions": b.cfg.Verify.Repetitions},
-		"dataset": b.cfg.Dataset,
-		"kforge":  versionString(),
+		"verify":   map[string]any{"backend": b.cfg.Verify.Backend, "device": ver.Device(), "min_speedup": b.cfg.Verify.MinSpeedup, "max_speedup": b.cfg.Verify.MaxSpeedup, "repetitions": b.cfg.Verify.Repetitions},
+		"dataset":  b.cfg.Dataset,
+		"kforge":   versionString(),
 	}
 }
 
