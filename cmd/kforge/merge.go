@@ -2,10 +2,278 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"kforge/configs"
+	"kforge/datasets"
+	"kforge/pipeline"
+	"kforge/sinks/release"
 )
 
+const mergeUsage = `usage: kforge merge --out DIR [--allow-missing] [-c FILE] [--cache-dir DIR] SHARD_DIR...
+
+Makes the release from the outputs of every shard of a build: dedup,
+decontamination, splits and replay across all shards. SHARD_DIR is a shard
+directory (BUILD/shards/00003-of-00016) or a whole build directory (BUILD).
+Refuses while a shard is missing or unfinished (no DONE marker), and names it.
+
+flags:
+`
+
+// cmdMerge is `kforge merge`.
 func cmdMerge(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "kforge merge: not built yet")
-	return exitFailed
+	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, mergeUsage); fs.PrintDefaults() }
+	out := fs.String("out", "", "release directory to write (required)")
+	allowMissing := fs.Bool("allow-missing", false, "make the release from the complete shards even when others are missing")
+	recipe := fs.String("c", "", "recipe of the build: its dataset section and lineage go into the release (default: dataset defaults)")
+	cacheDir := fs.String("cache-dir", "", "cache directory for replay data (default: the recipe's cache_dir, else the release's parent/cache)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *out == "" || fs.NArg() == 0 {
+		fmt.Fprintln(e.stderr, "kforge merge: --out and at least one SHARD_DIR are needed")
+		fs.Usage()
+		return exitUsage
+	}
+
+	var cfg *configs.Config
+	dataset := datasets.Config{}
+	lineage := map[string]any{}
+	logFormat, logLevel := "text", "info"
+	if *recipe != "" {
+		c, err := configs.Load(*recipe)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+			return exitUsage
+		}
+		cfg, dataset, lineage = c, c.Dataset, mergeLineage(c)
+		logFormat, logLevel = c.Log.Format, c.Log.Level
+	} else if err := configs.ApplyDefaults(&dataset); err != nil {
+		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+		return exitFailed
+	}
+	log := newLogger(e.stderr, logFormat, logLevel)
+
+	complete, missing, err := collectShards(fs.Args())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+		return exitUsage
+	}
+	if len(missing) > 0 {
+		if !*allowMissing {
+			fmt.Fprintf(e.stderr, "kforge merge: %d shard(s) missing or unfinished (rerun them, or pass --allow-missing):\n", len(missing))
+			for _, m := range missing {
+				fmt.Fprintf(e.stderr, "  %s\n", m)
+			}
+			return exitFailed
+		}
+		log.Warn("merging without missing shards", "missing", missing)
+	}
+	if len(complete) == 0 {
+		fmt.Fprintln(e.stderr, "kforge merge: no complete shard to merge")
+		return exitFailed
+	}
+
+	stats := pipeline.NewStats()
+	for _, d := range complete {
+		if err := mergeShardStats(stats, d); err != nil {
+			fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+			return exitFailed
+		}
+	}
+	dir := *cacheDir
+	if dir == "" && cfg != nil {
+		dir = cfg.CacheDir
+	}
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(filepath.Clean(*out)), "cache")
+	}
+	cache, err := pipeline.OpenDirCache(dir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge merge: cache: %v\n", err)
+		return exitFailed
+	}
+
+	log.Info("merging shards", "shards", len(complete), "out", *out)
+	sum, err := release.Build(ctx, release.Options{
+		Shards:  complete,
+		Out:     *out,
+		Dataset: dataset,
+		Lineage: lineage,
+		Cache:   cache,
+		Stats:   stats,
+		Log:     log,
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+		return exitFailed
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(sum); err != nil {
+		return exitFailed
+	}
+	if len(missing) > 0 {
+		return exitItemsBad
+	}
+	return exitOK
+}
+
+// mergeLineage is what the release's manifest says about the build: the
+// recipe as written in its file (not as overridden by flags such as --out),
+// so that a merged release and a one-process build of the same recipe write
+// the same manifest.
+func mergeLineage(c *configs.Config) map[string]any {
+	return map[string]any{"name": c.Name, "config": c}
+}
+
+// mergeShardStats adds a complete shard's stats.json to stats.
+func mergeShardStats(stats *pipeline.Stats, dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
+	if err != nil {
+		return fmt.Errorf("shard stats: %w", err)
+	}
+	var snap pipeline.Snapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
+		return fmt.Errorf("shard stats %s: %w", filepath.Join(dir, datasets.StatsFile), err)
+	}
+	stats.Merge(snap)
+	return nil
+}
+
+// collectShards turns the arguments into complete and missing shard
+// directories. A build directory (one holding shards/ and no DONE of its own)
+// stands for the shard directories in it.
+func collectShards(args []string) (complete, missing []string, err error) {
+	var dirs []string
+	for _, a := range args {
+		a = filepath.Clean(a)
+		fi, err := os.Stat(a)
+		if err != nil {
+			// A named shard directory that does not exist is a missing
+			// shard, not a usage error: its job may have died early.
+			if errors.Is(err, os.ErrNotExist) && shardNameRe.MatchString(filepath.Base(a)) {
+				dirs = append(dirs, a)
+				continue
+			}
+			return nil, nil, fmt.Errorf("shard directory: %w", err)
+		}
+		if !fi.IsDir() {
+			return nil, nil, fmt.Errorf("%s is not a directory", a)
+		}
+		if isBuildDir(a) {
+			found, err := buildShards(a)
+			if err != nil {
+				return nil, nil, err
+			}
+			dirs = append(dirs, found...)
+			continue
+		}
+		dirs = append(dirs, a)
+	}
+	complete, missing, err = checkShards(dirs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dup := firstDup(complete); dup != "" {
+		return nil, nil, fmt.Errorf("shard %s is given twice", dup)
+	}
+	return complete, missing, nil
+}
+
+func isBuildDir(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err == nil {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, "shards"))
+	return err == nil && fi.IsDir()
+}
+
+// buildShards lists the shard directories of a build directory.
+func buildShards(dir string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, "shards"))
+	if err != nil {
+		return nil, fmt.Errorf("build directory: %w", err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && shardNameRe.MatchString(e.Name()) {
+			dirs = append(dirs, filepath.Join(dir, "shards", e.Name()))
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("build directory %s has no shard directories (I-of-N) under shards/", dir)
+	}
+	return dirs, nil
+}
+
+// shardNameRe matches shard directory names, I-of-N (pipeline.Shard.Name
+// writes them zero-padded).
+var shardNameRe = regexp.MustCompile(`^([0-9]+)-of-([0-9]+)$`)
+
+// checkShards sorts shard directories into complete (DONE present) and
+// missing. Directories named I-of-N must agree on N, and every index 0..N-1
+// must be present: an absent index is reported missing, under the folder of
+// the others. Directories with other names count by their DONE marker only.
+func checkShards(dirs []string) (complete, missing []string, err error) {
+	n := 0
+	seen := map[int]string{}
+	parent := ""
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, datasets.DoneFile)); err == nil {
+			complete = append(complete, d)
+		} else {
+			missing = append(missing, d)
+		}
+		m := shardNameRe.FindStringSubmatch(filepath.Base(d))
+		if m == nil {
+			continue
+		}
+		i, _ := strconv.Atoi(m[1])
+		c, _ := strconv.Atoi(m[2])
+		switch {
+		case c < 1 || i >= c:
+			return nil, nil, fmt.Errorf("shard %s: index %d is not below the count %d", d, i, c)
+		case n != 0 && c != n:
+			return nil, nil, fmt.Errorf("shards of different counts (%d and %d: %s): a task may be in both; merge one build's shards", n, c, d)
+		}
+		if prev, ok := seen[i]; ok {
+			return nil, nil, fmt.Errorf("shard %d/%d is given twice: %s and %s", i, c, prev, d)
+		}
+		n, seen[i] = c, d
+		if parent == "" {
+			parent = filepath.Dir(d)
+		}
+	}
+	for i := range n {
+		if _, ok := seen[i]; !ok {
+			missing = append(missing, filepath.Join(parent, pipeline.Shard{I: i, N: n}.Name()))
+		}
+	}
+	slices.Sort(missing)
+	return complete, missing, nil
+}
+
+func firstDup(xs []string) string {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1] {
+			return s[i]
+		}
+	}
+	return ""
 }
