@@ -92,4 +92,3 @@ func TestUnits(t *testing.T) {
 		t.Errorf("OnCalendar=%s: %v\n%s", cal, err, out)
 	}
 }
-
