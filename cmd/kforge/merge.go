@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"kforge/configs"
 	"kforge/datasets"
@@ -35,7 +37,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	fs.Usage = func() { fmt.Fprint(e.stderr, mergeUsage); fs.PrintDefaults() }
 	out := fs.String("out", "", "release directory to write (required)")
 	allowMissing := fs.Bool("allow-missing", false, "make the release from the complete shards even when others are missing")
-	recipe := fs.String("c", "", "recipe of the build: its dataset section and lineage go into the release (default: dataset defaults)")
+	recipe := fs.String("c", "", "recipe whose dataset section (splits, dedup, replay) makes the release (default: the one the shards were built with)")
 	cacheDir := fs.String("cache-dir", "", "cache directory for replay data (default: the recipe's cache_dir, else the release's parent/cache)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -50,8 +52,6 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	}
 
 	var cfg *configs.Config
-	dataset := datasets.Config{}
-	lineage := map[string]any{}
 	logFormat, logLevel := "text", "info"
 	if *recipe != "" {
 		c, err := configs.Load(*recipe)
@@ -59,11 +59,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
 			return exitUsage
 		}
-		cfg, dataset, lineage = c, c.Dataset, mergeLineage(c)
-		logFormat, logLevel = c.Log.Format, c.Log.Level
-	} else if err := configs.ApplyDefaults(&dataset); err != nil {
-		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
-		return exitFailed
+		cfg, logFormat, logLevel = c, c.Log.Format, c.Log.Level
 	}
 	log := newLogger(e.stderr, logFormat, logLevel)
 
@@ -87,6 +83,18 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 		return exitFailed
 	}
 
+	// The release's lineage is the shards' own (what they were built from):
+	// the same a one-shard build passes, so both give the same manifest.
+	lineage, err := shardsLineage(complete)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+		return exitFailed
+	}
+	dataset, err := mergeDataset(cfg, lineage)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
+		return exitFailed
+	}
 	stats := pipeline.NewStats()
 	for _, d := range complete {
 		if err := mergeShardStats(stats, d); err != nil {
@@ -132,12 +140,86 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// mergeLineage is what the release's manifest says about the build: the
-// recipe as written in its file (not as overridden by flags such as --out),
-// so that a merged release and a one-process build of the same recipe write
-// the same manifest.
-func mergeLineage(c *configs.Config) map[string]any {
-	return map[string]any{"name": c.Name, "config": c}
+// shardLineageFile is the lineage each shard writes (build.go's LineageFile;
+// a separate name here so this file compiles on its own).
+const shardLineageFile = "lineage.json"
+
+// shardsLineage reads the lineage of every shard and checks that they agree:
+// shards built from different commits, models or settings do not make one
+// release. A build without lineage files gives nil.
+func shardsLineage(dirs []string) (map[string]any, error) {
+	var first map[string]any
+	var firstRaw []byte
+	for i, d := range dirs {
+		var m map[string]any
+		b, err := os.ReadFile(filepath.Join(d, shardLineageFile))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("shard lineage: %w", err)
+		default:
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, fmt.Errorf("shard lineage %s: %w", filepath.Join(d, shardLineageFile), err)
+			}
+		}
+		// encoding/json sorts map keys: equal maps encode equally.
+		raw, _ := json.Marshal(m)
+		if i == 0 {
+			first, firstRaw = m, raw
+			continue
+		}
+		if !bytes.Equal(raw, firstRaw) {
+			return nil, fmt.Errorf("shards %s and %s were built from different inputs (lineage differs in %s): rebuild them from the same recipe and sources",
+				dirs[0], d, strings.Join(lineageDiff(first, m), ", "))
+		}
+	}
+	return first, nil
+}
+
+// lineageDiff names the top-level keys on which two lineages differ.
+func lineageDiff(a, b map[string]any) []string {
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var diff []string
+	for _, k := range keys {
+		x, _ := json.Marshal(a[k])
+		y, _ := json.Marshal(b[k])
+		if !bytes.Equal(x, y) {
+			diff = append(diff, k)
+		}
+	}
+	if len(diff) == 0 {
+		diff = []string{"(presence)"}
+	}
+	return diff
+}
+
+// mergeDataset is the dataset section the release is made with: the recipe's
+// when one is given (-c), else the one the shards were built with (their
+// lineage), else the defaults.
+func mergeDataset(cfg *configs.Config, lineage map[string]any) (datasets.Config, error) {
+	if cfg != nil {
+		return cfg.Dataset, nil
+	}
+	var d datasets.Config
+	if err := configs.ApplyDefaults(&d); err != nil {
+		return d, err
+	}
+	if v, ok := lineage["dataset"]; ok {
+		b, _ := json.Marshal(v)
+		if err := json.Unmarshal(b, &d); err != nil {
+			return d, fmt.Errorf("dataset section in the shards' lineage: %w", err)
+		}
+	}
+	return d, nil
 }
 
 // mergeShardStats adds a complete shard's stats.json to stats.

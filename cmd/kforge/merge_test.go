@@ -145,3 +145,53 @@ func TestMergeCallsRelease(t *testing.T) {
 		t.Fatalf("no summary printed: %s", out)
 	}
 }
+
+func writeLineage(t *testing.T, dir, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, shardLineageFile), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShardsLineage(t *testing.T) {
+	b := t.TempDir()
+	s0, s1 := makeShard(t, b, 0, 2, true), makeShard(t, b, 1, 2, true)
+	base := `{"build":"x","sources":[{"url":"/r","commit":"aaaa"}],"dataset":{"Formats":["sft"],"Seed":7,"HeldOutFraction":0.25}}`
+	writeLineage(t, s0, base)
+	// Same content, other key order and spacing: the same lineage.
+	writeLineage(t, s1, `{"dataset":{"HeldOutFraction":0.25,"Seed":7,"Formats":["sft"]}, "sources":[{"commit":"aaaa","url":"/r"}],"build":"x"}`)
+	lin, err := shardsLineage([]string{s0, s1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := mergeDataset(nil, lin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Seed != 7 || d.HeldOutFraction != 0.25 || !slices.Equal(d.Formats, []string{"sft"}) || d.NGram != 13 {
+		t.Fatalf("dataset from lineage %+v: want the shards' values over the defaults", d)
+	}
+
+	writeLineage(t, s1, `{"build":"x","sources":[{"url":"/r","commit":"bbbb"}],"dataset":{"Formats":["sft"],"Seed":7,"HeldOutFraction":0.25}}`)
+	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), "differs in sources") {
+		t.Fatalf("shards from different commits: %v", err)
+	}
+	os.Remove(filepath.Join(s1, shardLineageFile))
+	if _, err := shardsLineage([]string{s0, s1}); err == nil {
+		t.Fatal("a shard without lineage merged with one with")
+	}
+	writeLineage(t, s1, `{"build":`)
+	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), shardLineageFile) {
+		t.Fatalf("broken lineage file: %v", err)
+	}
+}
+
+func TestMergeRefusesMixedLineage(t *testing.T) {
+	b := t.TempDir()
+	writeLineage(t, makeShard(t, b, 0, 2, true), `{"model":{"model":"a"}}`)
+	writeLineage(t, makeShard(t, b, 1, 2, true), `{"model":{"model":"b"}}`)
+	e, _, errb := testEnv()
+	if code := run(context.Background(), e, []string{"merge", "--out", filepath.Join(b, "release"), b}); code != exitFailed || !strings.Contains(errb.String(), "lineage differs in model") {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+}
