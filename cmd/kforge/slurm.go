@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"kforge/configs"
+	"kforge/datasets"
 	"kforge/internal/sched"
 )
 
@@ -27,15 +28,14 @@ flags:
 
 // cmdSlurm is `kforge slurm`.
 func cmdSlurm(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] != "submit" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(e.stderr, slurmUsage)
-			return exitOK
-		}
-		fmt.Fprint(e.stderr, slurmUsage)
-		return exitUsage
+	switch {
+	case len(args) > 0 && args[0] == "submit":
+		return slurmSubmit(ctx, e, args[1:], sched.Exec)
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help"):
+		return slurmSubmit(ctx, e, []string{"-h"}, sched.Exec)
 	}
-	return slurmSubmit(ctx, e, args[1:], sched.Exec)
+	fmt.Fprint(e.stderr, slurmUsage)
+	return exitUsage
 }
 
 // slurmSubmit is `kforge slurm submit`; run runs sbatch.
@@ -119,6 +119,13 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	if err := job.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
 		return exitUsage
+	}
+
+	// A complete shard is never rebuilt: say so before queueing jobs that
+	// would do nothing.
+	if done, _ := filepath.Glob(filepath.Join(job.Out, job.ShardGlob(), datasets.DoneFile)); len(done) > 0 {
+		fmt.Fprintf(e.stderr, "kforge slurm submit: warning: %d of %d shards in %s are already complete and will not be rebuilt; use a new --out for a new build (the shared cache keeps it cheap)\n",
+			len(done), job.Shards, job.Out)
 	}
 
 	if *dryRun {

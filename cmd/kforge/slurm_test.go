@@ -135,3 +135,23 @@ func TestJobName(t *testing.T) {
 		}
 	}
 }
+
+func TestSlurmSubmitWarnsOfCompleteShards(t *testing.T) {
+	b := t.TempDir()
+	makeShard(t, b, 1, 3, true)
+	makeShard(t, b, 0, 2, true) // another count: not this build's
+	e, _, errb := testEnv()
+	if code := run(context.Background(), e, []string{"slurm", "submit", "-c", "testdata/slurm-recipe.yaml", "--shards", "3", "--out", b, "--kforge", "/k", "--dry-run"}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	if !strings.Contains(errb.String(), "1 of 3 shards in "+b+" are already complete") {
+		t.Fatalf("no warning: %s", errb)
+	}
+}
+
+func TestSlurmHelp(t *testing.T) {
+	e, _, errb := testEnv()
+	if code := run(context.Background(), e, []string{"slurm", "-h"}); code != exitOK || !strings.Contains(errb.String(), "-gpus-per-task") {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+}
