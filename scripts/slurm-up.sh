@@ -25,7 +25,11 @@ for c in munged munge unmunge slurmctld slurmd sinfo scontrol; do
 done
 
 # alive PIDFILE: the process named in PIDFILE is running.
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A daemon removes its pid file as it exits, so read it once.
+alive() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
 
 # munge: slurm authenticates every RPC with it.
 mkdir -p /run/munge /var/lib/munge /var/log/munge /etc/munge
@@ -44,7 +48,8 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
 	munge -n | unmunge >/dev/null || die "munge credentials do not verify"
 fi
 
-# slurm.conf from this machine's name, cores and memory.
+# slurm.conf from this machine's name, cores and memory. Addresses are
+# given, so the cluster needs no name resolution for the host name.
 host=$(hostname -s)
 cpus=$(nproc)
 mem=$(awk '/^MemTotal:/ { m = int($2 / 1024) - 1024; if (m < 256) m = 256; print m }' /proc/meminfo)
@@ -52,7 +57,7 @@ mkdir -p "$dir"/state "$dir"/spool "$dir"/log "$(dirname "$conf")"
 want=$(cat <<CONF
 # Written by kforge scripts/slurm-up.sh: a one-node cluster.
 ClusterName=kforge
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -71,7 +76,7 @@ ReturnToService=2
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=3600
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 )
@@ -83,7 +88,7 @@ if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
 	for p in "$dir/slurmd.pid" "$dir/slurmctld.pid"; do
 		if alive "$p"; then
 			log "restarting for the new config: stopping $(basename "$p" .pid)"
-			kill "$(cat "$p")"
+			kill "$(cat "$p" 2>/dev/null)" 2>/dev/null || true
 			for _ in $(seq 100); do alive "$p" || break; sleep 0.1; done
 		fi
 	done
