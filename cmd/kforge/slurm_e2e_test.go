@@ -224,6 +224,9 @@ func mergeRows(t *testing.T, logs string) map[string]int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The summary is the indented JSON object on stdout; log lines on
+	// stderr may come before and after it.
+	b = append([]byte("\n"), b...)
 	start := bytes.Index(b, []byte("\n{\n"))
 	end := bytes.LastIndex(b, []byte("\n}\n"))
 	if start < 0 || end < start {
