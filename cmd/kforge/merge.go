@@ -273,6 +273,8 @@ func collectShards(args []string) (complete, missing []string, err error) {
 	if dup := firstDup(complete); dup != "" {
 		return nil, nil, fmt.Errorf("shard %s is given twice", dup)
 	}
+	// The release must not depend on the order shards were named in.
+	slices.Sort(complete)
 	return complete, missing, nil
 }
 

@@ -195,3 +195,14 @@ func TestMergeRefusesMixedLineage(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
 }
+
+func TestCollectShardsCanonicalOrder(t *testing.T) {
+	b := t.TempDir()
+	s0, s1, s2 := makeShard(t, b, 0, 3, true), makeShard(t, b, 1, 3, true), makeShard(t, b, 2, 3, true)
+	for _, args := range [][]string{{s2, s0, s1}, {b}, {s1, s2, s0}} {
+		c, m, err := collectShards(args)
+		if err != nil || len(m) != 0 || !slices.Equal(c, []string{s0, s1, s2}) {
+			t.Fatalf("collectShards(%q) = %q, %q, %v", args, c, m, err)
+		}
+	}
+}
