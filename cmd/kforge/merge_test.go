@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"kforge/datasets"
+	"kforge/pipeline"
+)
+
+// makeShard writes a shard directory of build dir; done adds its DONE marker.
+func makeShard(t *testing.T, dir string, i, n int, done bool) string {
+	t.Helper()
+	d := filepath.Join(dir, "shards", pipeline.Shard{I: i, N: n}.Name())
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{datasets.TasksFile, datasets.VariantsFile, datasets.VerdictsFile} {
+		if err := os.WriteFile(filepath.Join(d, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(d, datasets.StatsFile), []byte(`{"counters":{"tasks":2}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if done {
+		if err := os.WriteFile(filepath.Join(d, datasets.DoneFile), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+func TestCheckShards(t *testing.T) {
+	b := t.TempDir()
+	s0 := makeShard(t, b, 0, 4, true)
+	s1 := makeShard(t, b, 1, 4, true)
+	s2 := makeShard(t, b, 2, 4, false) // died before DONE
+	s3 := makeShard(t, b, 3, 4, true)
+	other := makeShard(t, b, 0, 2, true)
+	plain := filepath.Join(b, "plain")
+	os.MkdirAll(plain, 0o755)
+	os.WriteFile(filepath.Join(plain, datasets.DoneFile), nil, 0o644)
+	absent := func(i int) string { return filepath.Join(b, "shards", pipeline.Shard{I: i, N: 4}.Name()) }
+
+	for _, tc := range []struct {
+		name              string
+		dirs              []string
+		complete, missing []string
+		err               string
+	}{
+		{"all done", []string{s3, s0, s1}, []string{s3, s0, s1}, []string{absent(2)}, ""},
+		{"unfinished and absent", []string{s0, s2}, []string{s0}, []string{absent(1), s2, absent(3)}, ""},
+		{"mixed counts", []string{s0, other}, nil, nil, "different counts"},
+		{"twice", []string{s0, s0}, nil, nil, "given twice"},
+		{"unnamed counts by DONE", []string{plain}, []string{plain}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, m, err := checkShards(tc.dirs)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c, tc.complete) || !slices.Equal(m, tc.missing) {
+				t.Fatalf("complete %q missing %q\nwant complete %q missing %q", c, m, tc.complete, tc.missing)
+			}
+		})
+	}
+}
+
+func TestMergeRefusesMissingShards(t *testing.T) {
+	b := t.TempDir()
+	makeShard(t, b, 0, 3, true)
+	s1 := makeShard(t, b, 1, 3, false)
+	absent := filepath.Join(b, "shards", pipeline.Shard{I: 2, N: 3}.Name())
+	rel := filepath.Join(b, "release")
+	for _, args := range [][]string{
+		{"merge", "--out", rel, b}, // the build directory
+		{"merge", "--out", rel, filepath.Join(b, "shards", "00000-of-00003"), s1}, // shard directories
+	} {
+		e, _, errb := testEnv()
+		if code := run(context.Background(), e, args); code != exitFailed {
+			t.Fatalf("%q: exit %d, want %d: %s", args, code, exitFailed, errb)
+		}
+		for _, want := range []string{"2 shard(s) missing", s1, absent, "--allow-missing"} {
+			if !strings.Contains(errb.String(), want) {
+				t.Errorf("%q: stderr lacks %q:\n%s", args, want, errb)
+			}
+		}
+		if _, err := os.Stat(rel); err == nil {
+			t.Fatal("a release was written despite missing shards")
+		}
+	}
+}
+
+func TestMergeUsage(t *testing.T) {
+	b := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no out", []string{"merge", b}, exitUsage, "--out and at least one SHARD_DIR"},
+		{"no shards", []string{"merge", "--out", b}, exitUsage, "--out and at least one SHARD_DIR"},
+		{"no such dir", []string{"merge", "--out", b, filepath.Join(b, "nope")}, exitUsage, "no such file"},
+		{"a file", []string{"merge", "--out", b, "merge_test.go"}, exitUsage, "not a directory"},
+		{"empty dir is an unfinished shard", []string{"merge", "--out", filepath.Join(b, "r"), b}, exitFailed, "1 shard(s) missing"},
+		{"bad recipe", []string{"merge", "-c", "testdata/nope.yaml", "--out", b, b}, exitUsage, "nope.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _, errb := testEnv()
+			if code := run(context.Background(), e, tc.args); code != tc.code || !strings.Contains(errb.String(), tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb, tc.code, tc.msg)
+			}
+		})
+	}
+}
+
+// With every shard complete (or --allow-missing), merge hands the shards to
+// the release writer.
+func TestMergeCallsRelease(t *testing.T) {
+	b := t.TempDir()
+	makeShard(t, b, 0, 2, true)
+	makeShard(t, b, 1, 2, false)
+	rel := filepath.Join(b, "release")
+	e, out, errb := testEnv()
+	code := run(context.Background(), e, []string{"merge", "--allow-missing", "-c", "testdata/slurm-recipe.yaml", "--out", rel, b})
+	if strings.Contains(errb.String(), "not built yet") {
+		t.Skip("the release writer is not merged yet")
+	}
+	if code != exitItemsBad {
+		t.Fatalf("exit %d, want %d (a shard was left out): %s", code, exitItemsBad, errb)
+	}
+	if !strings.Contains(out.String(), `"files"`) {
+		t.Fatalf("no summary printed: %s", out)
+	}
+}
+
+func writeLineage(t *testing.T, dir, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, shardLineageFile), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShardsLineage(t *testing.T) {
+	b := t.TempDir()
+	s0, s1 := makeShard(t, b, 0, 2, true), makeShard(t, b, 1, 2, true)
+	base := `{"build":"x","sources":[{"url":"/r","commit":"aaaa"}],"dataset":{"Formats":["sft"],"Seed":7,"HeldOutFraction":0.25}}`
+	writeLineage(t, s0, base)
+	// Same content, other key order and spacing: the same lineage.
+	writeLineage(t, s1, `{"dataset":{"HeldOutFraction":0.25,"Seed":7,"Formats":["sft"]}, "sources":[{"commit":"aaaa","url":"/r"}],"build":"x"}`)
+	lin, err := shardsLineage([]string{s0, s1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := mergeDataset(nil, lin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Seed != 7 || d.HeldOutFraction != 0.25 || !slices.Equal(d.Formats, []string{"sft"}) || d.NGram != 13 {
+		t.Fatalf("dataset from lineage %+v: want the shards' values over the defaults", d)
+	}
+
+	writeLineage(t, s1, `{"build":"x","sources":[{"url":"/r","commit":"bbbb"}],"dataset":{"Formats":["sft"],"Seed":7,"HeldOutFraction":0.25}}`)
+	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), "differs in sources") {
+		t.Fatalf("shards from different commits: %v", err)
+	}
+	os.Remove(filepath.Join(s1, shardLineageFile))
+	if _, err := shardsLineage([]string{s0, s1}); err == nil {
+		t.Fatal("a shard without lineage merged with one with")
+	}
+	writeLineage(t, s1, `{"build":`)
+	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), shardLineageFile) {
+		t.Fatalf("broken lineage file: %v", err)
+	}
+}
+
+func TestMergeRefusesMixedLineage(t *testing.T) {
+	b := t.TempDir()
+	writeLineage(t, makeShard(t, b, 0, 2, true), `{"model":{"model":"a"}}`)
+	writeLineage(t, makeShard(t, b, 1, 2, true), `{"model":{"model":"b"}}`)
+	e, _, errb := testEnv()
+	if code := run(context.Background(), e, []string{"merge", "--out", filepath.Join(b, "release"), b}); code != exitFailed || !strings.Contains(errb.String(), "lineage differs in model") {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+}
+
+func TestCollectShardsCanonicalOrder(t *testing.T) {
+	b := t.TempDir()
+	s0, s1, s2 := makeShard(t, b, 0, 3, true), makeShard(t, b, 1, 3, true), makeShard(t, b, 2, 3, true)
+	for _, args := range [][]string{{s2, s0, s1}, {b}, {s1, s2, s0}} {
+		c, m, err := collectShards(args)
+		if err != nil || len(m) != 0 || !slices.Equal(c, []string{s0, s1, s2}) {
+			t.Fatalf("collectShards(%q) = %q, %q, %v", args, c, m, err)
+		}
+	}
+}
