@@ -140,9 +140,6 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// shardLineageFile is the lineage each shard writes (build.go's LineageFile;
-// a separate name here so this file compiles on its own).
-const shardLineageFile = "lineage.json"
 
 // shardsLineage reads the lineage of every shard and checks that they agree:
 // shards built from different commits, models or settings do not make one
@@ -152,14 +149,14 @@ func shardsLineage(dirs []string) (map[string]any, error) {
 	var firstRaw []byte
 	for i, d := range dirs {
 		var m map[string]any
-		b, err := os.ReadFile(filepath.Join(d, shardLineageFile))
+		b, err := os.ReadFile(filepath.Join(d, LineageFile))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
 			return nil, fmt.Errorf("shard lineage: %w", err)
 		default:
 			if err := json.Unmarshal(b, &m); err != nil {
-				return nil, fmt.Errorf("shard lineage %s: %w", filepath.Join(d, shardLineageFile), err)
+				return nil, fmt.Errorf("shard lineage %s: %w", filepath.Join(d, LineageFile), err)
 			}
 		}
 		// encoding/json sorts map keys: equal maps encode equally.

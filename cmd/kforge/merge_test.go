@@ -148,7 +148,7 @@ func TestMergeCallsRelease(t *testing.T) {
 
 func writeLineage(t *testing.T, dir, body string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, shardLineageFile), []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, LineageFile), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -176,12 +176,12 @@ func TestShardsLineage(t *testing.T) {
 	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), "differs in sources") {
 		t.Fatalf("shards from different commits: %v", err)
 	}
-	os.Remove(filepath.Join(s1, shardLineageFile))
+	os.Remove(filepath.Join(s1, LineageFile))
 	if _, err := shardsLineage([]string{s0, s1}); err == nil {
 		t.Fatal("a shard without lineage merged with one with")
 	}
 	writeLineage(t, s1, `{"build":`)
-	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), shardLineageFile) {
+	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), LineageFile) {
 		t.Fatalf("broken lineage file: %v", err)
 	}
 }
