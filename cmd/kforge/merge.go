@@ -140,7 +140,6 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-
 // shardsLineage reads the lineage of every shard and checks that they agree:
 // shards built from different commits, models or settings do not make one
 // release. A build without lineage files gives nil.
