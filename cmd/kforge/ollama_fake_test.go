@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fakeOllama is a scripted model server speaking the part of Ollama's API
@@ -22,10 +23,11 @@ type fakeOllama struct {
 	model  string                               // the one model it has, e.g. "fake-coder:1b"
 	answer func(prompt string, seed int) string // the assistant's content
 	chats  atomic.Int64                         // chat requests answered
+	delay  time.Duration                        // before each chat answer, like a real model's latency
 	srv    *httptest.Server
 }
 
-func newFakeOllama(t *testing.T, model string, answer func(string, int) string) *fakeOllama {
+func newFakeOllama(t testing.TB, model string, answer func(string, int) string) *fakeOllama {
 	f := &fakeOllama{model: model, answer: answer}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/chat", f.chat)
@@ -146,6 +148,13 @@ func (f *fakeOllama) chat(w http.ResponseWriter, r *http.Request) {
 				ollamaError(w, http.StatusBadRequest, fmt.Sprintf("option %s: %v is not a number", k, v))
 				return
 			}
+		}
+	}
+	if f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-r.Context().Done():
+			return
 		}
 	}
 	f.chats.Add(1)

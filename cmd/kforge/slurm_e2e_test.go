@@ -140,7 +140,7 @@ func requireSlurmCluster(t *testing.T) {
 }
 
 // buildKforge builds this command, with the host-test backend, for the jobs.
-func buildKforge(t *testing.T, root string) string {
+func buildKforge(t testing.TB, root string) string {
 	t.Helper()
 	// go test puts its own go command first on the PATH.
 	gobin, err := exec.LookPath("go")
@@ -157,7 +157,7 @@ func buildKforge(t *testing.T, root string) string {
 
 // fixtureRepo copies testdata/e2e-repo into a git repository with one
 // commit, dated so the commit id is the same on every run.
-func fixtureRepo(t *testing.T, root string) string {
+func fixtureRepo(t testing.TB, root string) string {
 	t.Helper()
 	repo := filepath.Join(root, "repo")
 	if err := os.CopyFS(repo, os.DirFS(filepath.Join("testdata", "e2e-repo"))); err != nil {
@@ -190,7 +190,7 @@ func cleanEnv() []string {
 	return env
 }
 
-func runKforge(t *testing.T, dir, bin string, args ...string) string {
+func runKforge(t testing.TB, dir, bin string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -309,7 +309,7 @@ func tails(dir string) string {
 	return b.String()
 }
 
-func writeFile(t *testing.T, path, s string) {
+func writeFile(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
