@@ -93,11 +93,25 @@ func survivors(t *testing.T, marker string) int {
 	return n
 }
 
-func TestForkBombIsContained(t *testing.T) {
-	// A shell fork bomb; the process limit and the wall-clock kill contain it.
-	res := run(t, `b() { b | b & }; b; sleep 100`, Limits{Wall: 2 * time.Second, Processes: 64})
-	if res.Exit == 0 {
-		t.Fatalf("fork bomb exited cleanly: %+v", res)
+// TestForkStormIsContained: a program that keeps starting processes (each
+// in its own session, escaping the process group) is stopped at the limit and
+// leaves nothing behind when the machine gives runs a PID namespace.
+func TestForkStormIsContained(t *testing.T) {
+	marker := fmt.Sprintf("%d.%d", 2000+os.Getpid()%1000, time.Now().UnixNano()%1000000)
+	body := fmt.Sprintf(`i=0; while [ $i -lt 40 ]; do setsid sleep %s & i=$((i+1)); done; while :; do :; done`, marker)
+	res := run(t, body, Limits{Wall: 1500 * time.Millisecond, Processes: 4096})
+	if !res.TimedOut {
+		t.Fatalf("want a timeout, got %+v", res)
+	}
+	if !res.Isolated {
+		t.Skipf("no PID namespace here (%s): setsid children may outlive the run", res.Note)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for survivors(t, marker) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d escaped children survived", survivors(t, marker))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
