@@ -192,6 +192,8 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 	} else if err != nil {
 		return nil, err
 	}
+	// The region fits the harness; the gate decides whether it may be built.
+	vd.Splice = datasets.Check{OK: true}
 	if rej := gate.Check(t.Region, region); rej != nil {
 		vd.Gate = datasets.Check{Rule: rej.Rule, Detail: rej.Detail}
 		v.reject(vd, "gate/"+rej.Rule, rej.Detail)
@@ -207,7 +209,6 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 	} else if err != nil {
 		return nil, err
 	}
-	vd.Splice = datasets.Check{OK: true}
 
 	job, err := v.job(ctx, t)
 	if err != nil {
