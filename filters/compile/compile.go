@@ -49,6 +49,8 @@ type Compiler struct {
 	HIPInclude string
 
 	version string
+	// nvInclude holds HIP's headers patched for the installed CUDA (nvcc).
+	nvInclude string
 }
 
 // Job is one program to build.
@@ -106,6 +108,15 @@ func New(ctx context.Context, c Compiler) (*Compiler, error) {
 		return nil, fmt.Errorf("compile: %s --version: %w: %s", c.Path, err, FilterLog(string(out)))
 	}
 	c.version = versionLine(FilterLog(string(out)))
+	if c.Kind == NVCC {
+		c.nvInclude = filepath.Join(c.WorkDir, "hip-nvidia-include")
+		if err := os.RemoveAll(c.nvInclude); err != nil {
+			return nil, fmt.Errorf("compile: %w", err)
+		}
+		if err := PrepareNvidiaHeaders(c.HIPInclude, c.nvInclude); err != nil {
+			return nil, fmt.Errorf("compile: %w", err)
+		}
+	}
 	cc := c
 	return &cc, nil
 }
@@ -137,7 +148,7 @@ func (c *Compiler) args(job Job, dir, bin string) []string {
 		}
 		a = append(a, "-Rpass-analysis=kernel-resource-usage")
 	case NVCC:
-		a = append(a, "-x", "cu", "-D__HIP_PLATFORM_NVIDIA__", "-I"+c.HIPInclude, "-Xptxas", "-v")
+		a = append(a, "-x", "cu", "-D__HIP_PLATFORM_NVIDIA__", "-I"+c.nvInclude, "-Xptxas", "-v")
 		for _, arch := range c.Archs {
 			sm := strings.TrimPrefix(arch, "sm_")
 			a = append(a, "-gencode", fmt.Sprintf("arch=compute_%s,code=sm_%s", sm, sm))
