@@ -32,6 +32,9 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
 	cacheDir := fs.String("cache-dir", "", "cache directory shared with builds (default: the recipe's cache_dir, else none)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr")
+	runTimeout := fs.Duration("run-timeout", 0, "wall-clock limit of one program run (default: the recipe's)")
+	reps := fs.Int("repetitions", 0, "timed runs of reference and candidate each (default: the recipe's)")
+	profiler := fs.String("profiler", "", "auto, rocprofv3, ncu or program (default: the recipe's)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: kforge verify --tasks tasks.jsonl --task ID --candidate FILE [--backend B] [--arch A] [-c FILE]")
 		fs.PrintDefaults()
@@ -67,6 +70,15 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	}
 	if *arch != "" {
 		cfg.Archs = strings.Split(*arch, ",")
+	}
+	if *runTimeout > 0 {
+		cfg.RunTimeout = *runTimeout
+	}
+	if *reps > 0 {
+		cfg.Repetitions = *reps
+	}
+	if *profiler != "" {
+		cfg.Profiler = *profiler
 	}
 	if *cacheDir != "" {
 		c, err := pipeline.OpenDirCache(*cacheDir)

@@ -172,3 +172,16 @@ func TestGuardRemovedCUDA(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNVCCArgs(t *testing.T) {
+	c := &Compiler{Kind: NVCC, Archs: []string{"sm_90"}, nvInclude: "/patched"}
+	a := strings.Join(c.args(Job{Sources: []string{"main.hip"}, Flags: []string{"-O3", "--offload-arch=gfx90a", "-Rpass-analysis=kernel-resource-usage"}}, "/b", "/b/prog"), " ")
+	for _, want := range []string{"-x cu ", "-D__HIP_PLATFORM_NVIDIA__", "-I/patched ", "-Xptxas -v", "-gencode arch=compute_90,code=sm_90", "-O3", "/b/main.hip -o /b/prog"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("nvcc args lack %q: %s", want, a)
+		}
+	}
+	if strings.Contains(a, "offload-arch") || strings.Contains(a, "Rpass") {
+		t.Errorf("clang-only flags reach nvcc: %s", a)
+	}
+}

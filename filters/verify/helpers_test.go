@@ -47,7 +47,7 @@ func candidate(t *testing.T, tk *datasets.Task, name string) *datasets.Variant {
 
 func testConfig(backend string) Config {
 	return Config{
-		Backend: backend, Archs: []string{"gfx90a"}, CompileTimeout: 5 * time.Minute, RunTimeout: 20 * time.Second,
+		Backend: backend, Archs: []string{"gfx90a"}, CompileTimeout: 5 * time.Minute, RunTimeout: 8 * time.Second,
 		Warmup: 1, Repetitions: 5, Seeds: 2, MinSpeedup: 1.05, MaxSpeedup: 10, Profiler: "auto",
 	}
 }

@@ -2,10 +2,12 @@
 // programs use, implemented on the CPU, so the same program builds with a host
 // C++ compiler (-DKFORGE_HOST) for the host-test backend. Kernels run
 // serially, one thread at a time; __syncthreads and atomics are not provided.
+// Events read the calling thread's CPU clock: kernels run on that thread, and
+// time spent descheduled on a busy machine does not count.
 #pragma once
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #define __global__
 #define __device__
@@ -35,14 +37,19 @@ inline hipError_t hipMemset(void* d, int v, size_t n) { std::memset(d, v, n); re
 inline hipError_t hipDeviceSynchronize() { return hipSuccess; }
 inline hipError_t hipGetLastError() { return hipSuccess; }
 
-struct kforge_event { std::chrono::steady_clock::time_point t; };
+struct kforge_event { double ms; };
+inline double kforge_thread_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
 typedef kforge_event* hipEvent_t;
 inline hipError_t hipEventCreate(hipEvent_t* e) { *e = new kforge_event; return hipSuccess; }
 inline hipError_t hipEventDestroy(hipEvent_t e) { delete e; return hipSuccess; }
-inline hipError_t hipEventRecord(hipEvent_t e, int = 0) { e->t = std::chrono::steady_clock::now(); return hipSuccess; }
+inline hipError_t hipEventRecord(hipEvent_t e, int = 0) { e->ms = kforge_thread_ms(); return hipSuccess; }
 inline hipError_t hipEventSynchronize(hipEvent_t) { return hipSuccess; }
 inline hipError_t hipEventElapsedTime(float* ms, hipEvent_t a, hipEvent_t b) {
-  *ms = std::chrono::duration<float, std::milli>(b->t - a->t).count();
+  *ms = float(b->ms - a->ms);
   return hipSuccess;
 }
 
