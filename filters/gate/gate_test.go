@@ -162,3 +162,12 @@ func TestUnknownKind(t *testing.T) {
 		t.Fatalf("got %v", rej)
 	}
 }
+
+func BenchmarkCheckHIP(b *testing.B) {
+	r := hipRegion()
+	for b.Loop() {
+		if rej := Check(r, goodKernel); rej != nil {
+			b.Fatal(rej)
+		}
+	}
+}

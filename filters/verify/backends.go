@@ -75,21 +75,7 @@ func run(ctx context.Context, name string, args ...string) string {
 var reGfx = regexp.MustCompile(`\bgfx[0-9a-f]+\b`)
 
 func rocmBackend(ctx context.Context, cfg Config, opt Options) (*backend, error) {
-	info := run(ctx, "rocminfo")
-	var detected []string
-	var names []string
-	sc := bufio.NewScanner(strings.NewReader(info))
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if v, ok := strings.CutPrefix(l, "Name:"); ok {
-			if a := reGfx.FindString(v); a != "" {
-				detected = append(detected, a)
-			}
-		}
-		if v, ok := strings.CutPrefix(l, "Marketing Name:"); ok {
-			names = append(names, strings.TrimSpace(v))
-		}
-	}
+	detected, names := parseRocminfo(run(ctx, "rocminfo"))
 	if len(detected) == 0 {
 		return nil, fmt.Errorf("verify: backend rocm: no AMD GPU found (rocminfo lists no gfx agent); use compile-only on this machine")
 	}
@@ -224,4 +210,26 @@ func clockSummary(s string) string {
 		}
 	}
 	return strings.Join(keep, "; ")
+}
+
+// parseRocminfo returns the gfx targets of rocminfo's GPU agents and their
+// marketing names.
+func parseRocminfo(info string) (archs, names []string) {
+	sc := bufio.NewScanner(strings.NewReader(info))
+	gpu := false
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(l, "Name:"); ok {
+			// Agent names are bare gfx targets; ISA lines (amdgcn-amd-amdhsa--gfx…) are not agents.
+			v = strings.TrimSpace(v)
+			gpu = strings.HasPrefix(v, "gfx") && reGfx.MatchString(v)
+			if gpu {
+				archs = append(archs, reGfx.FindString(v))
+			}
+		}
+		if v, ok := strings.CutPrefix(l, "Marketing Name:"); ok && gpu {
+			names = append(names, strings.TrimSpace(v))
+		}
+	}
+	return archs, names
 }
