@@ -68,3 +68,20 @@ func TestVerifyCompileOnly(t *testing.T) {
 		t.Fatalf("exit %d verdict %+v", code, vd)
 	}
 }
+
+// TestVerifyRecipe reads the verify section of a shipped recipe; a gate
+// rejection needs no compile.
+func TestVerifyRecipe(t *testing.T) {
+	if _, err := exec.LookPath("hipcc"); err != nil {
+		t.Skip("hipcc not installed")
+	}
+	code, stdout, stderr := runCLI(t, "verify", "-c", "../../configs/quickstart.yaml", "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "fork.hip"), "--cache-dir", t.TempDir())
+	var vd datasets.Verdict
+	if code != exitOK || json.Unmarshal([]byte(stdout), &vd) != nil || vd.RejectedBy != "gate/no-process" || vd.Backend != "compile-only" {
+		t.Fatalf("exit %d, stderr %s, verdict %+v", code, stderr, vd)
+	}
+	code, _, stderr = runCLI(t, "verify", "-c", filepath.Join(fixtures, "tasks.jsonl"), "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "fork.hip"))
+	if code != exitUsage || stderr == "" {
+		t.Fatalf("a broken recipe: exit %d", code)
+	}
+}

@@ -160,6 +160,7 @@ func (v *Verifier) reject(vd *datasets.Verdict, rule, reason string) {
 	vd.Status = datasets.StatusRejected
 	vd.RejectedBy = rule
 	vd.Reason = reason
+	v.opt.Log.Debug("rejected", "task", vd.TaskID, "variant", vd.VariantID, "rule", rule, "reason", reason)
 	if v.opt.Stats != nil {
 		v.opt.Stats.Reject("verify", rule)
 	}
@@ -355,6 +356,7 @@ func (v *Verifier) Measure(ctx context.Context, p *Prepared) (datasets.Verdict, 
 		}
 	}
 	vd.Seconds += time.Since(start).Seconds()
+	v.opt.Log.Debug("verdict", "task", vd.TaskID, "variant", vd.VariantID, "status", vd.Status, "rejected_by", vd.RejectedBy, "speedup", vd.Speedup)
 	return vd, nil
 }
 
