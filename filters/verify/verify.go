@@ -328,7 +328,7 @@ func (v *Verifier) Measure(ctx context.Context, p *Prepared) (datasets.Verdict, 
 		args[i] = append(c.Args(), fmt.Sprint(c.Env()))
 	}
 	timingCfg := []any{v.cfg.Warmup, v.cfg.Repetitions, v.cfg.MinSpeedup, v.cfg.MaxSpeedup, v.profilerName(), t.Run.Pass, t.Run.PerfPattern}
-	key := pipeline.NewKey("measure", p.ReferenceHash, p.BinaryHash, v.be.device, args, timingCfg)
+	key := pipeline.NewKey("measure", p.ReferenceHash, p.BinaryHash, v.deviceKey(), args, timingCfg)
 	m, _, err := pipeline.Cached(ctx, v.opt.Cache, key, func(ctx context.Context) (measured, error) {
 		return v.measure(ctx, p, gpu, cases)
 	})
@@ -368,6 +368,14 @@ func nonEmpty(xs ...string) []string {
 		}
 	}
 	return out
+}
+
+// deviceKey identifies the device in measurement cache keys: its current
+// clocks vary from reading to reading and are left out.
+func (v *Verifier) deviceKey() datasets.Device {
+	d := v.be.device
+	d.Clocks = ""
+	return d
 }
 
 func (v *Verifier) profilerName() string {
@@ -419,7 +427,7 @@ func (v *Verifier) measure(ctx context.Context, p *Prepared, gpu string, cases [
 	if err != nil {
 		return rejected(err)
 	}
-	refKey := pipeline.NewKey("measure", "reference-correctness", p.ReferenceHash, v.be.device, cases)
+	refKey := pipeline.NewKey("measure", "reference-correctness", p.ReferenceHash, v.deviceKey(), cases)
 	refRuns, _, err := pipeline.Cached(ctx, v.opt.Cache, refKey, func(ctx context.Context) ([]datasets.RunResult, error) {
 		return r.Correctness(ctx, t, measure.Reference, p.Reference, cases)
 	})
