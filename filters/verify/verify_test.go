@@ -152,6 +152,13 @@ func TestCompileOnly(t *testing.T) {
 		t.Fatalf("second compile not cached: %+v %v", again.Compile, err)
 	}
 
+	// The whole region file with only the region changed is the same candidate.
+	whole := tk.Files[0].Content[:tk.Region.Start] + candidate(t, tk, "single").Region + tk.Files[0].Content[tk.Region.End:]
+	vd, err = v.Verify(ctx, tk, candidate(t, tk, whole))
+	if err != nil || vd.Status != datasets.StatusUnverified || !vd.Compile.Cached {
+		t.Fatalf("whole-file candidate: %+v %v", vd, err)
+	}
+
 	// A candidate that does not compile.
 	broken := candidate(t, tk, strings.Replace(tk.Region.Text, "float up", "flaot up", 1))
 	vd, err = v.Verify(ctx, tk, broken)
@@ -165,7 +172,7 @@ func TestCompileOnly(t *testing.T) {
 			t.Errorf("%s: %+v %v", name, vd, err)
 		}
 	}
-	if stats.Get("gated") != 3 || stats.Get("compiled") != 2 || stats.Get("kept") != 0 {
+	if stats.Get("gated") != 4 || stats.Get("compiled") != 3 || stats.Get("kept") != 0 {
 		t.Fatalf("funnel %+v", stats.Snapshot().Counters)
 	}
 }
