@@ -1,11 +1,183 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"kforge/configs"
+	"kforge/datasets"
+	"kforge/filters/verify"
+	"kforge/pipeline"
 )
 
+// cmdVerify judges one candidate for one task and prints the verdict as JSON
+// on stdout. It exits 0 whenever a verdict was reached, whatever it says.
 func cmdVerify(ctx context.Context, e *env, args []string) int {
-	fmt.Fprintln(e.stderr, "kforge verify: not built yet")
-	return exitFailed
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	tasksPath := fs.String("tasks", "", "tasks.jsonl holding the task (required)")
+	taskID := fs.String("task", "", "id of the task (optional when the file holds one task)")
+	candPath := fs.String("candidate", "", "file with the candidate region, or the whole region file; - reads stdin (required)")
+	backend := fs.String("backend", "", "rocm, cuda or compile-only (default: the recipe's, else compile-only)")
+	arch := fs.String("arch", "", "target architectures, comma-separated (gfx90a, sm_90; default: the recipe's or detected)")
+	recipe := fs.String("c", "", "recipe whose verify section to use")
+	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
+	cacheDir := fs.String("cache-dir", "", "cache directory shared with builds (default: the recipe's cache_dir, else none)")
+	logLevel := fs.String("log-level", "warn", "log level on stderr")
+	runTimeout := fs.Duration("run-timeout", 0, "wall-clock limit of one program run (default: the recipe's)")
+	reps := fs.Int("repetitions", 0, "timed runs of reference and candidate each (default: the recipe's)")
+	profiler := fs.String("profiler", "", "auto, rocprofv3, ncu or program (default: the recipe's)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: kforge verify --tasks tasks.jsonl --task ID --candidate FILE [--backend B] [--arch A] [-c FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *tasksPath == "" || *candPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	cfg := verify.Config{}
+	cache := pipeline.Cache(nil)
+	if *recipe != "" {
+		rc, err := configs.Load(*recipe)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+			return exitUsage
+		}
+		cfg = rc.Verify
+		if *cacheDir == "" {
+			*cacheDir = rc.CacheDir
+		}
+	} else if err := configs.ApplyDefaults(&cfg); err != nil {
+		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+		return exitFailed
+	}
+	if *backend != "" {
+		cfg.Backend = *backend
+	}
+	if *arch != "" {
+		cfg.Archs = strings.Split(*arch, ",")
+	}
+	if *runTimeout > 0 {
+		cfg.RunTimeout = *runTimeout
+	}
+	if *reps > 0 {
+		cfg.Repetitions = *reps
+	}
+	if *profiler != "" {
+		cfg.Profiler = *profiler
+	}
+	if *cacheDir != "" {
+		c, err := pipeline.OpenDirCache(*cacheDir)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+			return exitFailed
+		}
+		cache = c
+	}
+	task, err := findTask(*tasksPath, *taskID)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+		return exitUsage
+	}
+	cand, err := readCandidate(*candPath)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+		return exitUsage
+	}
+	wd := *workDir
+	if wd == "" {
+		d, err := os.MkdirTemp("", "kforge-verify-")
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+			return exitFailed
+		}
+		defer os.RemoveAll(d)
+		wd = d
+	}
+	v, err := verify.New(cfg, verify.Options{Cache: cache, Log: newLogger(e.stderr, "text", *logLevel), WorkDir: wd})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+		return exitFailed
+	}
+	variant := &datasets.Variant{TaskID: task.ID, Provider: "cli", Model: "cli", PromptVersion: "cli", Region: cand}
+	variant.ID = datasets.VariantID(variant)
+	vd, err := v.Verify(ctx, task, variant)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge verify: no verdict: %v\n", err)
+		return exitFailed
+	}
+	b, err := json.MarshalIndent(vd, "", "  ")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return exitOK
+}
+
+// findTask reads tasks.jsonl and returns the task with id (or the only task).
+func findTask(path, id string) (*datasets.Task, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	var found *datasets.Task
+	n := 0
+	for line := 1; sc.Scan(); line++ {
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		var t datasets.Task
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			return nil, fmt.Errorf("%s:%d: not a task: %w", path, line, err)
+		}
+		n++
+		if t.ID == id || (id == "" && n == 1) {
+			found = &t
+			if id != "" {
+				return found, nil
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case id == "" && n == 1:
+		return found, nil
+	case id == "":
+		return nil, fmt.Errorf("%s holds %d tasks: name one with --task", path, n)
+	}
+	return nil, fmt.Errorf("task %q is not in %s", id, filepath.Base(path))
+}
+
+func readCandidate(path string) (string, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("candidate: %w", err)
+	}
+	return string(b), nil
 }

@@ -6,7 +6,7 @@ import "time"
 
 // Config is the verify section of a recipe.
 type Config struct {
-	Backend        string        `yaml:"backend" default:"compile-only" enum:"rocm|cuda|compile-only" doc:"Where variants are judged: rocm (AMD GPU), cuda (NVIDIA GPU, portable HIP only) or compile-only (no GPU; never keeps a variant)."`
+	Backend        string        `yaml:"backend" default:"compile-only" enum:"rocm|cuda|compile-only|host-test" doc:"Where variants are judged: rocm (AMD GPU), cuda (NVIDIA GPU, portable HIP only), compile-only (no GPU; never keeps a variant) or host-test (CPU-built fixture programs; only in binaries built with -tags hosttest, for end-to-end tests)."`
 	Archs          []string      `yaml:"archs" default:"[gfx90a]" doc:"Offload architectures to compile for (rocm, compile-only) or CUDA arch like sm_90 (cuda); empty detects the GPU's."`
 	GPUs           []int         `yaml:"gpus" doc:"GPU indices to use, one measuring worker each; empty uses every visible GPU (one for compile-only)."`
 	CompileWorkers int           `yaml:"compile_workers" default:"0" min:"0" doc:"Compiles in parallel (0: number of cores)."`

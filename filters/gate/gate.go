@@ -1,0 +1,476 @@
+// Package gate is the static check every candidate region passes before it is
+// spliced or compiled. It is cheap and conservative: a region that could
+// rewrite the harness, reach the host, the file system, other processes, the
+// network or a library that would do the work is rejected, and every
+// rejection names the rule it broke.
+package gate
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"kforge/datasets"
+)
+
+// Region kinds the gate knows.
+const (
+	KindCKInstance = "ck-instance"
+	KindTileConfig = "tile-config"
+	KindHIPKernels = "hip-kernels"
+)
+
+// Rule names. A rejection's Rule is one of these.
+const (
+	RuleEmpty            = "empty-region"
+	RuleTooLarge         = "region-too-large"
+	RuleUnknownKind      = "unknown-region-kind"
+	RuleUnterminated     = "unterminated-comment-or-literal"
+	RuleContinuation     = "line-continuation"
+	RuleInclude          = "no-include"
+	RulePreprocessor     = "no-preprocessor"
+	RuleBraces           = "balanced-braces"
+	RuleLibrary          = "no-library"
+	RuleHostAPI          = "no-host-api"
+	RuleOutput           = "no-output"
+	RuleFiles            = "no-files"
+	RuleProcess          = "no-process"
+	RuleNetwork          = "no-network"
+	RuleSyscall          = "no-syscall"
+	RuleDeviceGlobal     = "no-device-globals"
+	RuleStaticLocal      = "no-static-locals"
+	RuleHostCode         = "device-code-only"
+	RuleMain             = "no-main"
+	RuleSignature        = "signature"
+	RuleCKAlias          = "ck-single-alias"
+	RuleCKAliasName      = "ck-alias-name"
+	RuleLambda           = "no-lambda"
+	RuleTileDeclarations = "tile-declarations-only"
+	RuleNonASCII         = "ascii-only"
+)
+
+// MaxRegionBytes bounds a candidate region: a model answer larger than this is
+// not a kernel rewrite.
+const MaxRegionBytes = 256 << 10
+
+// Rejection is a failed gate check.
+type Rejection struct {
+	Rule   string
+	Detail string
+}
+
+func (r *Rejection) Error() string { return "gate: " + r.Rule + ": " + r.Detail }
+
+func reject(rule, format string, args ...any) *Rejection {
+	return &Rejection{Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Check runs the rules for the task region's kind on candidate and returns
+// the first rejection, or nil when the candidate passes.
+func Check(r datasets.Region, candidate string) *Rejection {
+	if strings.TrimSpace(candidate) == "" {
+		return reject(RuleEmpty, "the candidate region is empty")
+	}
+	if len(candidate) > MaxRegionBytes {
+		return reject(RuleTooLarge, "%d bytes, the limit is %d", len(candidate), MaxRegionBytes)
+	}
+	for i, c := range []byte(candidate) {
+		// Non-ASCII bytes allow homoglyph and bidi tricks; comments in kernels do not need them.
+		if c >= 0x80 || (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+			return reject(RuleNonASCII, "byte 0x%02x at offset %d", c, i)
+		}
+	}
+	code, err := stripComments(candidate)
+	if err != nil {
+		return err
+	}
+	if rej := commonRules(code); rej != nil {
+		return rej
+	}
+	switch r.Kind {
+	case KindHIPKernels:
+		return checkHIP(r, code)
+	case KindCKInstance:
+		return checkCK(r, code)
+	case KindTileConfig:
+		return checkTile(code)
+	}
+	return reject(RuleUnknownKind, "region kind %q has no gate rules", r.Kind)
+}
+
+// stripComments replaces comments with a space and string and character
+// literals with empty ones ("" and ”), so that later rules see only code and a
+// word inside a literal or comment never trips or hides a rule. An
+// unterminated comment or literal would swallow the harness after the region.
+func stripComments(s string) (string, *Rejection) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '/' && i+1 < len(s) && s[i+1] == '/':
+			j := strings.IndexByte(s[i:], '\n')
+			if j < 0 {
+				// A line comment running to the end of the region would
+				// comment out the harness text that follows on the same line.
+				return "", reject(RuleUnterminated, "line comment at offset %d runs to the end of the region without a newline", i)
+			}
+			// A backslash before the newline continues the comment onto the next line.
+			if strings.HasSuffix(strings.TrimRight(s[i:i+j], "\r"), "\\") {
+				return "", reject(RuleContinuation, "line comment at offset %d ends with a backslash", i)
+			}
+			b.WriteByte(' ')
+			i += j
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			j := strings.Index(s[i+2:], "*/")
+			if j < 0 {
+				return "", reject(RuleUnterminated, "block comment at offset %d is not closed", i)
+			}
+			b.WriteByte(' ')
+			i += 2 + j + 2
+		case c == 'R' && i+1 < len(s) && s[i+1] == '"' && (i == 0 || !isIdent(s[i-1])):
+			return "", reject(RuleOutput, "raw string literal at offset %d", i)
+		case c == '"' || c == '\'':
+			j := i + 1
+			for ; j < len(s) && s[j] != c; j++ {
+				if s[j] == '\\' {
+					j++
+				} else if s[j] == '\n' {
+					break
+				}
+			}
+			if j >= len(s) || s[j] != c {
+				return "", reject(RuleUnterminated, "literal at offset %d is not closed on its line", i)
+			}
+			b.WriteByte(c)
+			b.WriteByte(c)
+			i = j + 1
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String(), nil
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+var (
+	reInclude = regexp.MustCompile(`(?m)^[ \t]*(#|%:|\?\?=)[ \t]*(include|import|embed)\b|__has_include`)
+	// Any directive (also spelled with digraphs or trigraphs) or _Pragma, except
+	// #pragma unroll / nounroll, which only steer loop unrolling.
+	reDirective   = regexp.MustCompile(`(?m)^[ \t]*(#|%:|\?\?=)[ \t]*(\w*)`)
+	rePragmaOK    = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*pragma[ \t]+(unroll|nounroll)\b[ \t\w()]*$`)
+	reStrayHash   = regexp.MustCompile(`#|%:|\?\?=|_Pragma\b|__pragma\b`)
+	reContinuator = regexp.MustCompile(`\\[ \t]*\r?\n|\\[ \t]*$`)
+)
+
+// commonRules apply to every region kind.
+func commonRules(code string) *Rejection {
+	if m := reInclude.FindString(code); m != "" {
+		return reject(RuleInclude, "%q: a region may not include files", strings.TrimSpace(m))
+	}
+	for _, m := range reDirective.FindAllStringSubmatchIndex(code, -1) {
+		line := lineAt(code, m[0])
+		if rePragmaOK.MatchString(line) {
+			continue
+		}
+		return reject(RulePreprocessor, "directive %q: a region may not define macros or use the preprocessor", strings.TrimSpace(line))
+	}
+	// Directives were handled above; any other '#' is stringising or token
+	// pasting inside a macro the region cannot have, or a digraph trick.
+	rest := rePragmaOK.ReplaceAllString(code, "")
+	if m := reStrayHash.FindString(rest); m != "" {
+		return reject(RulePreprocessor, "%q outside a directive", m)
+	}
+	if reContinuator.MatchString(code) {
+		return reject(RuleContinuation, "a backslash at the end of a line would join the region to the harness")
+	}
+	depth := 0
+	for i, c := range []byte(code) {
+		switch c {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth < 0 {
+				return reject(RuleBraces, "'}' at offset %d closes a scope the region did not open", i)
+			}
+		}
+	}
+	if depth != 0 {
+		return reject(RuleBraces, "%d unclosed '{'", depth)
+	}
+	for _, pair := range [][2]byte{{'(', ')'}, {'[', ']'}} {
+		if strings.Count(code, string(pair[0])) != strings.Count(code, string(pair[1])) {
+			return reject(RuleBraces, "unbalanced %q and %q", pair[0], pair[1])
+		}
+	}
+	return nil
+}
+
+func lineAt(s string, off int) string {
+	start := strings.LastIndexByte(s[:off], '\n') + 1
+	end := strings.IndexByte(s[off:], '\n')
+	if end < 0 {
+		return s[start:]
+	}
+	return s[start : off+end]
+}
+
+// wordRule is a family of identifiers that a hip-kernels region may not name.
+type wordRule struct {
+	rule  string
+	re    *regexp.Regexp
+	allow *regexp.Regexp // matches that are fine after all
+	why   string
+}
+
+var hipWordRules = []wordRule{
+	{rule: RuleLibrary, re: regexp.MustCompile(`\b(rocblas|hipblas|hipblaslt|hipblasLt|miopen|cublas|cublasLt|cudnn|hipdnn|rocsparse|hipsparse|cusparse|rocsolver|hipsolver|cusolver|rocfft|hipfft|cufft|rocrand|hiprand|curand|cblas|openblas|mkl_)\w*`),
+		why: "names a BLAS, DNN or math library that would do the work"},
+	{rule: RuleLibrary, re: regexp.MustCompile(`\b(ck|ck_tile|thrust|rocprim|hipcub|cub|cutlass|at|torch|c10|Eigen|rocwmma|tensorflow)\s*::`),
+		why: "calls into a library that would do the work"},
+	{rule: RuleHostAPI, re: regexp.MustCompile(`\b(hip|cuda|cu|hsa|hsa_amd|nvrtc|hiprtc)[A-Z_]\w*`),
+		allow: regexp.MustCompile(`^hip(ThreadIdx|BlockIdx|BlockDim|GridDim)_[xyz]$`), why: "calls the host runtime API"},
+	{rule: RuleHostAPI, re: regexp.MustCompile(`\b(std::)?(atexit|at_quick_exit|exit|_exit|_Exit|abort|quick_exit|longjmp|setjmp|signal|sigaction|raise|getenv|setenv|putenv|dlopen|dlsym|mmap|mprotect|munmap|malloc|calloc|realloc|free|sleep|usleep|nanosleep|clock_gettime|gettimeofday|time|rdtsc)\s*\(`),
+		why: "calls host library functions"},
+	{rule: RuleHostAPI, re: regexp.MustCompile(`\b(operator\s+new|new\s+\w|delete\s*(\[\s*\])?\s+\w|std::(chrono|mutex|function|vector|string|map|unordered_map|this_thread))`),
+		why: "uses host-only facilities"},
+	{rule: RuleOutput, re: regexp.MustCompile(`\b(printf|fprintf|sprintf|snprintf|vprintf|puts|fputs|putchar|fputc|putc|perror|fwrite|write|writev|std::print|std::println|__builtin_printf|__builtin_puts|__ockl_\w+|__printf_alloc|__assert_fail|assert)\s*\(`),
+		why: "writes program output (it could forge the timing or pass lines)"},
+	{rule: RuleOutput, re: regexp.MustCompile(`\b(cout|cerr|clog|wcout|stdout|stderr)\b`), why: "names a standard stream"},
+	{rule: RuleFiles, re: regexp.MustCompile(`\b(fopen|fdopen|freopen|open|openat|creat|close|read|pread|fread|fgets|fscanf|scanf|unlink|rename|remove|mkdir|rmdir|chdir|stat|lstat|fstat|opendir|readdir|truncate|ftruncate|memfd_create)\s*\(|\b(std::filesystem|ifstream|ofstream|fstream|FILE)\b`),
+		why: "touches files"},
+	{rule: RuleProcess, re: regexp.MustCompile(`\b(fork|vfork|clone|clone3|execl|execlp|execle|execv|execvp|execvpe|execve|fexecve|system|popen|pclose|posix_spawn|posix_spawnp|pthread_\w+|kill|killpg|setsid|setpgid|ptrace|prctl|wait|waitpid)\s*\(|\bstd::(thread|jthread|async)\b`),
+		why: "starts, signals or controls processes or threads"},
+	{rule: RuleNetwork, re: regexp.MustCompile(`\b(socket|socketpair|connect|bind|listen|accept|accept4|send|sendto|sendmsg|recv|recvfrom|recvmsg|getaddrinfo|gethostbyname|inet_\w+|curl_\w+)\s*\(`),
+		why: "uses the network"},
+	{rule: RuleSyscall, re: regexp.MustCompile(`\b(syscall|__syscall|ioctl|fcntl|dup|dup2|pipe|pipe2)\s*\(|\b(_rdtsc|__rdtsc|__builtin_ia32_\w+|sysenter)\b`),
+		why: "makes system calls"},
+	{rule: RuleSyscall, re: regexp.MustCompile(`\b(asm|__asm__|__asm)\b[^;]*\b(syscall|sysenter|int\s+\$?0x80)\b`), why: "makes system calls from inline assembly"},
+	{rule: RuleMain, re: regexp.MustCompile(`\bmain\s*\(`), why: "defines or calls main"},
+	{rule: RuleHostCode, re: regexp.MustCompile(`\b(__host__|extern|__attribute__\s*\(\s*\(\s*(constructor|destructor|section|weak|alias|used|visibility))`),
+		why: "declares host code, external symbols or linker tricks"},
+	{rule: RuleDeviceGlobal, re: regexp.MustCompile(`\b__managed__\b`), why: "declares managed memory"},
+	{rule: RuleStaticLocal, re: regexp.MustCompile(`\bstatic\s+(?:__device__\s+)?(?:volatile\s+)?(?:unsigned\s+)?(?:int|float|double|bool|char|long|size_t|half|__half|float\d|int\d+_t|uint\w*|auto)\b[^;(]*(=|;)`),
+		why: "declares a static variable (it would carry results between launches)"},
+}
+
+// checkHIP enforces the rules of a hip-kernels region: only __global__ and
+// __device__ functions (plus constants and small types), the task's kernel
+// signatures kept, nothing that reaches past the GPU.
+func checkHIP(r datasets.Region, code string) *Rejection {
+	// Dynamic shared memory is declared extern inside kernels; that use is fine.
+	code = reExternShared.ReplaceAllString(code, "__shared__")
+	for _, w := range hipWordRules {
+		for _, loc := range w.re.FindAllStringIndex(code, -1) {
+			m := strings.TrimSpace(code[loc[0]:loc[1]])
+			if w.allow != nil && w.allow.MatchString(m) {
+				continue
+			}
+			return reject(w.rule, "%q %s", m, w.why)
+		}
+	}
+	if rej := checkTopLevel(code); rej != nil {
+		return rej
+	}
+	for _, sig := range r.Signatures {
+		if rej := checkSignature(code, sig); rej != nil {
+			return rej
+		}
+	}
+	return nil
+}
+
+var (
+	reExternShared  = regexp.MustCompile(`\bextern\s+__shared__`)
+	reFuncQualifier = regexp.MustCompile(`\b(__global__|__device__)\b`)
+	reTypeDecl      = regexp.MustCompile(`^(template\s*<[^{};]*>\s*)?(struct|union|enum|class)\b`)
+	reConstant      = regexp.MustCompile(`^(static\s+)?(inline\s+)?(constexpr|__constant__\s+const|const\s+__constant__|__constant__)\b`)
+	reAlias         = regexp.MustCompile(`^(template\s*<[^{};]*>\s*)?(using|typedef)\b`)
+	reNamespace     = regexp.MustCompile(`^namespace\b`)
+)
+
+// checkTopLevel splits the region into its top-level declarations (ending at a
+// ';' or at the '}' closing a top-level body) and checks each one.
+func checkTopLevel(code string) *Rejection {
+	depth, start := 0, 0
+	var decls []string
+	for i := 0; i < len(code); i++ {
+		switch code[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				// A body ends a function; a type or constant goes on to its ';'.
+				j := i + 1
+				for j < len(code) && (code[j] == ' ' || code[j] == '\t' || code[j] == '\r' || code[j] == '\n') {
+					j++
+				}
+				if j < len(code) && code[j] == ';' {
+					i = j
+				}
+				decls = append(decls, code[start:i+1])
+				start = i + 1
+			}
+		case ';':
+			if depth == 0 {
+				decls = append(decls, code[start:i+1])
+				start = i + 1
+			}
+		}
+	}
+	if tail := strings.TrimSpace(code[start:]); tail != "" {
+		return reject(RuleHostCode, "%q is not a complete declaration", clip(tail))
+	}
+	for _, d := range decls {
+		d = strings.TrimSpace(d)
+		if d == "" || d == ";" {
+			continue
+		}
+		d = rePragmaOK.ReplaceAllString(d, "")
+		d = strings.TrimSpace(d)
+		head := d
+		if i := strings.IndexByte(d, '{'); i >= 0 {
+			head = d[:i]
+		}
+		switch {
+		case reNamespace.MatchString(d):
+			return reject(RuleHostCode, "%q: a region may not open namespaces", clip(head))
+		case reAlias.MatchString(d), reTypeDecl.MatchString(d):
+			if reFuncQualifier.MatchString(head) && !strings.Contains(head, "(") {
+				return reject(RuleDeviceGlobal, "%q declares a device variable", clip(head))
+			}
+		case reConstant.MatchString(d):
+			// Compile-time or __constant__ tables are read-only on the device.
+		case strings.Contains(head, "(") && strings.HasSuffix(d, "}"):
+			// A function definition: it must run on the device.
+			if !reFuncQualifier.MatchString(head[:strings.IndexByte(head, '(')]) {
+				return reject(RuleHostCode, "%q is a host function: only __global__ and __device__ functions are allowed", clip(head))
+			}
+		case reFuncQualifier.MatchString(head) || strings.Contains(head, "__shared__"):
+			return reject(RuleDeviceGlobal, "%q declares a variable in device memory that outlives a launch", clip(head))
+		default:
+			return reject(RuleHostCode, "%q is neither a device function, a constant nor a type", clip(head))
+		}
+	}
+	return nil
+}
+
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}
+
+var reSig = regexp.MustCompile(`(\w+)\s*\(([^()]*)\)\s*$`)
+
+// checkSignature requires a __global__ function named as sig with the same
+// parameter list (whitespace-insensitive; parameter names included, since
+// the harness relies on their meaning).
+func checkSignature(code, sig string) *Rejection {
+	s := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sig), ";"))
+	m := reSig.FindStringSubmatch(s)
+	if m == nil {
+		return reject(RuleSignature, "task signature %q cannot be parsed", sig)
+	}
+	name, params := m[1], normParams(m[2])
+	re := regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\s*\(([^()]*)\)\s*\{`)
+	for _, loc := range re.FindAllStringSubmatchIndex(code, -1) {
+		if normParams(code[loc[2]:loc[3]]) != params {
+			continue
+		}
+		head := code[strings.LastIndexAny(code[:loc[0]], ";}")+1 : loc[0]]
+		if strings.Contains(head, "__global__") {
+			return nil
+		}
+	}
+	return reject(RuleSignature, "no __global__ kernel %s(%s) with the task's parameters", name, m[2])
+}
+
+func normParams(p string) string {
+	p = strings.Join(strings.Fields(p), " ")
+	for _, t := range []string{"*", "&", ",", "<", ">"} {
+		p = strings.ReplaceAll(p, " "+t, t)
+		p = strings.ReplaceAll(p, t+" ", t)
+	}
+	return strings.ReplaceAll(p, "__restrict__", "__restrict")
+}
+
+var (
+	reCKAlias    = regexp.MustCompile(`^\s*using\s+(\w+)\s*=\s*([\w:]+\s*<[\s\S]*>)\s*;\s*$`)
+	reCKAllowed  = regexp.MustCompile(`^[\w\s:<>,.+\-*/()]*$`)
+	reLambdaLike = regexp.MustCompile(`\[[^\]]*\]\s*(\(|\{|mutable|->)|\[\s*[=&]`)
+	reTileDecl   = regexp.MustCompile(`^(static\s+)?(inline\s+)?(constexpr\s+|const\s+)?([\w:<>,\s]+?)\s+\w+\s*(=[^;{}]+)?;$|^using\s+\w+\s*=\s*[^;{}]+;$`)
+)
+
+// checkCK enforces a ck-instance region: exactly one type alias whose value is
+// a template with an argument list, under the reference's alias name.
+func checkCK(r datasets.Region, code string) *Rejection {
+	if reLambdaLike.MatchString(code) {
+		return reject(RuleLambda, "a device-op instance may not hold lambdas")
+	}
+	if strings.ContainsAny(code, "{}") {
+		return reject(RuleBraces, "a device-op instance may not hold braces")
+	}
+	if strings.Count(code, ";") != 1 {
+		return reject(RuleCKAlias, "want exactly one 'using Name = Template<...>;', found %d statements", strings.Count(code, ";"))
+	}
+	m := reCKAlias.FindStringSubmatch(code)
+	if m == nil {
+		return reject(RuleCKAlias, "want 'using Name = Template<...>;'")
+	}
+	if !reCKAllowed.MatchString(m[2]) || strings.Contains(m[2], "\"") || strings.Contains(m[2], "'") {
+		return reject(RuleCKAlias, "template arguments may hold only names, numbers and nested template argument lists")
+	}
+	if want := reCKAlias.FindStringSubmatch(mustStrip(r.Text)); want != nil && want[1] != m[1] {
+		return reject(RuleCKAliasName, "alias %q, the harness uses %q", m[1], want[1])
+	}
+	if want := reCKAlias.FindStringSubmatch(mustStrip(r.Text)); want != nil {
+		if tmpl := templateName(want[2]); tmpl != templateName(m[2]) {
+			return reject(RuleCKAlias, "template %q, the task's instance is a %q", templateName(m[2]), tmpl)
+		}
+	}
+	return nil
+}
+
+func templateName(s string) string {
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return strings.TrimSpace(s)
+}
+
+func mustStrip(s string) string {
+	c, err := stripComments(s)
+	if err != nil {
+		return s
+	}
+	return c
+}
+
+// checkTile enforces a tile-config region: only aliases and constant
+// declarations, no braces, lambdas or statements.
+func checkTile(code string) *Rejection {
+	if reLambdaLike.MatchString(code) {
+		return reject(RuleLambda, "a tile configuration may not hold lambdas")
+	}
+	if strings.ContainsAny(code, "{}") {
+		return reject(RuleBraces, "a tile configuration may not hold braces")
+	}
+	for _, st := range strings.SplitAfter(code, ";") {
+		st = strings.Join(strings.Fields(st), " ")
+		if st == "" {
+			continue
+		}
+		if !reTileDecl.MatchString(st) || strings.Contains(st, "(") && !strings.HasPrefix(st, "using") {
+			return reject(RuleTileDeclarations, "%q is not a constant or alias declaration", clip(st))
+		}
+	}
+	return nil
+}

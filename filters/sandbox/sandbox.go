@@ -1,0 +1,320 @@
+// Package sandbox runs untrusted programs: each run gets its own scratch
+// directory, a wall-clock limit that kills its whole process group, resource
+// limits (CPU time, address space, open files, processes, file size), a
+// minimal environment pinned to one GPU, and, where the machine allows, new
+// user, PID and network namespaces (no network; every descendant dies with
+// the run). A hung or crashing program costs its own limit and nothing else.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Limits bound one run. Zero means no limit for that resource (Wall excepted:
+// it defaults to one minute).
+type Limits struct {
+	Wall        time.Duration
+	CPUSeconds  int
+	AddressMB   int
+	OpenFiles   int
+	Processes   int
+	FileSizeMB  int
+	OutputBytes int // bytes of stdout and of stderr kept (default 1 MiB each)
+}
+
+// DefaultLimits are the limits for a candidate run of wall duration.
+func DefaultLimits(wall time.Duration) Limits {
+	cpu := int(wall.Seconds()*2) + 1
+	return Limits{Wall: wall, CPUSeconds: cpu, OpenFiles: 256, Processes: 4096, FileSizeMB: 256, OutputBytes: 1 << 20}
+}
+
+// Spec is one program run.
+type Spec struct {
+	Program string
+	Args    []string
+	// Env is added to the minimal environment (PATH, HOME, TMPDIR, LANG and
+	// the runtime library variables of the parent).
+	Env map[string]string
+	// WorkDir is where the scratch directory is made (default os.TempDir()).
+	WorkDir string
+	// GPU, when not empty, is the device index exported as
+	// HIP_VISIBLE_DEVICES, CUDA_VISIBLE_DEVICES and ROCR_VISIBLE_DEVICES.
+	GPU    string
+	Limits Limits
+	// Network allows the run to use the host's network.
+	Network bool
+	// Keep leaves the scratch directory in place (for debugging).
+	Keep bool
+}
+
+// Result is what a run did.
+type Result struct {
+	Exit     int    // exit status; -1 when killed by a signal
+	Signal   string // the signal that ended it, if any
+	TimedOut bool   // killed at the wall-clock limit
+	Stdout   string
+	Stderr   string
+	// Truncated is true when output beyond Limits.OutputBytes was dropped.
+	Truncated bool
+	Seconds   float64
+	// Isolated is true when the run had its own network and PID namespaces.
+	Isolated bool
+	// Note says why isolation was not available, if it was not.
+	Note string
+}
+
+// Output is stdout then stderr.
+func (r Result) Output() string { return r.Stdout + r.Stderr }
+
+// Sandbox runs programs. It probes once whether namespaces are available.
+type Sandbox struct {
+	once    sync.Once
+	nsOK    bool
+	nsNote  string
+	passEnv []string
+	prlimit string
+}
+
+// New returns a sandbox.
+func New() *Sandbox {
+	s := &Sandbox{passEnv: []string{"LD_LIBRARY_PATH", "ROCM_PATH", "HIP_PATH", "CUDA_HOME", "CUDA_PATH", "HSA_PATH"}}
+	if p, err := exec.LookPath("prlimit"); err == nil {
+		s.prlimit = p
+	}
+	return s
+}
+
+// Isolation reports whether runs get new namespaces, and if not, why.
+func (s *Sandbox) Isolation() (bool, string) {
+	s.once.Do(s.probe)
+	return s.nsOK, s.nsNote
+}
+
+func (s *Sandbox) probe() {
+	cmd := exec.Command("/bin/sh", "-c", "exit 0")
+	cmd.SysProcAttr = nsAttr()
+	if err := cmd.Run(); err != nil {
+		s.nsNote = fmt.Sprintf("no new user/network/PID namespace on this machine (%v): runs share the network; the process group is still killed at the limit", err)
+		return
+	}
+	s.nsOK = true
+}
+
+func nsAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{
+		Setpgid:     true,
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
+		// Kill the run if kforge itself dies.
+		Pdeathsig: syscall.SIGKILL,
+	}
+}
+
+// limitArgs returns the command that sets the rlimits and then execs the
+// program, so the limits apply to it and to everything it starts: prlimit(1)
+// where installed, else the shell's ulimit (which cannot limit processes
+// portably; the note says so).
+func (s *Sandbox) limitArgs(l Limits, prog string, args []string) (name string, argv []string, note string) {
+	if s.prlimit != "" {
+		argv = []string{"--core=0"}
+		set := func(flag string, v int64) {
+			if v > 0 {
+				argv = append(argv, fmt.Sprintf("--%s=%d", flag, v))
+			}
+		}
+		set("cpu", int64(l.CPUSeconds))
+		set("as", int64(l.AddressMB)<<20)
+		set("nofile", int64(l.OpenFiles))
+		set("nproc", int64(l.Processes))
+		set("fsize", int64(l.FileSizeMB)<<20)
+		return s.prlimit, append(append(argv, "--", prog), args...), ""
+	}
+	var b strings.Builder
+	set := func(flag string, v int) {
+		if v > 0 {
+			fmt.Fprintf(&b, "ulimit -%s %d || exit 125; ", flag, v)
+		}
+	}
+	set("t", l.CPUSeconds)
+	set("v", l.AddressMB*1024)
+	set("n", l.OpenFiles)
+	set("f", l.FileSizeMB*2048) // 512-byte blocks
+	b.WriteString(`ulimit -c 0; exec "$0" "$@"`)
+	if l.Processes > 0 {
+		note = "prlimit not found: the process-count limit is not applied"
+	}
+	return "/bin/sh", append([]string{"-c", b.String(), prog}, args...), note
+}
+
+// Run runs spec and returns what happened. An error means the run could not
+// be started or observed (an infrastructure fault), never that the program
+// failed.
+func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
+	var res Result
+	l := spec.Limits
+	if l.Wall <= 0 {
+		l.Wall = time.Minute
+	}
+	if l.OutputBytes <= 0 {
+		l.OutputBytes = 1 << 20
+	}
+	prog, err := filepath.Abs(spec.Program)
+	if err != nil {
+		return res, fmt.Errorf("sandbox: %w", err)
+	}
+	if _, err := os.Stat(prog); err != nil {
+		return res, fmt.Errorf("sandbox: program: %w", err)
+	}
+	parent := spec.WorkDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return res, fmt.Errorf("sandbox: work dir: %w", err)
+	}
+	dir, err := os.MkdirTemp(parent, "run-")
+	if err != nil {
+		return res, fmt.Errorf("sandbox: scratch dir: %w", err)
+	}
+	if !spec.Keep {
+		defer os.RemoveAll(dir)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, l.Wall)
+	defer cancel()
+	name, argv, limitNote := s.limitArgs(l, prog, spec.Args)
+	cmd := exec.CommandContext(ctx, name, argv...)
+	cmd.Dir = dir
+	cmd.Env = s.env(dir, spec)
+	isolated := false
+	if ok, note := s.Isolation(); ok && !spec.Network {
+		cmd.SysProcAttr = nsAttr()
+		isolated = true
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if !spec.Network {
+			res.Note = note
+		}
+	}
+	cmd.Cancel = func() error {
+		// The whole group: the program and whatever it started.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	// Descendants that escaped the group may hold the pipes open.
+	cmd.WaitDelay = 2 * time.Second
+	stdout := &capped{max: l.OutputBytes}
+	stderr := &capped{max: l.OutputBytes}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	start := time.Now()
+	err = cmd.Run()
+	res.Seconds = time.Since(start).Seconds()
+	if cmd.Process != nil {
+		// Reap any survivors of the group even after a normal exit.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	res.Isolated = isolated
+	if limitNote != "" {
+		res.Note = strings.TrimPrefix(res.Note+"; "+limitNote, "; ")
+	}
+	res.Stdout, res.Stderr = stdout.buf.String(), stderr.buf.String()
+	res.Truncated = stdout.dropped || stderr.dropped
+	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		res.Exit = 0
+	case errors.As(err, &ee):
+		res.Exit = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.Exit = -1
+			res.Signal = ws.Signal().String()
+		}
+	case errors.Is(err, exec.ErrWaitDelay):
+		res.Exit = cmd.ProcessState.ExitCode()
+	case res.TimedOut:
+		res.Exit = -1
+		res.Signal = syscall.SIGKILL.String()
+	default:
+		return res, fmt.Errorf("sandbox: run %s: %w", filepath.Base(prog), err)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !res.TimedOut {
+		// The caller gave up: not the program's doing.
+		return res, fmt.Errorf("sandbox: run %s: %w", filepath.Base(prog), ctxErr)
+	}
+	if (res.Exit == 125 && strings.Contains(res.Stderr, "ulimit")) || strings.HasPrefix(res.Stderr, "prlimit: ") {
+		return res, fmt.Errorf("sandbox: setting limits failed: %s", strings.TrimSpace(res.Stderr))
+	}
+	return res, nil
+}
+
+func (s *Sandbox) env(dir string, spec Spec) []string {
+	env := map[string]string{
+		"PATH":   "/usr/local/bin:/usr/bin:/bin",
+		"HOME":   dir,
+		"TMPDIR": dir,
+		"LANG":   "C",
+		"LC_ALL": "C",
+	}
+	for _, k := range s.passEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	if spec.GPU != "" {
+		for _, k := range []string{"HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"} {
+			env[k] = spec.GPU
+		}
+	}
+	for k, v := range spec.Env {
+		env[k] = v
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	max     int
+	buf     bytes.Buffer
+	dropped bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - c.buf.Len()
+	if room < len(p) {
+		c.dropped = true
+		if room > 0 {
+			c.buf.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	c.buf.Write(p)
+	return len(p), nil
+}
+
+// Describe is a one-line summary of a result for logs.
+func (r Result) Describe() string {
+	switch {
+	case r.TimedOut:
+		return fmt.Sprintf("killed at the wall-clock limit after %.1fs", r.Seconds)
+	case r.Signal != "":
+		return "killed by signal " + r.Signal
+	default:
+		return "exit " + strconv.Itoa(r.Exit)
+	}
+}

@@ -1,0 +1,103 @@
+package splice
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"kforge/datasets"
+)
+
+func task() *datasets.Task {
+	content := "#include <cstdio>\nint check_results(const float* y, int n) { return 0; }\n// REGION\n__global__ void k(float* y) { y[0] = 1; }\n// END\nint main() { printf(\"Perf: %f ms\\n\", 1.0); }\n"
+	start := strings.Index(content, "__global__")
+	end := strings.Index(content, "// END")
+	return &datasets.Task{
+		Files:  []datasets.File{{Path: "main.hip", Content: content}, {Path: "util.h", Content: "#pragma once\n"}},
+		Region: datasets.Region{File: "main.hip", Start: start, End: end, Text: content[start:end], Kind: "hip-kernels"},
+	}
+}
+
+func TestSpliceChangesOnlyTheRegion(t *testing.T) {
+	tk := task()
+	cand := "__global__ void k(float* y) { y[0] = 2; }\n"
+	files, err := Splice(tk, cand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tk.Files[0].Content
+	want := c[:tk.Region.Start] + cand + c[tk.Region.End:]
+	if files[0].Content != want || files[1] != tk.Files[1] {
+		t.Fatalf("spliced:\n%s", files[0].Content)
+	}
+	if tk.Files[0].Content != c {
+		t.Fatal("the task was modified")
+	}
+}
+
+func TestOutsideDetectsChanges(t *testing.T) {
+	tk := task()
+	files, _ := Splice(tk, "X")
+	mut := func(f func([]datasets.File) []datasets.File) []datasets.File {
+		cp := append([]datasets.File(nil), files...)
+		return f(cp)
+	}
+	for name, fs := range map[string][]datasets.File{
+		"prefix":     mut(func(f []datasets.File) []datasets.File { f[0].Content = "#define x\n" + f[0].Content; return f }),
+		"suffix":     mut(func(f []datasets.File) []datasets.File { f[0].Content += "\n"; return f }),
+		"other file": mut(func(f []datasets.File) []datasets.File { f[1].Content = ""; return f }),
+		"renamed":    mut(func(f []datasets.File) []datasets.File { f[1].Path = "x.h"; return f }),
+		"dropped":    mut(func(f []datasets.File) []datasets.File { return f[:1] }),
+	} {
+		var rej *Rejection
+		if err := Outside(tk, fs); !errors.As(err, &rej) || rej.Rule != RuleOutsideRegion {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+	if err := Outside(tk, files); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExtract(t *testing.T) {
+	tk := task()
+	c := tk.Files[0].Content
+	region := "__global__ void k(float* y) { y[0] = 3; }\n"
+	full := c[:tk.Region.Start] + region + c[tk.Region.End:]
+	for _, tc := range []struct {
+		name, cand, want, rule string
+	}{
+		{"region only", region, region, ""},
+		{"whole file, same harness", full, region, ""},
+		{"whole file, changed main", strings.Replace(full, "Perf: %f ms", "Perf: 0.0001 ms", 1), "", RuleOutsideRegion},
+		{"harness check rewritten", region + "int check_results(const float* y, int n) { return 0; }\n", "", RuleOutsideRegion},
+	} {
+		got, err := Extract(tk, tc.cand)
+		var rej *Rejection
+		switch {
+		case tc.rule == "" && (err != nil || got != tc.want):
+			t.Errorf("%s: got %q, %v", tc.name, got, err)
+		case tc.rule != "" && (!errors.As(err, &rej) || rej.Rule != tc.rule):
+			t.Errorf("%s: got %v, want rule %s", tc.name, err, tc.rule)
+		}
+	}
+}
+
+func TestBadTaskRegion(t *testing.T) {
+	tk := task()
+	tk.Region.Text = "different"
+	var rej *Rejection
+	if _, err := Splice(tk, "x"); !errors.As(err, &rej) || rej.Rule != RuleTaskRegion {
+		t.Fatalf("got %v", err)
+	}
+	tk = task()
+	tk.Region.End = 1 << 20
+	if err := CheckTask(tk); err == nil {
+		t.Fatal("out-of-range region accepted")
+	}
+	tk = task()
+	tk.Region.File = "nope"
+	if err := CheckTask(tk); err == nil {
+		t.Fatal("missing region file accepted")
+	}
+}

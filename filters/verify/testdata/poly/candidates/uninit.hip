@@ -1,0 +1,9 @@
+__global__ void poly(const float* x, float* y, int n)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    // Computes but never stores: the output stays whatever memory held.
+    if (i >= n) return;
+    float acc = 0.0f;
+    for (int k = 0; k <= kDegree; ++k) acc += coef(k) * powf(x[i], float(k));
+    (void)acc;
+}
