@@ -112,6 +112,7 @@ func (b *builder) run(ctx context.Context) (int, error) {
 	// Preflight: everything that can be missing is checked before any work.
 	ver, err := verify.New(cfg.Verify, verify.Options{
 		Cache:   cache,
+		Stats:   stats,
 		Log:     b.log,
 		WorkDir: filepath.Join(cfg.Out, "work", b.shard.Name()),
 		Checkout: func(ctx context.Context, src datasets.Source) (string, error) {
@@ -315,8 +316,7 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 			data.Variants = append(data.Variants, u.variant)
 		}
 		if v := u.verdict; v != nil {
-			data.Verdicts = append(data.Verdicts, *v)
-			countFunnel(stats, v, cfg.Verify.MinSpeedup)
+			data.Verdicts = append(data.Verdicts, *v) // the verifier counts the funnel
 			if st.roundBest == nil || model.Improved(st.roundBest, v) {
 				st.roundBest, st.roundBestV = v, &u.variant
 			}
@@ -358,34 +358,6 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 		return nil, err
 	}
 	return data, nil
-}
-
-// countFunnel counts a verdict into the funnel steps it reached.
-func countFunnel(stats *pipeline.Stats, v *datasets.Verdict, minSpeedup float64) {
-	if !v.Gate.OK || !v.Splice.OK {
-		return
-	}
-	stats.Add("gated", 1)
-	if !v.Compile.OK {
-		return
-	}
-	stats.Add("compiled", 1)
-	if len(v.Correctness) == 0 {
-		return
-	}
-	for _, r := range v.Correctness {
-		if !r.Pass {
-			return
-		}
-	}
-	stats.Add("correct", 1)
-	if v.Speedup < minSpeedup {
-		return
-	}
-	stats.Add("faster", 1)
-	if v.Kept() {
-		stats.Add("kept", 1)
-	}
 }
 
 // writeShard writes the shard's files in canonical order, each atomically,

@@ -13,7 +13,7 @@ import (
 // TestVerifyHostTest runs the whole path through the CLI on the CPU-built
 // fixture: the half-work candidate is kept, on device "host-test".
 func TestVerifyHostTest(t *testing.T) {
-	code, stdout, stderr := runCLI(t, "verify", "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "single.hip"), "--backend", "host-test")
+	code, stdout, stderr := runCLI(t, nil, "verify", "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "single.hip"), "--backend", "host-test")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
@@ -13,14 +11,6 @@ import (
 )
 
 const fixtures = "../../filters/verify/testdata/poly"
-
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	code := run(context.Background(), e, args)
-	return code, out.String(), errb.String()
-}
 
 func TestVerifyUsage(t *testing.T) {
 	tasks := filepath.Join(fixtures, "tasks.jsonl")
@@ -38,7 +28,7 @@ func TestVerifyUsage(t *testing.T) {
 		{"bad tasks file", []string{"verify", "--tasks", cand, "--candidate", cand}, exitUsage, "not a task"},
 		{"unknown backend", []string{"verify", "--tasks", tasks, "--candidate", cand, "--backend", "tpu"}, exitFailed, "unknown backend"},
 	} {
-		code, _, stderr := runCLI(t, c.args...)
+		code, _, stderr := runCLI(t, nil, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%s: exit %d, stderr %q", c.name, code, stderr)
 		}
@@ -52,7 +42,7 @@ func TestVerifyCompileOnly(t *testing.T) {
 		t.Skip("hipcc not installed")
 	}
 	tasks := filepath.Join(fixtures, "tasks.jsonl")
-	code, stdout, stderr := runCLI(t, "verify", "--tasks", tasks, "--candidate", filepath.Join(fixtures, "candidates", "single.hip"), "--backend", "compile-only", "--arch", "gfx90a")
+	code, stdout, stderr := runCLI(t, nil, "verify", "--tasks", tasks, "--candidate", filepath.Join(fixtures, "candidates", "single.hip"), "--backend", "compile-only", "--arch", "gfx90a")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -63,7 +53,7 @@ func TestVerifyCompileOnly(t *testing.T) {
 	if vd.Status != datasets.StatusUnverified || len(vd.Compile.Kernels) != 1 || vd.Compile.Kernels[0].VGPRs == 0 || vd.Device.Arch != "gfx90a" {
 		t.Fatalf("verdict %+v", vd)
 	}
-	code, stdout, _ = runCLI(t, "verify", "--tasks", tasks, "--candidate", filepath.Join(fixtures, "candidates", "macro.hip"), "--backend", "compile-only")
+	code, stdout, _ = runCLI(t, nil, "verify", "--tasks", tasks, "--candidate", filepath.Join(fixtures, "candidates", "macro.hip"), "--backend", "compile-only")
 	if code != exitOK || json.Unmarshal([]byte(stdout), &vd) != nil || vd.RejectedBy != "gate/no-preprocessor" {
 		t.Fatalf("exit %d verdict %+v", code, vd)
 	}
@@ -75,12 +65,12 @@ func TestVerifyRecipe(t *testing.T) {
 	if _, err := exec.LookPath("hipcc"); err != nil {
 		t.Skip("hipcc not installed")
 	}
-	code, stdout, stderr := runCLI(t, "verify", "-c", "../../configs/quickstart.yaml", "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "fork.hip"), "--cache-dir", t.TempDir())
+	code, stdout, stderr := runCLI(t, nil, "verify", "-c", "../../configs/quickstart.yaml", "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "fork.hip"), "--cache-dir", t.TempDir())
 	var vd datasets.Verdict
 	if code != exitOK || json.Unmarshal([]byte(stdout), &vd) != nil || vd.RejectedBy != "gate/no-process" || vd.Backend != "compile-only" {
 		t.Fatalf("exit %d, stderr %s, verdict %+v", code, stderr, vd)
 	}
-	code, _, stderr = runCLI(t, "verify", "-c", filepath.Join(fixtures, "tasks.jsonl"), "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "fork.hip"))
+	code, _, stderr = runCLI(t, nil, "verify", "-c", filepath.Join(fixtures, "tasks.jsonl"), "--tasks", filepath.Join(fixtures, "tasks.jsonl"), "--candidate", filepath.Join(fixtures, "candidates", "fork.hip"))
 	if code != exitUsage || stderr == "" {
 		t.Fatalf("a broken recipe: exit %d", code)
 	}
