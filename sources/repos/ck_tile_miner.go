@@ -14,10 +14,10 @@ import (
 var ckTileRe = regexp.MustCompile(`^example/ck_tile/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 var (
-	tileStructRe = regexp.MustCompile(`\bstruct\s+(\w*(?:Config|Traits|Shape)\w*)\s*(?::[^{;]*)?\{`)
-	tileConstRe  = regexp.MustCompile(`(?m)^[ \t]*(?:static[ \t]+)?constexpr[ \t]+[\w:]+[ \t]+(\w*(?:Tile|Warp)\w*)[ \t]*=[ \t]*([^;\n]+);[ \t]*$`)
-	memberRe     = regexp.MustCompile(`(\w+)\s*=\s*([^;]+);`)
-	argInsertRe  = regexp.MustCompile(`\.insert\(\s*"(\w+)"\s*,\s*"([^"]*)"`)
+	tileStructRe  = regexp.MustCompile(`\bstruct\s+(\w*(?:Config|Traits|Shape)\w*)\s*(?::[^{;]*)?\{`)
+	tileConstRe   = regexp.MustCompile(`(?m)^[ \t]*(?:static[ \t]+)?constexpr[ \t]+[\w:]+[ \t]+(\w*(?:Tile|Warp)\w*)[ \t]*=[ \t]*([^;\n]+);[ \t]*$`)
+	memberRe      = regexp.MustCompile(`(\w+)\s*=\s*([^;]+);`)
+	argInsertRe   = regexp.MustCompile(`\.insert\(\s*"(\w+)"\s*,\s*"([^"]*)"`)
 	tileProblemRe = regexp.MustCompile(`Pad|Layout|DataType|Type$`)
 )
 

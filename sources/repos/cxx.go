@@ -60,37 +60,48 @@ func isIdent(c byte) bool {
 
 // matchClose returns the index of the bracket that closes code[open]
 // ('<', '(', '{' or '['), or -1 when the list is unbalanced. Angle brackets
-// nest with the others; a ';' or '{' inside an angle list ends it unbalanced.
+// count only directly inside an angle list (so `i < n` in a function body or
+// `(a < b)` in a template argument is a comparison); a ';' or '{' directly
+// inside an angle list ends it unbalanced.
 func matchClose(code []byte, open int) int {
 	var stack []byte
 	for i := open; i < len(code); i++ {
 		c := code[i]
+		top := byte(0)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
 		switch c {
-		case '<', '(', '[', '{':
-			if c == '{' && len(stack) > 0 && stack[len(stack)-1] == '<' {
+		case '<':
+			if i == open || top == '<' {
+				stack = append(stack, c)
+			}
+		case '(', '[', '{':
+			if c == '{' && top == '<' {
 				return -1
 			}
 			stack = append(stack, c)
-		case '>', ')', ']', '}':
-			if len(stack) == 0 {
-				return -1
+		case '>':
+			if top != '<' {
+				continue // a comparison or an arrow
 			}
-			want := map[byte]byte{'>': '<', ')': '(', ']': '[', '}': '{'}[c]
-			top := stack[len(stack)-1]
-			if c == '>' && top != '<' {
-				continue // a comparison inside parentheses
-			}
+			stack = stack[:len(stack)-1]
+		case ')', ']', '}':
+			want := map[byte]byte{')': '(', ']': '[', '}': '{'}[c]
 			if top != want {
 				return -1
 			}
 			stack = stack[:len(stack)-1]
-			if len(stack) == 0 {
-				return i
-			}
 		case ';':
-			if len(stack) > 0 && stack[len(stack)-1] == '<' {
+			if top == '<' {
 				return -1
 			}
+			continue
+		default:
+			continue
+		}
+		if len(stack) == 0 {
+			return i
 		}
 	}
 	return -1

@@ -268,11 +268,18 @@ func hipOp(p string) string {
 func sigDtypes(sigs []string) []string {
 	var out []string
 	all := strings.Join(sigs, " ")
-	for _, ty := range sigTypeOrder {
-		if regexp.MustCompile(`\b` + regexp.QuoteMeta(ty) + `\b`).MatchString(all) {
-			if dt := canonicalDtype(ty); dt != "" && !contains(out, dt) {
-				out = append(out, dt)
+	// Element types are what the pointers point at; scalars such as a
+	// length say nothing about the data.
+	for _, suffix := range []string{`\s*\*`, `\b`} {
+		for _, ty := range sigTypeOrder {
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(ty) + suffix).MatchString(all) {
+				if dt := canonicalDtype(ty); dt != "" && !contains(out, dt) {
+					out = append(out, dt)
+				}
 			}
+		}
+		if len(out) > 0 {
+			break
 		}
 	}
 	return out
