@@ -20,6 +20,9 @@ var (
 	fnNameRe     = regexp.MustCompile(`(\w+)\s*$`)
 	optionRe     = regexp.MustCompile(`set_optional<([^>]+)>\(\s*"(\w+)"\s*,\s*"[^"]*"\s*,\s*([^,]+?)\s*,`)
 	simpleIntRe  = regexp.MustCompile(`^\(?\s*(\d+)\s*(?:(<<|\*)\s*(\d+))?\s*\)?[uUlL]*$`)
+	identOnly    = regexp.MustCompile(`^[A-Za-z_]\w*$`)
+	angleInclRe  = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>\n]+\.(?:h|hpp|hh|cuh|inc))>`)
+	genericStem  = regexp.MustCompile(`^(?:main|v\d+|example|sample|test)$`)
 	timingOutRe  = regexp.MustCompile(`<<\s*"\s*ms\b|"[^"\n]*%[-0-9.]*[fge]\s*ms\b`)
 	sigTypeOrder = []string{"__half", "half", "hip_bfloat16", "__hip_bfloat16", "double", "float", "int8_t", "uint8_t", "int", "unsigned int", "uint32_t", "int64_t", "size_t"}
 )
@@ -150,7 +153,11 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	var incDirs []string
 	raw := pr.allRaw()
 	for _, f := range pr.order {
-		for _, inc := range quotedIncludes(pr.raw[f]) {
+		incs := quotedIncludes(pr.raw[f])
+		for _, m := range angleInclRe.FindAllSubmatch(pr.raw[f], -1) {
+			incs = append(incs, string(m[1]))
+		}
+		for _, inc := range incs {
 			if v.exists(path.Clean(path.Join(path.Dir(f), inc))) {
 				continue
 			}
@@ -182,7 +189,7 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 			t.Region.Signatures = append(t.Region.Signatures, x.sig)
 		}
 	}
-	t.Dtypes = sigDtypes(t.Region.Signatures)
+	t.Dtypes = append([]string{}, sigDtypes(t.Region.Signatures)...)
 	t.Sizes = hipSizes(pr.allRaw())
 	t.Files = pr.files
 	t.Region.File = file
@@ -244,7 +251,7 @@ func kernelNames(fs []fn) []string {
 // the way the rocm-examples CMake files add ../../Common.
 func findIncludeDir(v *view, dir, inc string) (string, bool) {
 	for d := dir; ; d = path.Dir(d) {
-		for _, c := range []string{d, path.Join(d, "Common"), path.Join(d, "common")} {
+		for _, c := range []string{d, path.Join(d, "Common"), path.Join(d, "common"), path.Join(d, "include")} {
 			if v.exists(path.Clean(path.Join(c, inc))) {
 				return path.Clean(c), true
 			}
@@ -258,8 +265,10 @@ func findIncludeDir(v *view, dir, inc string) (string, bool) {
 // hipOp names a program by its directory, or by its file when the file is not main.*.
 func hipOp(p string) string {
 	base := strings.TrimSuffix(path.Base(p), path.Ext(p))
-	if base == "main" && path.Dir(p) != "." {
-		base = path.Base(path.Dir(p))
+	// A generic file name (main.hip, v3.hip in example/) says nothing: use
+	// the nearest directory that is not generic either.
+	for d := path.Dir(p); genericStem.MatchString(base) && d != "." && d != "/"; d = path.Dir(d) {
+		base = path.Base(d)
 	}
 	return strings.ToLower(strings.ReplaceAll(leadingNum.ReplaceAllString(base, ""), "-", "_"))
 }
@@ -294,7 +303,13 @@ func hipSizes(raw string) []datasets.Size {
 	}
 	var opts []opt
 	for _, m := range optionRe.FindAllStringSubmatch(raw, -1) {
-		im := simpleIntRe.FindStringSubmatch(strings.TrimSpace(m[3]))
+		expr := strings.TrimSpace(m[3])
+		if identOnly.MatchString(expr) { // a named constant: find its initialiser
+			if d := regexp.MustCompile(`\b` + expr + `\s*(?:=|\{)\s*([^;,}]+)`).FindStringSubmatch(raw); d != nil {
+				expr = strings.TrimSpace(d[1])
+			}
+		}
+		im := simpleIntRe.FindStringSubmatch(expr)
 		if im == nil || strings.Contains(m[1], "string") || strings.Contains(m[1], "bool") {
 			continue
 		}
