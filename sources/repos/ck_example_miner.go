@@ -325,7 +325,7 @@ var (
 	argc4Re    = regexp.MustCompile(`argc\s*==\s*4\b`)
 	argcEqRe   = regexp.MustCompile(`argc\s*==\s*(\d+)\s*\)`)
 	argvSetRe  = regexp.MustCompile(`([\w.]+)\s*=\s*(?:std::)?(?:sto\w+|ato\w+)\(\s*argv\[(\d+)\]`)
-	strideName = regexp.MustCompile(`^Stride([A-Z])\w*$`)
+	strideName = regexp.MustCompile(`(?i)^stride_?([a-z])\w*$`)
 )
 
 // argSchema finds the widest `argc == N` branch that sets M, N and K from
@@ -378,9 +378,6 @@ func defaultOf(all, name string) (string, bool) {
 // `exe verify init time` for its defaults, and the widest form that also
 // takes M N K (and strides, alpha, batch … ) for generated sizes.
 func ckSizes(pr *program, all string, layouts []string, knobs map[string]string) ([]datasets.Size, string) {
-	if !argc4Re.MatchString(all) {
-		return nil, "no verify/init/time argument convention recognised"
-	}
 	schema := argSchema(all)
 	if schema == nil {
 		return nil, "no M N K argument convention recognised"
@@ -418,7 +415,7 @@ func ckSizes(pr *program, all string, layouts []string, knobs map[string]string)
 			case v == "K":
 				val = strconv.FormatInt(k, 10)
 			case strideName.MatchString(v):
-				t := strideName.FindStringSubmatch(v)[1]
+				t := strings.ToUpper(strideName.FindStringSubmatch(v)[1])
 				x := n // C, D, E: M x N
 				switch t {
 				case "A":
@@ -447,16 +444,24 @@ func ckSizes(pr *program, all string, layouts []string, knobs map[string]string)
 		}
 		return s
 	}
-	def := datasets.Size{Name: "default", Args: []string{"1", "2", "1"}, Origin: "example_default"}
+	// The example's own default problem, spelt out in the widest form when
+	// its M, N and K defaults are literals; else through `verify init time`.
+	dd := map[string]int64{}
 	for _, d := range []string{"M", "N", "K"} {
 		if x, ok := defaultOf(all, d); ok {
-			if n, err := strconv.ParseInt(x, 10, 64); err == nil {
-				if def.Dims == nil {
-					def.Dims = map[string]int64{}
-				}
-				def.Dims[d] = n
+			if n, err := strconv.ParseInt(x, 10, 64); err == nil && n > 0 {
+				dd[d] = n
 			}
 		}
+	}
+	var def datasets.Size
+	switch {
+	case len(dd) == 3:
+		def = mk("default", "example_default", dd["M"], dd["N"], dd["K"], false)
+	case argc4Re.MatchString(all):
+		def = datasets.Size{Name: "default", Args: []string{"1", "2", "1"}, Origin: "example_default"}
+	default:
+		return nil, "no default problem size found"
 	}
 	m2, n2, k2 := roundUp(1024, mpb), roundUp(1536, npb), roundUp(1024, kpb)
 	// The tail breaks M, N and K tile divisibility by half a tile, keeping

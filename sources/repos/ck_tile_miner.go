@@ -1,6 +1,7 @@
 package repos
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"regexp"
@@ -63,14 +64,23 @@ func mineCKTile(v *view, p string, archs []string) programResult {
 			break
 		}
 		// Else: a run of consecutive constexpr tile constants.
-		ms := tileConstRe.FindAllIndex(code, -1)
+		// Constants derived from template parameters are not knobs: the run
+		// must set at least two of them to literals.
+		ms := tileConstRe.FindAllSubmatchIndex(code, -1)
 		for k := 0; k < len(ms); k++ {
 			s, e := ms[k][0], ms[k][1]
-			for k+1 < len(ms) && strings.TrimSpace(string(code[e:ms[k+1][0]])) == "" {
+			literals := 0
+			for {
+				if intRe.Match(bytes.TrimSpace(code[ms[k][4]:ms[k][5]])) {
+					literals++
+				}
+				if k+1 >= len(ms) || strings.TrimSpace(string(code[e:ms[k+1][0]])) != "" {
+					break
+				}
 				k++
 				e = ms[k][1]
 			}
-			if e-s > end-start {
+			if literals >= 2 && e-s > end-start {
 				file, start, end = f, s, e
 			}
 		}
