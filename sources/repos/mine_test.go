@@ -141,9 +141,9 @@ func TestMineCKFixture(t *testing.T) {
 		strings.Contains(b.ConfigHeader, "@") {
 		t.Errorf("build %+v", b)
 	}
-	// Sizes: defaults through `1 2 1`, then full M N K with packed strides
+	// Sizes: the defaults, then generated ones, all as full M N K with packed strides
 	// for A row-major (K), B column-major (K), C row-major (N).
-	if s := f16.Sizes[0]; strings.Join(s.Args, " ") != "1 2 1" || s.Dims["M"] != 512 || s.Hidden {
+	if s := f16.Sizes[0]; strings.Join(s.Args, " ") != "1 2 1 512 768 256 256 256 768" || s.Dims["M"] != 512 || s.Hidden {
 		t.Errorf("default size %+v", s)
 	}
 	if s := f16.Sizes[2]; strings.Join(s.Args, " ") != "1 2 1 288 288 72 72 72 288" || s.Dims["K"]%16 == 0 {
