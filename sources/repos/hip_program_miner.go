@@ -171,6 +171,10 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 			}
 		}
 	}
+	if why := needsOutside(v, pr); why != "" {
+		res.Skips = append(res.Skips, "hip-program: "+why)
+		return res
+	}
 	pass := datasets.PassRule{ExitZero: true}
 	switch {
 	case strings.Contains(raw, "Validation passed") || strings.Contains(raw, "report_validation_result"):
@@ -198,7 +202,7 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	t.Region.Kind = "hip-kernels"
 	t.Region.Rules = hipRules
 	t.Description = fmt.Sprintf("HIP program %s: kernels %s; the program validates its result on the host.", p, strings.Join(kernelNames(region), ", "))
-	t.Build = datasets.BuildRecipe{Sources: []string{p}, IncludeDirs: incDirs, Flags: []string{"-O3", "-std=c++17"}, NeedsCheckout: len(incDirs) > 0}
+	t.Build = datasets.BuildRecipe{Sources: []string{p}, IncludeDirs: incDirs, Flags: []string{"-O3", "-std=" + cxxStandard(v, dir)}, NeedsCheckout: len(incDirs) > 0}
 	t.Run = datasets.RunRecipe{Pass: pass, TimeoutSeconds: 300}
 	if timingOutRe.MatchString(raw) {
 		t.Run.PerfPattern = `(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms\b`
@@ -342,4 +346,58 @@ func hipSizes(raw string) []datasets.Size {
 	return append(sizes,
 		mk("double", "generated", func(x int64) int64 { return 2 * x }, true),
 		mk("tail", "generated_tail", func(x int64) int64 { return x + x/8 + 1 | 1 }, false))
+}
+
+// externalLibs are include roots of libraries a bare hipcc does not have:
+// programs that need them cannot be built from the task alone.
+var externalLibs = map[string]bool{
+	"rocprim": true, "hipcub": true, "rocblas": true, "hipblas": true, "hipblaslt": true, "rocfft": true, "hipfft": true,
+	"rocrand": true, "hiprand": true, "rocsolver": true, "hipsolver": true, "rocsparse": true, "hipsparse": true,
+	"rocthrust": true, "thrust": true, "miopen": true, "rccl": true, "vulkan": true, "glad": true, "GL": true, "GLFW": true,
+	"cuda_runtime.h": true, "cuda.h": true, "cublas_v2.h": true,
+}
+
+var anyAngleInclRe = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>\n]+)>`)
+
+// needsOutside says why a program cannot be built from its files, the
+// checkout and hipcc alone: a library outside the tree, or a quoted include
+// that resolves nowhere (a generated or separately built header).
+func needsOutside(v *view, pr *program) string {
+	for _, f := range pr.order {
+		for _, m := range anyAngleInclRe.FindAllSubmatch(pr.raw[f], -1) {
+			first, _, _ := strings.Cut(string(m[1]), "/")
+			if externalLibs[first] {
+				return "needs external library " + first
+			}
+		}
+		for _, inc := range quotedIncludes(pr.raw[f]) {
+			if v.exists(path.Clean(path.Join(path.Dir(f), inc))) {
+				continue
+			}
+			if _, ok := findIncludeDir(v, path.Dir(f), inc); !ok {
+				return "unresolved include"
+			}
+		}
+	}
+	return ""
+}
+
+var cxxStdRe = regexp.MustCompile(`(?:CXX|HIP|CUDA|\$\{GPU_RUNTIME\})_STANDARD\s+"?(\d\d)`)
+
+// cxxStandard is the C++ standard the nearest CMakeLists.txt asks for (at
+// least C++17).
+func cxxStandard(v *view, dir string) string {
+	for d := dir; ; d = path.Dir(d) {
+		if b, err := v.read(path.Join(d, "CMakeLists.txt")); err == nil {
+			if m := cxxStdRe.FindSubmatch(b); m != nil {
+				if n, _ := strconv.Atoi(string(m[1])); n > 17 && n < 90 {
+					return "c++" + string(m[1])
+				}
+				return "c++17"
+			}
+		}
+		if d == "." || d == "/" || d == "" {
+			return "c++17"
+		}
+	}
 }
