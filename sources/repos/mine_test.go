@@ -189,6 +189,9 @@ func TestMineHIPProgramsAndHostileFiles(t *testing.T) {
 		// A huge file.
 		huge := bytes.Repeat([]byte("// filler line for a huge generated source file\n"), 3<<20/48)
 		os.WriteFile(filepath.Join(dir, "bad", "huge.cpp"), huge, 0o644)
+		// Programs that need what neither the tree nor hipcc has.
+		os.WriteFile(filepath.Join(dir, "bad", "uses_rocprim.hip"), []byte("#include <rocprim/rocprim.hpp>\n__global__ void k(int* p){ p[0] = 1; }\nint main(){ puts(\"Validation passed\"); }\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "bad", "generated_header.hip"), []byte("#include \"built_later.hpp\"\n__global__ void k(int* p){ p[0] = 1; }\nint main(){ puts(\"Validation passed\"); }\n"), 0o644)
 		// Garbage that is not C++ at all.
 		os.WriteFile(filepath.Join(dir, "bad", "garbage.cu"), []byte("}}}{{{ __global__ ((( int main( <<<>>> \"unterminated"), 0o644)
 	})
@@ -234,6 +237,8 @@ func TestMineHIPProgramsAndHostileFiles(t *testing.T) {
 		"hip-program: symlink pointing outside the repository": 2,
 		"hip-program: file too large":                          1,
 		"hip-program: no validation output":                    1,
+		"hip-program: needs external library rocprim":          1,
+		"hip-program: unresolved include":                      1,
 	} {
 		if res.Skipped[reason] != n {
 			t.Errorf("skipped[%q] = %d, want %d (all %v)", reason, res.Skipped[reason], n, res.Skipped)
