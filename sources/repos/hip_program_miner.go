@@ -207,6 +207,9 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	if timingOutRe.MatchString(raw) {
 		t.Run.PerfPattern = `(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms\b`
 	}
+	if len(t.Sizes) == 1 {
+		t.Extra = &datasets.TaskContext{Notes: "fixed problem size: the program takes no size arguments, so only its default size is run"}
+	}
 	finish(v, &t, archs)
 	res.Tasks = append(res.Tasks, t)
 	return res
