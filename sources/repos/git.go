@@ -35,10 +35,19 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 		if len(msg) > 400 {
 			msg = msg[:400] + "…"
 		}
-		return nil, fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, msg)
+		return nil, fmt.Errorf("git %s: %w: %s", redact(strings.Join(args, " ")), err, redact(msg))
 	}
 	return out.Bytes(), nil
 }
+
+var userinfoRe = regexp.MustCompile(`(://)[^/@\s]+@`)
+
+// redact hides credentials embedded in URLs (https://user:token@host/…).
+func redact(s string) string { return userinfoRe.ReplaceAllString(s, "${1}***@") }
+
+// hasCredentials reports whether url embeds a user name or token; such URLs
+// are refused, because git would store them in the mirror's config file.
+func hasCredentials(url string) bool { return userinfoRe.MatchString(url) && !strings.HasPrefix(url, "ssh://") }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 

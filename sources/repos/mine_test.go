@@ -347,6 +347,11 @@ func TestMissingRepoAndOffline(t *testing.T) {
 	if err != nil || len(res.Tasks) != 2 {
 		t.Fatalf("mixed: err %v tasks %d", err, len(res.Tasks))
 	}
+	// A URL with a token is refused, and the token is in no message.
+	res, err = Mine(context.Background(), Config{Repos: []RepoConfig{{URL: "https://user:s3cr3t-token@example.invalid/r.git"}}}, Options{CacheDir: cache})
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(res.Repos[0].URL, "s3cr3t") || !strings.Contains(err.Error(), "credential") {
+		t.Errorf("credentials URL: err %v", err)
+	}
 	// Offline works from the existing mirror, even with the origin gone.
 	os.RemoveAll(good)
 	res, err = Mine(context.Background(), Config{Repos: []RepoConfig{{URL: good}}, Offline: true, Licenses: []string{"MIT"}}, Options{CacheDir: cache})

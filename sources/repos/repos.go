@@ -95,7 +95,7 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		if err != nil {
 			info.Error = err.Error()
 			res.skip("repository unavailable", 1)
-			opt.Log.Error("mine: repository skipped", "repo", rc.URL, "err", err)
+			opt.Log.Error("mine: repository skipped", "repo", redact(rc.URL), "err", err)
 			errs = append(errs, err)
 		}
 		for _, t := range tasks {
@@ -122,7 +122,7 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		res.Tasks = res.Tasks[:cfg.MaxTasks]
 	}
 	if len(errs) == len(cfg.Repos) && len(errs) > 0 {
-		return res, fmt.Errorf("mine: no repository could be mined: %w", errors.Join(errs...))
+		return res, fmt.Errorf("no repository could be mined: %w", errors.Join(errs...))
 	}
 	return res, nil
 }
@@ -137,7 +137,10 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	began := time.Now()
 	url := normaliseURL(rc.URL)
 	subdir := strings.Trim(path.Clean("/"+rc.Subdir), "/")
-	info := RepoInfo{URL: url, Ref: rc.Ref, Subdir: subdir}
+	info := RepoInfo{URL: redact(url), Ref: rc.Ref, Subdir: subdir}
+	if hasCredentials(url) {
+		return info, nil, fmt.Errorf("%s: URLs with embedded credentials are refused (they would be written to the mirror's config); use a git credential helper", redact(url))
+	}
 	mirror, err := ensureMirror(ctx, opt.CacheDir, url, offline)
 	if err != nil {
 		return info, nil, err
