@@ -47,7 +47,9 @@ func redact(s string) string { return userinfoRe.ReplaceAllString(s, "${1}***@")
 
 // hasCredentials reports whether url embeds a user name or token; such URLs
 // are refused, because git would store them in the mirror's config file.
-func hasCredentials(url string) bool { return userinfoRe.MatchString(url) && !strings.HasPrefix(url, "ssh://") }
+func hasCredentials(url string) bool {
+	return userinfoRe.MatchString(url) && !strings.HasPrefix(url, "ssh://")
+}
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
