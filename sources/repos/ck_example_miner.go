@@ -168,6 +168,12 @@ const ckPerfPattern = `Perf:\s*(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms`
 // mineCKExample mines one classic CK example program: one task per device-op instance.
 func mineCKExample(v *view, p string, decls *declIndex, archs []string) programResult {
 	var res programResult
+	// The file name says which matrix-core family the example needs.
+	archs, backend := archsFor(p, archs)
+	if len(archs) == 0 {
+		res.Skips = append(res.Skips, "ck-example: no configured arch runs "+backend+" kernels")
+		return res
+	}
 	pr, err := loadProgram(v, p, func(q string) bool { return strings.HasPrefix(q, "example/") })
 	if err != nil {
 		res.Skips = append(res.Skips, "ck-example: "+reason(err))
@@ -560,4 +566,30 @@ func (t *tree) hasDir(dir string) bool {
 		}
 	}
 	return lo < len(t.paths) && strings.HasPrefix(t.paths[lo], prefix)
+}
+
+// archsFor keeps the archs that can run an example's backend, named by its
+// file: _xdl (MFMA) needs gfx9 CDNA, _wmma needs gfx11/gfx12; others run anywhere.
+func archsFor(p string, archs []string) ([]string, string) {
+	base := "_" + strings.TrimSuffix(path.Base(p), ".cpp") + "_"
+	var prefixes []string
+	backend := ""
+	switch {
+	case strings.Contains(base, "_xdl_"):
+		backend, prefixes = "XDL", []string{"gfx908", "gfx90a", "gfx94", "gfx95"}
+	case strings.Contains(base, "_wmma_"):
+		backend, prefixes = "WMMA", []string{"gfx11", "gfx12"}
+	default:
+		return archs, ""
+	}
+	var out []string
+	for _, a := range archs {
+		for _, pre := range prefixes {
+			if strings.HasPrefix(a, pre) {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out, backend
 }

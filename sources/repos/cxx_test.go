@@ -130,3 +130,21 @@ func FuzzParsers(f *testing.F) {
 		}
 	})
 }
+
+func TestArchsFor(t *testing.T) {
+	all := []string{"gfx90a", "gfx942", "gfx1100"}
+	for p, want := range map[string]string{
+		"example/01_gemm/gemm_xdl_fp16.cpp":      "gfx90a,gfx942",
+		"example/01_gemm/gemm_wmma_fp16.cpp":     "gfx1100",
+		"example/01_gemm/gemm_dl_fp16.cpp":       "gfx90a,gfx942,gfx1100",
+		"example/12_reduce/reduce_blockwise.cpp": "gfx90a,gfx942,gfx1100",
+	} {
+		got, _ := archsFor(p, all)
+		if strings.Join(got, ",") != want {
+			t.Errorf("archsFor(%s) = %v, want %s", p, got, want)
+		}
+	}
+	if got, backend := archsFor("example/01_gemm/gemm_wmma_fp16.cpp", []string{"gfx90a"}); len(got) != 0 || backend != "WMMA" {
+		t.Errorf("wmma on gfx90a: %v %s", got, backend)
+	}
+}
