@@ -2,17 +2,32 @@ package repos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
 
 	"kforge/datasets"
+	"kforge/pipeline"
 )
+
+// minerVersion is part of every cache key: bump it when a miner's output changes.
+const minerVersion = "repos-v1"
 
 // Options are what mining needs beyond the recipe.
 type Options struct {
 	CacheDir string       // mirrors live under <CacheDir>/git
 	Archs    []string     // default target archs for tasks
 	Log      *slog.Logger // never nil
+	// NoCache disables the per-program cache of mined results (for benchmarks).
+	NoCache bool
 }
 
 // RepoInfo is what was mined from one repository, for the manifest.
@@ -22,6 +37,14 @@ type RepoInfo struct {
 	Commit string `json:"commit"`
 	Subdir string `json:"subdir,omitempty"`
 	Tasks  int    `json:"tasks"`
+	// Kinds are the miners that ran.
+	Kinds []string `json:"kinds,omitempty"`
+	// Files is how many files the tree holds; Programs how many were mined.
+	Files    int     `json:"files"`
+	Programs int     `json:"programs"`
+	Cached   int     `json:"cached"` // programs whose result came from the cache
+	Seconds  float64 `json:"seconds"`
+	Error    string  `json:"error,omitempty"`
 }
 
 // Result is the outcome of mining: tasks in a deterministic order (by id),
@@ -32,13 +55,272 @@ type Result struct {
 	Skipped map[string]int64 `json:"skipped"`
 }
 
-// Mine mirrors every configured repository and mines its tasks.
-func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
-	return nil, errors.New("mining is not built yet")
+func (r *Result) skip(reason string, n int64) {
+	if r.Skipped == nil {
+		r.Skipped = map[string]int64{}
+	}
+	r.Skipped[reason] += n
 }
 
-// Checkout returns a read-only checkout of src's repository at src.Commit,
-// from the mirror in the cache, for builds that need the repository's files.
-func Checkout(ctx context.Context, cacheDir string, src datasets.Source) (string, error) {
-	return "", errors.New("checkout is not built yet")
+// Mine mirrors every configured repository and mines its tasks. A
+// repository that cannot be mirrored or resolved is recorded (RepoInfo.Error
+// and Skipped) and the others are still mined; Mine fails only when none could be.
+func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.CacheDir == "" {
+		return nil, errors.New("mine: no cache directory")
+	}
+	res := &Result{Skipped: map[string]int64{}}
+	var cache pipeline.Cache
+	if !opt.NoCache {
+		dc, err := pipeline.OpenDirCache(filepath.Join(opt.CacheDir, "mine"))
+		if err != nil {
+			return nil, err
+		}
+		cache = dc
+	}
+	allowed := map[string]bool{}
+	for _, l := range cfg.Licenses {
+		allowed[l] = true
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, rc := range cfg.Repos {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		info, tasks, err := mineRepo(ctx, rc, cfg.Offline, opt, cache, res)
+		if err != nil {
+			info.Error = err.Error()
+			res.skip("repository unavailable", 1)
+			opt.Log.Error("mine: repository skipped", "repo", redact(rc.URL), "err", err)
+			errs = append(errs, err)
+		}
+		for _, t := range tasks {
+			switch {
+			case t.Source.License == "":
+				res.skip(t.Kind+": license unknown", 1)
+				continue
+			case len(allowed) > 0 && !allowed[t.Source.License]:
+				res.skip(t.Kind+": license "+t.Source.License+" not allowed", 1)
+				continue
+			case seen[t.ID]:
+				res.skip(t.Kind+": duplicate task", 1)
+				continue
+			}
+			seen[t.ID] = true
+			res.Tasks = append(res.Tasks, t)
+			info.Tasks++
+		}
+		res.Repos = append(res.Repos, info)
+	}
+	sort.Slice(res.Tasks, func(i, j int) bool { return res.Tasks[i].ID < res.Tasks[j].ID })
+	if cfg.MaxTasks > 0 && len(res.Tasks) > cfg.MaxTasks {
+		res.skip("over max_tasks", int64(len(res.Tasks)-cfg.MaxTasks))
+		res.Tasks = res.Tasks[:cfg.MaxTasks]
+	}
+	if len(errs) == len(cfg.Repos) && len(errs) > 0 {
+		return res, fmt.Errorf("no repository could be mined: %w", errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// job is one program to mine with one miner.
+type job struct {
+	kind string
+	path string
+}
+
+func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cache pipeline.Cache, res *Result) (RepoInfo, []datasets.Task, error) {
+	began := time.Now()
+	url := normaliseURL(rc.URL)
+	subdir := strings.Trim(path.Clean("/"+rc.Subdir), "/")
+	info := RepoInfo{URL: redact(url), Ref: rc.Ref, Subdir: subdir}
+	if hasCredentials(url) {
+		return info, nil, fmt.Errorf("%s: URLs with embedded credentials are refused (they would be written to the mirror's config); use a git credential helper", redact(url))
+	}
+	mirror, err := ensureMirror(ctx, opt.CacheDir, url, offline)
+	if err != nil {
+		return info, nil, err
+	}
+	commit, err := resolveRef(ctx, mirror, rc.Ref)
+	if err != nil {
+		return info, nil, fmt.Errorf("%s: %w", url, err)
+	}
+	info.Commit = commit
+	es, err := listTree(ctx, mirror, commit, subdir)
+	if err != nil {
+		return info, nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if len(es) == 0 {
+		return info, nil, fmt.Errorf("%s at %s: no files under %q", url, commit[:12], subdir)
+	}
+	br, err := newBlobReader(ctx, mirror)
+	if err != nil {
+		return info, nil, err
+	}
+	defer br.Close()
+	t := newTree(url, commit, subdir, es, br)
+	info.Files = len(es)
+	if subdir != "" {
+		root, err := listTree(ctx, mirror, commit, "")
+		if err == nil {
+			for _, name := range licenseFiles {
+				for _, e := range root {
+					if e.Path == name && e.Mode != "120000" && e.Size < maxFileBytes {
+						if b, err := br.Read(e.Blob); err == nil {
+							t.rootLicense, t.rootLicenseBlob = b, e.Blob
+						}
+					}
+				}
+				if t.rootLicense != nil {
+					break
+				}
+			}
+		}
+	}
+	kinds := kindsFor(t, rc.Kind)
+	info.Kinds = kinds
+	archs := rc.Archs
+	if len(archs) == 0 {
+		archs = opt.Archs
+	}
+	var jobs []job
+	for _, p := range t.paths {
+		if !underPaths(p, rc.Paths) {
+			continue
+		}
+		for _, k := range kinds {
+			if matchesKind(k, p) {
+				jobs = append(jobs, job{k, p})
+			}
+		}
+	}
+	info.Programs = len(jobs)
+	opt.Log.Info("mine: repository", "repo", url, "commit", commit, "subdir", subdir, "files", len(es), "kinds", kinds, "candidates", len(jobs))
+
+	results := make([]programResult, len(jobs))
+	hits := make([]bool, len(jobs))
+	decls := &declIndex{}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	workers := runtime.GOMAXPROCS(0)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], hits[i] = mineCached(ctx, cache, t, jobs[i], decls, archs)
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return info, nil, err
+	}
+	var tasks []datasets.Task
+	for i, r := range results {
+		if hits[i] {
+			info.Cached++
+		}
+		for _, s := range r.Skips {
+			res.skip(s, 1)
+		}
+		tasks = append(tasks, r.Tasks...)
+	}
+	info.Seconds = time.Since(began).Seconds()
+	return info, tasks, nil
+}
+
+// mineCached mines one program, or reuses the cached result when every file
+// it depended on still has the same blob.
+func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls *declIndex, archs []string) (programResult, bool) {
+	key := pipeline.NewKey("mine", minerVersion, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
+	if cache != nil {
+		if b, ok, err := cache.Get(ctx, key); err == nil && ok {
+			var r programResult
+			if json.Unmarshal(b, &r) == nil && t.depsHold(r.Deps) {
+				for i := range r.Tasks {
+					r.Tasks[i].Source.Commit = t.commit // the id does not depend on it
+				}
+				return r, true
+			}
+		}
+	}
+	v := t.view()
+	var r programResult
+	switch j.kind {
+	case datasets.KindCKExample:
+		r = mineCKExample(v, j.path, decls, archs)
+	case datasets.KindCKTile:
+		r = mineCKTile(v, j.path, archs)
+	case datasets.KindHIPProgram:
+		r = mineHIPProgram(v, j.path, archs)
+	}
+	r.Deps = v.deps
+	if cache != nil {
+		if b, err := json.Marshal(r); err == nil {
+			_ = cache.Put(ctx, key, b) // a failed put only costs a re-mine
+		}
+	}
+	return r, false
+}
+
+// kindsFor picks the miners for a tree: the configured one, or every miner
+// whose layout the tree has.
+func kindsFor(t *tree, kind string) []string {
+	if kind != "" && kind != "auto" {
+		return []string{kind}
+	}
+	var ck, tile bool
+	for _, p := range t.paths {
+		ck = ck || ckExampleRe.MatchString(p)
+		tile = tile || ckTileRe.MatchString(p)
+	}
+	ck = ck && t.hasDir("include/ck")
+	var ks []string
+	if ck {
+		ks = append(ks, datasets.KindCKExample)
+	}
+	if tile {
+		ks = append(ks, datasets.KindCKTile)
+	}
+	if !ck && !tile {
+		ks = append(ks, datasets.KindHIPProgram)
+	}
+	return ks
+}
+
+func matchesKind(kind, p string) bool {
+	switch kind {
+	case datasets.KindCKExample:
+		return ckExampleRe.MatchString(p)
+	case datasets.KindCKTile:
+		return ckTileRe.MatchString(p)
+	case datasets.KindHIPProgram:
+		return hipSourceExts[path.Ext(p)]
+	}
+	return false
+}
+
+func underPaths(p string, paths []string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, q := range paths {
+		q = strings.Trim(path.Clean("/"+q), "/")
+		if q == "" || p == q || strings.HasPrefix(p, q+"/") {
+			return true
+		}
+	}
+	return false
 }

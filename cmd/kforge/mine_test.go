@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fixtureRepo commits a copy of testdata/repos/<name> into a fresh git repository.
+func fixtureRepo(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "testdata", "repos", name)
+	dir := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "fixture"}} {
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@kforge.invalid", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, args)
+	return code, stdout.String(), stderr.String()
+}
+
+func readTasks(t *testing.T, p string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v", len(out)+1, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestMineRepoFlag(t *testing.T) {
+	repo := fixtureRepo(t, "minick")
+	out := filepath.Join(t.TempDir(), "tasks.jsonl")
+	cache := t.TempDir()
+	code, _, stderr := runCmd(t, "mine", "--repo", repo, "--kind", "auto", "--out", out, "--cache-dir", cache)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	tasks := readTasks(t, out)
+	if len(tasks) != 4 {
+		t.Fatalf("%d tasks", len(tasks))
+	}
+	for _, task := range tasks {
+		for _, k := range []string{"id", "kind", "op", "dtypes", "source", "region", "sizes", "build", "run"} {
+			if _, ok := task[k]; !ok {
+				t.Errorf("task lacks %q", k)
+			}
+		}
+		src := task["source"].(map[string]any)
+		for _, k := range []string{"repo", "commit", "path", "blob", "lines", "license"} {
+			if _, ok := src[k]; !ok {
+				t.Errorf("source lacks %q", k)
+			}
+		}
+	}
+	for _, want := range []string{"mined 4 tasks", "by kind: ck-example=3 ck-tile=1", "by op: gemm=4", "by dtype: fp32=3 fp16=1", "ck-example: unbalanced template argument list", "ck-example: instance inside #if block"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+	// Only one kind, on request.
+	code, _, stderr = runCmd(t, "mine", "--repo", repo, "--kind", "ck-tile", "--out", out, "--cache-dir", cache)
+	if code != exitOK || len(readTasks(t, out)) != 1 {
+		t.Errorf("--kind ck-tile: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestMineConfigFlag(t *testing.T) {
+	repo := fixtureRepo(t, "hipprogs")
+	dir := t.TempDir()
+	recipe := filepath.Join(dir, "recipe.yaml")
+	os.WriteFile(recipe, []byte("name: t\nout: "+filepath.Join(dir, "out")+"\nsources:\n  repos:\n    - url: "+repo+"\n      kind: hip-program\n      paths: [HIP-Basic]\nmodel:\n  model: qwen3-coder:30b\nverify:\n  archs: [gfx942]\n"), 0o644)
+	out := filepath.Join(dir, "tasks.jsonl")
+	code, _, stderr := runCmd(t, "mine", "-c", recipe, "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	tasks := readTasks(t, out)
+	if len(tasks) != 2 {
+		t.Fatalf("%d tasks\n%s", len(tasks), stderr)
+	}
+	if archs := tasks[0]["archs"].([]any); len(archs) != 1 || archs[0] != "gfx942" {
+		t.Errorf("archs %v, want the recipe's verify.archs", archs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "cache", "git")); err != nil {
+		t.Errorf("mirror not under the recipe's <out>/cache: %v", err)
+	}
+	if !strings.Contains(stderr, "hip-program: no validation output") {
+		t.Errorf("summary lacks the skip reason:\n%s", stderr)
+	}
+}
+
+func TestMineBadInvocations(t *testing.T) {
+	cache := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"mine"}, exitUsage, "give either -c FILE or --repo"},
+		{[]string{"mine", "--repo", "x", "-c", "y"}, exitUsage, "give either"},
+		{[]string{"mine", "--repo", "x", "--kind", "cuda"}, exitUsage, "not one of"},
+		{[]string{"mine", "-c", "/no/such/recipe.yaml"}, exitUsage, "recipe.yaml"},
+		{[]string{"mine", "--repo", filepath.Join(cache, "missing"), "--cache-dir", cache, "--out", filepath.Join(cache, "t.jsonl")}, exitFailed, "no repository could be mined"},
+	} {
+		code, _, stderr := runCmd(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cache, "t.jsonl")); err == nil {
+		t.Errorf("a failed run wrote its output")
+	}
+}
