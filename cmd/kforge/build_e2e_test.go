@@ -56,7 +56,7 @@ func TestBuildResumesAfterSIGKILL(t *testing.T) {
 	}
 	root := t.TempDir()
 	bin := buildKforge(t, root)
-	repo := fixtureRepo(t, root)
+	repo := e2eRepo(t, root)
 	fake := newFakeOllama(t, "fake-coder:1b", fixtureAnswer)
 	fake.delay = 300 * time.Millisecond
 	recipe := e2eRecipe(t, root, repo, fake.URL(), "host-test", 1)
@@ -120,7 +120,7 @@ func BenchmarkNightlyRerun(b *testing.B) {
 	for i := range b.N {
 		root := b.TempDir()
 		bin := buildKforge(b, root)
-		repo := fixtureRepo(b, root)
+		repo := e2eRepo(b, root)
 		fake := newFakeOllama(b, "fake-coder:1b", fixtureAnswer)
 		fake.delay = 200 * time.Millisecond
 		recipe := filepath.Join(root, "recipe.yaml")

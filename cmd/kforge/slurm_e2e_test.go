@@ -38,7 +38,7 @@ func TestSlurmEndToEnd(t *testing.T) {
 	}
 	root := t.TempDir()
 	bin := buildKforge(t, root)
-	repo := fixtureRepo(t, root)
+	repo := e2eRepo(t, root)
 	fake := newFakeOllama(t, "fake-coder:1b", fixtureAnswer)
 	recipe := filepath.Join(root, "recipe.yaml")
 	writeFile(t, recipe, fmt.Sprintf(`name: slurm-e2e
@@ -155,39 +155,9 @@ func buildKforge(t testing.TB, root string) string {
 	return bin
 }
 
-// fixtureRepo copies testdata/e2e-repo into a git repository with one
-// commit, dated so the commit id is the same on every run.
-func fixtureRepo(t testing.TB, root string) string {
-	t.Helper()
-	repo := filepath.Join(root, "repo")
-	if err := os.CopyFS(repo, os.DirFS(filepath.Join("testdata", "e2e-repo"))); err != nil {
-		t.Fatal(err)
-	}
-	env := append(cleanEnv(), "GIT_AUTHOR_NAME=kforge", "GIT_AUTHOR_EMAIL=kforge@example.invalid",
-		"GIT_COMMITTER_NAME=kforge", "GIT_COMMITTER_EMAIL=kforge@example.invalid",
-		"GIT_AUTHOR_DATE=2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z")
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "fixture"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = repo, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	return repo
-}
-
-// cleanEnv is this process's environment without scheduler variables, so a
-// one-process build is not taken for an array task.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "SLURM_") || k == "JOB_COMPLETION_INDEX" || k == "KFORGE_SHARDS" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
+// e2eRepo commits testdata/e2e-repo into a git repository under root.
+func e2eRepo(t testing.TB, root string) string {
+	return gitFixture(t, filepath.Join("testdata", "e2e-repo"), filepath.Join(root, "repo"))
 }
 
 func runKforge(t testing.TB, dir, bin string, args ...string) string {
