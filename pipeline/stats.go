@@ -13,19 +13,23 @@ import (
 // FunnelSteps are the counters that make kforge's funnel, in order.
 var FunnelSteps = []string{"mined", "generated", "gated", "compiled", "correct", "faster", "kept"}
 
-// Stats are a run's counters: named integers, float sums, and failures per
-// stage and reason. Safe for concurrent use.
+// Stats are a run's counters: named integers, float sums, and per stage and
+// reason the items that failed (the run could not judge them: a request that
+// kept failing, a crashed compiler) and the items that were rejected (judged
+// and dropped: a gate rule, a wrong result). Safe for concurrent use.
 type Stats struct {
-	start    time.Time
-	mu       sync.Mutex
-	counters map[string]*atomic.Int64
-	sums     map[string]float64
-	failures map[string]map[string]int64
+	start      time.Time
+	mu         sync.Mutex
+	counters   map[string]*atomic.Int64
+	sums       map[string]float64
+	failures   map[string]map[string]int64
+	rejections map[string]map[string]int64
 }
 
 // NewStats returns empty counters, starting the run's clock.
 func NewStats() *Stats {
-	return &Stats{start: time.Now(), counters: map[string]*atomic.Int64{}, sums: map[string]float64{}, failures: map[string]map[string]int64{}}
+	return &Stats{start: time.Now(), counters: map[string]*atomic.Int64{}, sums: map[string]float64{},
+		failures: map[string]map[string]int64{}, rejections: map[string]map[string]int64{}}
 }
 
 // Counter returns the named counter, creating it at zero.
@@ -53,12 +57,23 @@ func (s *Stats) AddFloat(name string, x float64) {
 	s.mu.Unlock()
 }
 
-// Fail records the failure of one item in stage with its reason.
-func (s *Stats) Fail(stage string, err error) { s.Reject(stage, err.Error()) }
+// Fail records the failure of one item in stage with its reason; counter
+// "<stage>.failed". A build with failed items exits 3.
+func (s *Stats) Fail(stage string, err error) {
+	s.record(s.failures, stage, err.Error())
+	s.Counter(stage + ".failed").Add(1)
+}
 
-// Reject records one item dropped by stage for reason. Reasons are cut to
-// their first line and 200 bytes so that counts group.
+// Reject records one item judged and dropped by stage for reason; counter
+// "<stage>.rejected". Rejections are the product working, not failures.
 func (s *Stats) Reject(stage, reason string) {
+	s.record(s.rejections, stage, reason)
+	s.Counter(stage + ".rejected").Add(1)
+}
+
+// record counts reason under stage. Reasons are cut to their first line and
+// 200 bytes so that counts group.
+func (s *Stats) record(into map[string]map[string]int64, stage, reason string) {
 	if i := strings.IndexByte(reason, '\n'); i >= 0 {
 		reason = reason[:i]
 	}
@@ -66,14 +81,26 @@ func (s *Stats) Reject(stage, reason string) {
 		reason = reason[:200]
 	}
 	s.mu.Lock()
-	m, ok := s.failures[stage]
+	defer s.mu.Unlock()
+	m, ok := into[stage]
 	if !ok {
 		m = map[string]int64{}
-		s.failures[stage] = m
+		into[stage] = m
 	}
 	m[reason]++
-	s.mu.Unlock()
-	s.Counter(stage + ".failed").Add(1)
+}
+
+// Failed is the number of failed items over every stage.
+func (s *Stats) Failed() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := int64(0)
+	for _, m := range s.failures {
+		for _, c := range m {
+			n += c
+		}
+	}
+	return n
 }
 
 // Snapshot is a point-in-time copy of the stats, as written to stats.json.
@@ -82,7 +109,8 @@ type Snapshot struct {
 	Funnel   []FunnelStep                `json:"funnel"`
 	Counters map[string]int64            `json:"counters"`
 	Sums     map[string]float64          `json:"sums,omitempty"`
-	Failures map[string]map[string]int64 `json:"failures,omitempty"`
+	Failures   map[string]map[string]int64 `json:"failures,omitempty"`
+	Rejections map[string]map[string]int64 `json:"rejections,omitempty"`
 }
 
 // FunnelStep is one step of the funnel.
@@ -93,7 +121,8 @@ type FunnelStep struct {
 
 // Snapshot copies the stats.
 func (s *Stats) Snapshot() Snapshot {
-	snap := Snapshot{Seconds: time.Since(s.start).Seconds(), Counters: map[string]int64{}, Sums: map[string]float64{}, Failures: map[string]map[string]int64{}}
+	snap := Snapshot{Seconds: time.Since(s.start).Seconds(), Counters: map[string]int64{}, Sums: map[string]float64{},
+		Failures: map[string]map[string]int64{}, Rejections: map[string]map[string]int64{}}
 	s.mu.Lock()
 	for k, v := range s.counters {
 		snap.Counters[k] = v.Load()
@@ -101,6 +130,9 @@ func (s *Stats) Snapshot() Snapshot {
 	maps.Copy(snap.Sums, s.sums)
 	for k, v := range s.failures {
 		snap.Failures[k] = maps.Clone(v)
+	}
+	for k, v := range s.rejections {
+		snap.Rejections[k] = maps.Clone(v)
 	}
 	s.mu.Unlock()
 	for _, step := range FunnelSteps {
@@ -121,13 +153,15 @@ func (s *Stats) Merge(snap Snapshot) {
 		s.AddFloat(k, v)
 	}
 	s.mu.Lock()
-	for st, m := range snap.Failures {
-		if s.failures[st] == nil {
-			s.failures[st] = map[string]int64{}
-		}
-		for r, n := range m {
-			s.failures[st][r] += n
+	defer s.mu.Unlock()
+	for _, pair := range []struct{ into, from map[string]map[string]int64 }{{s.failures, snap.Failures}, {s.rejections, snap.Rejections}} {
+		for st, m := range pair.from {
+			if pair.into[st] == nil {
+				pair.into[st] = map[string]int64{}
+			}
+			for r, n := range m {
+				pair.into[st][r] += n
+			}
 		}
 	}
-	s.mu.Unlock()
 }

@@ -101,7 +101,18 @@ func (b *builder) run(ctx context.Context) (int, error) {
 	dir := b.shardDir()
 	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err == nil {
 		b.log.Info("shard already complete; nothing to do", "dir", dir)
-		return b.finish(ctx, nil)
+		// Its recorded stats still decide the exit code and whether to publish.
+		stats := pipeline.NewStats()
+		raw, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
+		if err != nil {
+			return exitFailed, fmt.Errorf("complete shard without stats: %w", err)
+		}
+		var snap pipeline.Snapshot
+		if err := json.Unmarshal(raw, &snap); err != nil {
+			return exitFailed, fmt.Errorf("%s: %w", filepath.Join(dir, datasets.StatsFile), err)
+		}
+		stats.Merge(snap)
+		return b.finish(ctx, stats)
 	}
 	cache, err := pipeline.OpenDirCache(cfg.CacheDir)
 	if err != nil {
@@ -160,15 +171,15 @@ func (b *builder) run(ctx context.Context) (int, error) {
 // publishes it when the recipe says so. A sharded build leaves that to merge.
 func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error) {
 	failed := int64(0)
-	if stats != nil {
+	{
 		snap := stats.Snapshot()
 		for stage, m := range snap.Failures {
 			for reason, n := range m {
-				failed += n
 				b.log.Warn("failed items", "stage", stage, "reason", reason, "count", n)
 			}
 		}
-		b.log.Info("shard done", "funnel", (&pipeline.Progress{Stats: stats}).Funnel(), "failed_items", failed, "seconds", round2(snap.Seconds))
+		failed = stats.Failed()
+		b.log.Info("shard done", "funnel", (&pipeline.Progress{Stats: stats}).Funnel(), "rejected", snap.Rejections, "failed_items", failed, "seconds", round2(snap.Seconds))
 		if m := b.cfg.Run.MaxFailedItems; m >= 0 && failed > int64(m) {
 			return exitFailed, fmt.Errorf("%d items failed, more than run.max_failed_items=%d", failed, m)
 		}
