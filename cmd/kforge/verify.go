@@ -16,6 +16,7 @@ import (
 	"kforge/datasets"
 	"kforge/filters/verify"
 	"kforge/pipeline"
+	"kforge/sources/repos"
 )
 
 // cmdVerify judges one candidate for one task and prints the verdict as JSON
@@ -108,7 +109,17 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		defer os.RemoveAll(d)
 		wd = d
 	}
-	v, err := verify.New(cfg, verify.Options{Cache: cache, Log: newLogger(e.stderr, "text", *logLevel), WorkDir: wd})
+	// Tasks whose build reads the repository (include dirs, shared sources)
+	// need its checkout at the task's commit, from the mirror `kforge mine`
+	// or `kforge build` left in the cache.
+	checkoutCache := *cacheDir
+	if checkoutCache == "" {
+		checkoutCache = defaultCacheDir(e)
+	}
+	checkout := func(ctx context.Context, src datasets.Source) (string, error) {
+		return repos.Checkout(ctx, checkoutCache, src)
+	}
+	v, err := verify.New(cfg, verify.Options{Cache: cache, Log: newLogger(e.stderr, "text", *logLevel), WorkDir: wd, Checkout: checkout})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
 		return exitFailed
