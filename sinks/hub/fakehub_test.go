@@ -1012,7 +1012,7 @@ func (f *fakeHub) serveS3(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("X-Amz-Signature") == "" {
-		http.Error(w, "<Error><Code>AccessDenied</Code></Error>", 403)
+		http.Error(w, "<Error><Code>AccessDenied</Code></Error>", http.StatusForbidden)
 		return
 	}
 	ft := f.takeFault(name)

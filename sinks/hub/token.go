@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +26,6 @@ func (s secret) LogValue() slog.Value          { return slog.StringValue(mask) }
 func (s secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(mask)) }
 func (s secret) reveal() string                { return string(s) }
 func (s secret) empty() bool                   { return s == "" }
-func (s secret) in(b []byte) bool              { return len(s) >= minSecretLen && bytes.Contains(b, []byte(s)) }
 func (s secret) redact(text string) string     { return redactText(text, s) }
 func (s secret) redactErr(err error) error     { return redactError(err, s) }
 func (s secret) handler(h slog.Handler) slog.Handler {

@@ -420,6 +420,7 @@ func (f *fakeServer) pull(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	//lint:ignore SA1019 the fake accepts the older spelling, as the real server does
 	name := cmpOr(req.Model, req.Name)
 	if name == "" {
 		f.fail(w, http.StatusBadRequest, "model is required")

@@ -54,10 +54,6 @@ func blank(src []byte) []byte {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func isIdent(c byte) bool {
-	return c == '_' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
-}
-
 // matchClose returns the index of the bracket that closes code[open]
 // ('<', '(', '{' or '['), or -1 when the list is unbalanced. Angle brackets
 // count only directly inside an angle list (so `i < n` in a function body or
