@@ -95,7 +95,7 @@ func TestAdversarialSuite(t *testing.T) {
 			}
 		})
 	}
-	if n := stats.Snapshot().Failures["verify"]; n["correctness"] != 4 || n["timeout"] != 1 {
+	if n := stats.Snapshot().Rejections["verify"]; n["correctness"] != 4 || n["timeout"] != 1 {
 		t.Fatalf("rejections %+v", n)
 	}
 	if stats.Get("kept") != 0 || stats.Get("correct") != 0 {

@@ -427,8 +427,8 @@ func TestUnusableAnswersAreRejectedNotErrors(t *testing.T) {
 			if v.ID != datasets.VariantID(&v) || len(v.Messages) != 3 {
 				t.Errorf("rejected variant not fully recorded: %+v", v)
 			}
-			if stats.Get("extract.failed") != 1 {
-				t.Errorf("extract.failed = %d", stats.Get("extract.failed"))
+			if stats.Get("extract.rejected") != 1 {
+				t.Errorf("extract.rejected = %d", stats.Get("extract.rejected"))
 			}
 			// The answer itself is cached: a rerun pays nothing for it.
 			if _, err := g.Generate(context.Background(), Request{Task: task}, 0); err != nil || len(f.calls()) != 1 {
