@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,14 +12,6 @@ import (
 // fixtureRepo commits a copy of testdata/repos/<name> into a fresh git repository.
 func fixtureRepo(t *testing.T, name string) string {
 	return gitFixture(t, filepath.Join("..", "..", "testdata", "repos", name), filepath.Join(t.TempDir(), name))
-}
-
-func runCmd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	code := run(context.Background(), e, args)
-	return code, stdout.String(), stderr.String()
 }
 
 func readTasks(t *testing.T, p string) []map[string]any {
@@ -48,7 +38,7 @@ func TestMineRepoFlag(t *testing.T) {
 	repo := fixtureRepo(t, "minick")
 	out := filepath.Join(t.TempDir(), "tasks.jsonl")
 	cache := t.TempDir()
-	code, _, stderr := runCmd(t, "mine", "--repo", repo, "--kind", "auto", "--out", out, "--cache-dir", cache)
+	code, _, stderr := runCLI(t, nil, "mine", "--repo", repo, "--kind", "auto", "--out", out, "--cache-dir", cache)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -75,7 +65,7 @@ func TestMineRepoFlag(t *testing.T) {
 		}
 	}
 	// Only one kind, on request.
-	code, _, stderr = runCmd(t, "mine", "--repo", repo, "--kind", "ck-tile", "--out", out, "--cache-dir", cache)
+	code, _, stderr = runCLI(t, nil, "mine", "--repo", repo, "--kind", "ck-tile", "--out", out, "--cache-dir", cache)
 	if code != exitOK || len(readTasks(t, out)) != 1 {
 		t.Errorf("--kind ck-tile: exit %d\n%s", code, stderr)
 	}
@@ -87,7 +77,7 @@ func TestMineConfigFlag(t *testing.T) {
 	recipe := filepath.Join(dir, "recipe.yaml")
 	os.WriteFile(recipe, []byte("name: t\nout: "+filepath.Join(dir, "out")+"\nsources:\n  repos:\n    - url: "+repo+"\n      kind: hip-program\n      paths: [HIP-Basic]\nmodel:\n  model: qwen3-coder:30b\nverify:\n  archs: [gfx942]\n"), 0o644)
 	out := filepath.Join(dir, "tasks.jsonl")
-	code, _, stderr := runCmd(t, "mine", "-c", recipe, "--out", out)
+	code, _, stderr := runCLI(t, nil, "mine", "-c", recipe, "--out", out)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -119,7 +109,7 @@ func TestMineBadInvocations(t *testing.T) {
 		{[]string{"mine", "-c", "/no/such/recipe.yaml"}, exitUsage, "recipe.yaml"},
 		{[]string{"mine", "--repo", filepath.Join(cache, "missing"), "--cache-dir", cache, "--out", filepath.Join(cache, "t.jsonl")}, exitFailed, "no repository could be mined"},
 	} {
-		code, _, stderr := runCmd(t, tc.args...)
+		code, _, stderr := runCLI(t, nil, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
 		}
