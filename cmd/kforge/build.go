@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"kforge/configs"
@@ -405,9 +406,15 @@ func (b *builder) lineage(mined *repos.Result, gen *model.Generator, ver *verify
 			prompts[kind] = v
 		}
 	}
+	// What this run happened to find in its caches, and how long it took, is
+	// not lineage: shards and reruns of the same inputs must agree.
+	sources := slices.Clone(mined.Repos)
+	for i := range sources {
+		sources[i].Cached, sources[i].Seconds = 0, 0
+	}
 	return map[string]any{
 		"build":    b.cfg.Name,
-		"sources":  mined.Repos,
+		"sources":  sources,
 		"skipped":  mined.Skipped,
 		"model":    gen.Model(),
 		"sampling": map[string]any{"samples": m.Samples, "rounds": m.Rounds, "temperature": m.Temperature, "top_p": m.TopP, "seed": m.Seed, "num_ctx": m.NumCtx, "max_tokens": m.MaxTokens},

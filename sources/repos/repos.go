@@ -42,8 +42,8 @@ type RepoInfo struct {
 	// Files is how many files the tree holds; Programs how many were mined.
 	Files    int     `json:"files"`
 	Programs int     `json:"programs"`
-	Cached   int     `json:"cached"` // programs whose result came from the cache
-	Seconds  float64 `json:"seconds"`
+	Cached   int     `json:"cached,omitempty"` // programs whose result came from the cache
+	Seconds  float64 `json:"seconds,omitempty"`
 	Error    string  `json:"error,omitempty"`
 }
 
