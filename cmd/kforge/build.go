@@ -329,7 +329,12 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 		}
 		if v := u.verdict; v != nil {
 			data.Verdicts = append(data.Verdicts, *v) // the verifier counts the funnel
-			if st.roundBest == nil || model.Improved(st.roundBest, v) {
+			// Equal verdicts go to the lower sample, so the parent of the next
+			// round (and so its prompts and cache keys) does not depend on the
+			// order in which samples finished.
+			better := st.roundBest == nil || model.Improved(st.roundBest, v) ||
+				(!model.Improved(v, st.roundBest) && u.variant.Sample < st.roundBestV.Sample)
+			if better {
 				st.roundBest, st.roundBestV = v, &u.variant
 			}
 		}
