@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -49,7 +48,7 @@ func (p *Progress) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.Log.Info("progress", "done", p.Done(), "total", p.Total(), "funnel", p.Funnel())
+			p.Log.Info("progress", "done", p.Done(), "total", p.Total(), "funnel", p.Stats.FunnelLine())
 		}
 	}
 }
@@ -68,7 +67,7 @@ func (p *Progress) bar(ctx context.Context) {
 	defer t.Stop()
 	update := func() {
 		bar.ChangeMax64(max(p.Total(), 1))
-		bar.Describe(p.Funnel())
+		bar.Describe(p.Stats.FunnelLine())
 		bar.Set64(p.Done())
 	}
 	for {
@@ -82,16 +81,4 @@ func (p *Progress) bar(ctx context.Context) {
 			update()
 		}
 	}
-}
-
-// Funnel renders the funnel counters as "mined 10 → generated 40 → …".
-func (p *Progress) Funnel() string {
-	var b strings.Builder
-	for i, step := range FunnelSteps {
-		if i > 0 {
-			b.WriteString(" → ")
-		}
-		fmt.Fprintf(&b, "%s %d", step, p.Stats.Get(step))
-	}
-	return b.String()
 }

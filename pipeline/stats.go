@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -101,6 +102,18 @@ func (s *Stats) Failed() int64 {
 		}
 	}
 	return n
+}
+
+// FunnelLine renders the funnel as "mined 10 → generated 40 → …".
+func (s *Stats) FunnelLine() string {
+	var b strings.Builder
+	for i, step := range FunnelSteps {
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		fmt.Fprintf(&b, "%s %d", step, s.Get(step))
+	}
+	return b.String()
 }
 
 // Snapshot is a point-in-time copy of the stats, as written to stats.json.

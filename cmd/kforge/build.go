@@ -171,19 +171,16 @@ func (b *builder) run(ctx context.Context) (int, error) {
 // finish builds the release when this build is the whole job (one shard) and
 // publishes it when the recipe says so. A sharded build leaves that to merge.
 func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error) {
-	failed := int64(0)
-	{
-		snap := stats.Snapshot()
-		for stage, m := range snap.Failures {
-			for reason, n := range m {
-				b.log.Warn("failed items", "stage", stage, "reason", reason, "count", n)
-			}
+	snap := stats.Snapshot()
+	for stage, m := range snap.Failures {
+		for reason, n := range m {
+			b.log.Warn("failed items", "stage", stage, "reason", reason, "count", n)
 		}
-		failed = stats.Failed()
-		b.log.Info("shard done", "funnel", (&pipeline.Progress{Stats: stats}).Funnel(), "rejected", snap.Rejections, "failed_items", failed, "seconds", round2(snap.Seconds))
-		if m := b.cfg.Run.MaxFailedItems; m >= 0 && failed > int64(m) {
-			return exitFailed, fmt.Errorf("%d items failed, more than run.max_failed_items=%d", failed, m)
-		}
+	}
+	failed := stats.Failed()
+	b.log.Info("shard done", "funnel", stats.FunnelLine(), "rejected", snap.Rejections, "failed_items", failed, "seconds", round2(snap.Seconds))
+	if m := b.cfg.Run.MaxFailedItems; m >= 0 && failed > int64(m) {
+		return exitFailed, fmt.Errorf("%d items failed, more than run.max_failed_items=%d", failed, m)
 	}
 	if b.shard.N > 1 {
 		b.log.Info("sharded build: run 'kforge merge' once every shard is done")
