@@ -118,10 +118,10 @@ func (s *Stats) FunnelLine() string {
 
 // Snapshot is a point-in-time copy of the stats, as written to stats.json.
 type Snapshot struct {
-	Seconds  float64                     `json:"seconds"`
-	Funnel   []FunnelStep                `json:"funnel"`
-	Counters map[string]int64            `json:"counters"`
-	Sums     map[string]float64          `json:"sums,omitempty"`
+	Seconds    float64                     `json:"seconds"`
+	Funnel     []FunnelStep                `json:"funnel"`
+	Counters   map[string]int64            `json:"counters"`
+	Sums       map[string]float64          `json:"sums,omitempty"`
 	Failures   map[string]map[string]int64 `json:"failures,omitempty"`
 	Rejections map[string]map[string]int64 `json:"rejections,omitempty"`
 }
