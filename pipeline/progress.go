@@ -73,9 +73,10 @@ func (p *Progress) bar(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The bar clears itself; the final funnel stays on screen.
 			update()
 			bar.Finish()
-			fmt.Fprintln(p.Out)
+			fmt.Fprintln(p.Out, p.Stats.FunnelLine())
 			return
 		case <-t.C:
 			update()
