@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kforge/pipeline"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,20 +71,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 		p.MaxWait = 10 * time.Minute
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleepCtx
+		p.Sleep = pipeline.Sleep
 	}
 	return p
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Client talks to the Hub's HTTP API. It adds auth only to requests for the
@@ -407,19 +397,8 @@ func serverWait(h http.Header, now time.Time) time.Duration {
 			}
 		}
 	}
-	if ra := h.Get("Retry-After"); ra != "" {
-		if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && n >= 0 {
-			if n == 0 {
-				return time.Millisecond
-			}
-			return time.Duration(n) * time.Second
-		}
-		if t, err := http.ParseTime(ra); err == nil {
-			if d := t.Sub(now); d > 0 {
-				return d
-			}
-			return time.Millisecond
-		}
+	if d, ok := pipeline.RetryAfter(h.Get("Retry-After"), now); ok {
+		return max(d, time.Millisecond) // "now" still means: wait, then retry
 	}
 	return 0
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"kforge/pipeline"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -75,17 +73,6 @@ type retryPolicy struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // hintKey is the context key under which the transport leaves an answer's
 // Retry-After for the attempt that made the request.
 type hintKey struct{}
@@ -127,7 +114,7 @@ func (p retryPolicy) do(ctx context.Context, what string, fn func(context.Contex
 		}
 		sleep := p.sleep
 		if sleep == nil {
-			sleep = sleepCtx
+			sleep = pipeline.Sleep
 		}
 		if serr := sleep(ctx, delay); serr != nil {
 			return attempt, fmt.Errorf("%s: %w (last error: %v)", what, serr, err)
@@ -138,11 +125,7 @@ func (p retryPolicy) do(ctx context.Context, what string, fn func(context.Contex
 // backoff is Base·2^attempt scaled by a random factor in [0.5, 1.5), so that
 // workers that failed together do not retry together.
 func (p retryPolicy) backoff(attempt int) time.Duration {
-	d := p.Base << min(attempt, 20)
-	if d <= 0 || d > maxRetryAfter {
-		d = maxRetryAfter
-	}
-	return time.Duration(float64(d) * (0.5 + rand.Float64()))
+	return pipeline.Backoff(p.Base, maxRetryAfter, attempt)
 }
 
 // hintTransport records the Retry-After header of 429 and 5xx answers in the
@@ -159,22 +142,11 @@ func (t hintTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date; anything else is 0.
+// parseRetryAfter reads delay-seconds or an HTTP date, at most maxRetryAfter;
+// anything else is 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return min(time.Duration(n)*time.Second, maxRetryAfter)
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), maxRetryAfter)
-	}
-	return 0
+	d, _ := pipeline.RetryAfter(v, now)
+	return min(d, maxRetryAfter)
 }
 
 // newHTTPClient returns a client whose idle pool fits the configured
