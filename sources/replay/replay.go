@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -278,9 +277,6 @@ func messageList(x any) ([]datasets.ChatMessage, bool) {
 	}
 	return out, true
 }
-
-// ErrNoSources is returned when replay is asked for but no source is configured.
-var ErrNoSources = errors.New("replay fraction > 0 but no replay sources configured")
 
 func cmpOr(a, b string) string {
 	if a != "" {
