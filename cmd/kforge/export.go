@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"kforge/configs"
@@ -103,4 +103,3 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	}
 	return exitOK
 }
-

@@ -340,25 +340,25 @@ type fileRef struct {
 }
 
 type manifestRelease struct {
-	Data           []pq.File              `json:"data"`
-	Files          []fileRef              `json:"files"`
-	Rows           map[string]int64       `json:"rows"`
-	Splits         map[string]int         `json:"tasks_per_split"`
-	Filtered       Filtered               `json:"filtered"`
-	Replay         ReplayReport           `json:"replay"`
-	Funnel         []pipeline.FunnelStep  `json:"funnel"`
-	Counters       map[string]int64       `json:"counters,omitempty"`
-	Tasks          int                    `json:"tasks"`
-	Variants       int                    `json:"variants"`
-	Verdicts       int                    `json:"verdicts"`
-	Kinds          map[string]int         `json:"task_kinds"`
-	Sources        []Counted[SourceRef]   `json:"sources"`
-	Models         []Counted[ModelRef]    `json:"models"`
-	PromptVersions []Counted[string]      `json:"prompt_versions"`
-	Devices        []Counted[DeviceRef]   `json:"devices"`
-	ByOp           []GroupRow             `json:"by_op"`
-	ByArch         []GroupRow             `json:"by_arch"`
-	Dataset        datasets.Config        `json:"dataset_config"`
+	Data           []pq.File                  `json:"data"`
+	Files          []fileRef                  `json:"files"`
+	Rows           map[string]int64           `json:"rows"`
+	Splits         map[string]int             `json:"tasks_per_split"`
+	Filtered       Filtered                   `json:"filtered"`
+	Replay         ReplayReport               `json:"replay"`
+	Funnel         []pipeline.FunnelStep      `json:"funnel"`
+	Counters       map[string]int64           `json:"counters,omitempty"`
+	Tasks          int                        `json:"tasks"`
+	Variants       int                        `json:"variants"`
+	Verdicts       int                        `json:"verdicts"`
+	Kinds          map[string]int             `json:"task_kinds"`
+	Sources        []Counted[SourceRef]       `json:"sources"`
+	Models         []Counted[ModelRef]        `json:"models"`
+	PromptVersions []Counted[string]          `json:"prompt_versions"`
+	Devices        []Counted[DeviceRef]       `json:"devices"`
+	ByOp           []GroupRow                 `json:"by_op"`
+	ByArch         []GroupRow                 `json:"by_arch"`
+	Dataset        datasets.Config            `json:"dataset_config"`
 	Features       map[string]json.RawMessage `json:"features"`
 }
 
