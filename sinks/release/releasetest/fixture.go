@@ -91,7 +91,7 @@ func WriteShard(dir string, specs []TaskSpec, firstTask int) (*datasets.ShardDat
 			d.Variants = append(d.Variants, v)
 			vd := datasets.Verdict{VariantID: v.ID, TaskID: t.ID, Backend: "rocm", Status: s.Status, Speedup: s.Speedup,
 				Device: datasets.Device{Name: "MI210", Arch: "gfx90a", Toolchain: "rocm-6.2"},
-				Gate: datasets.Check{OK: true}, Splice: datasets.Check{OK: true},
+				Gate:   datasets.Check{OK: true}, Splice: datasets.Check{OK: true},
 				Compile: datasets.CompileResult{OK: true, Kernels: []datasets.KernelResources{{Name: "k", VGPRs: 32 + s.Sample, SGPRs: 16, LDS: 1024, Occupancy: 8}}}}
 			switch s.Status {
 			case datasets.StatusKept:
