@@ -2,8 +2,8 @@
 // code) and near (MinHash over code-token shingles with LSH banding), within
 // and across tasks. Of each cluster the fastest candidate stays.
 //
-// Memory is about 150 bytes per item (an id, a hash and a 64-value 16-bit
-// signature), so a million candidates fit well under 500 MB; code is not kept.
+// Memory is about 150 bytes per item (two hashes, a speed and a 64-value
+// 16-bit signature), so a million candidates take about 150 MB; code is not kept.
 package dedup
 
 import (
@@ -25,7 +25,7 @@ const (
 // Deduper collects items and clusters them. Not safe for concurrent use.
 type Deduper struct {
 	threshold float64
-	ids       []string
+	idKeys    []uint64 // hash of each id, for a deterministic tie-break
 	exact     []uint64
 	speed     []float64
 	sigs      []uint16 // Perms values per item, low 16 bits of each bin minimum
@@ -36,19 +36,20 @@ type Deduper struct {
 // near-duplicate detection off; exact duplicates are always removed).
 func New(threshold float64) *Deduper { return &Deduper{threshold: threshold} }
 
-// Add records one item: its id (ties keep the smallest), its code and its
+// Add records one item: its id (ties of speed go to the smallest hash of
+// the id, so the choice does not depend on insertion order), its code and its
 // speedup (the fastest of a cluster stays). It returns the item's index.
 func (d *Deduper) Add(id, code string, speedup float64) int {
 	toks := Tokens(code)
-	d.ids = append(d.ids, id)
+	d.idKeys = append(d.idKeys, hashTokens([]string{id}))
 	d.exact = append(d.exact, hashTokens(toks))
 	d.speed = append(d.speed, speedup)
 	d.sigs = append(d.sigs, signature(NGramHashes(toks, Shingle))...)
-	return len(d.ids) - 1
+	return len(d.idKeys) - 1
 }
 
 // Len is the number of items added.
-func (d *Deduper) Len() int { return len(d.ids) }
+func (d *Deduper) Len() int { return len(d.idKeys) }
 
 // signature is a one-permutation MinHash: each shingle hash is mixed once,
 // its top bits pick a bin and the bin keeps its minimum; empty bins borrow
@@ -113,7 +114,7 @@ func (d *Deduper) similarity(i, j int) float64 {
 
 // Run clusters the items and picks the fastest of each cluster.
 func (d *Deduper) Run() Result {
-	n := len(d.ids)
+	n := len(d.idKeys)
 	parent := make([]int32, n)
 	for i := range parent {
 		parent[i] = int32(i)
@@ -171,11 +172,14 @@ func (d *Deduper) Run() Result {
 		}
 	}
 	// The fastest of each cluster stays; ties go to the smallest id.
-	best := make(map[int32]int32)
+	best := make([]int32, n) // by root: the best member; roots are their own first candidate
+	for i := range n {
+		best[i] = -1
+	}
 	for i := range n {
 		r := find(int32(i))
-		b, ok := best[r]
-		if !ok || better(d.speed[i], d.ids[i], d.speed[b], d.ids[b]) {
+		b := best[r]
+		if b < 0 || better(d.speed[i], d.idKeys[i], d.speed[b], d.idKeys[b]) {
 			best[r] = int32(i)
 		}
 	}
@@ -196,7 +200,7 @@ func (d *Deduper) Run() Result {
 	return res
 }
 
-func better(s1 float64, id1 string, s2 float64, id2 string) bool {
+func better(s1 float64, id1 uint64, s2 float64, id2 uint64) bool {
 	if s1 != s2 {
 		return s1 > s2
 	}

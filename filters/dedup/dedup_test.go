@@ -39,6 +39,17 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// tieWinner is the id that wins a tie of speed: the smallest id hash.
+func tieWinner(ids ...string) string {
+	best := ids[0]
+	for _, id := range ids[1:] {
+		if hashTokens([]string{id}) < hashTokens([]string{best}) {
+			best = id
+		}
+	}
+	return best
+}
+
 func TestDedup(t *testing.T) {
 	base := longKernel(3)
 	edited := strings.Replace(base, "float t7 =", "float t7b =", 1) // one token changed
@@ -67,9 +78,12 @@ func TestDedup(t *testing.T) {
 		{"near detection off above 1", 1.01,
 			[]item{{"a", base, 2.5}, {"b", edited, 1.1}, {"d", base, 1.0}},
 			[]string{"a", "b"}, 1, 0},
-		{"equal speed keeps the smallest id", 0.9,
+		{"equal speed: one stays whatever the order", 0.9,
 			[]item{{"z", base, 2}, {"m", base, 2}, {"q", base, 2}},
-			[]string{"m"}, 2, 0},
+			[]string{tieWinner("z", "m", "q")}, 2, 0},
+		{"equal speed, other order", 0.9,
+			[]item{{"q", base, 2}, {"z", base, 2}, {"m", base, 2}},
+			[]string{tieWinner("z", "m", "q")}, 2, 0},
 		{"transitive cluster across tasks", 0.8,
 			[]item{{"a", base, 1}, {"b", edited, 1.2}, {"c", strings.Replace(edited, "float t9 =", "float t9b =", 1), 3}},
 			[]string{"c"}, 0, 2},

@@ -46,6 +46,8 @@ type Options struct {
 	ReplayCacheDir string
 	// RowGroupBytes bounds Parquet row groups, uncompressed (default 32 MB).
 	RowGroupBytes int64
+	// MaxShardBytes, when > 0, overrides Dataset.MaxShardMB (tests, small shards).
+	MaxShardBytes int64
 }
 
 // Summary is what a release holds.
@@ -84,18 +86,17 @@ type Filtered struct {
 }
 
 // cand is what pass 1 remembers of one kept variant, in pass order.
+// Kept small (12 bytes): a release may hold millions.
 type cand struct {
-	id       string
-	taskID   string
-	op, arch string
-	speedup  float64
-	tokens   int64
+	task     int32 // index into builder.taskIDs
+	tokens   int32
 	dedupIdx int32 // -1 when contaminated or unusable
 }
 
 // taskInfo is what pass 1 remembers of one task.
 type taskInfo struct {
-	op, kind, repo, commit, license, path string
+	index int32
+	op    string
 }
 
 // Build writes the release from the shards. Same inputs and config give
@@ -157,6 +158,7 @@ type builder struct {
 	contam  *decontam.Index
 
 	tasks   map[string]*taskInfo
+	taskIDs []string // by taskInfo.index
 	cands   []cand
 	dd      *dedup.Deduper
 	keep    []bool // by cand index: reaches the datasets
@@ -255,7 +257,8 @@ func (b *builder) pass1(ctx context.Context) error {
 		for i := range d.Tasks {
 			t := &d.Tasks[i]
 			if _, seen := b.tasks[t.ID]; !seen {
-				b.tasks[t.ID] = &taskInfo{op: t.Op, kind: t.Kind, repo: t.Source.Repo, commit: t.Source.Commit, license: t.Source.License, path: t.Source.Path}
+				b.tasks[t.ID] = &taskInfo{index: int32(len(b.taskIDs)), op: t.Op}
+				b.taskIDs = append(b.taskIDs, t.ID)
 				b.lin.addTask(t)
 			}
 		}
@@ -274,7 +277,12 @@ func (b *builder) pass1(ctx context.Context) error {
 				f.Orphans++
 				continue
 			}
-			c := cand{id: v.ID, taskID: t.ID, op: t.Op, arch: vd.Device.Arch, speedup: vd.Speedup, dedupIdx: -1}
+			ti := b.tasks[t.ID]
+			if ti == nil {
+				f.Orphans++
+				continue
+			}
+			c := cand{task: ti.index, dedupIdx: -1}
 			ms, ok := sftMessages(v)
 			switch {
 			case !ok:
@@ -282,7 +290,7 @@ func (b *builder) pass1(ctx context.Context) error {
 			case b.contam.Contaminated(v.Region):
 				f.Contaminated++
 			default:
-				c.tokens = datasets.Tokens(ms)
+				c.tokens = int32(min(datasets.Tokens(ms), 1<<31-1))
 				c.dedupIdx = int32(b.dd.Add(v.ID, v.Region, vd.Speedup))
 			}
 			b.cands = append(b.cands, c)
@@ -335,11 +343,11 @@ func (b *builder) decide(ctx context.Context) error {
 	}
 	var task int64
 	for i, c := range b.cands {
-		if b.keep[i] && b.splits[c.taskID] == datasets.SplitTrain {
+		if b.keep[i] && b.splits[b.taskIDs[c.task]] == datasets.SplitTrain {
 			if b.ds.Replay.Mode == datasets.ReplayRows {
 				task++
 			} else {
-				task += max(1, c.tokens)
+				task += max(1, int64(c.tokens))
 			}
 		}
 	}

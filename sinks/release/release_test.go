@@ -278,7 +278,7 @@ func TestBuildRelease(t *testing.T) {
 		t.Errorf("speedup plot is not a PNG")
 	}
 
-	runDuckDB(t, out, rows, sum)
+	runDuckDB(t, out, sum, false)
 }
 
 func checkCard(t *testing.T, card []byte, dataFiles []string, sum *release.Summary) {
@@ -350,7 +350,7 @@ func checkCard(t *testing.T, card []byte, dataFiles []string, sum *release.Summa
 }
 
 // runDuckDB has DuckDB read the shards and check schema, rows and replay.
-func runDuckDB(t *testing.T, out string, rows map[string][]map[string]any, sum *release.Summary) {
+func runDuckDB(t *testing.T, out string, sum *release.Summary, everyShard bool) {
 	t.Helper()
 	root, _ := filepath.Abs("../..")
 	if _, err := exec.LookPath("node"); err != nil {
@@ -379,7 +379,7 @@ func runDuckDB(t *testing.T, out string, rows map[string][]map[string]any, sum *
 		splits[k] = sp
 	}
 	exp["splits"] = splits
-	exp["replay"] = map[string]any{"split": "sft/train", "rows": sum.Replay.Rows, "fraction": sum.Replay.Realised, "mode": sum.Replay.Mode}
+	exp["replay"] = map[string]any{"split": "sft/train", "rows": sum.Replay.Rows, "fraction": sum.Replay.Realised, "mode": sum.Replay.Mode, "every_shard": everyShard}
 	b, _ := json.Marshal(exp)
 	ef := filepath.Join(t.TempDir(), "expect.json")
 	os.WriteFile(ef, b, 0o644)
@@ -390,6 +390,40 @@ func runDuckDB(t *testing.T, out string, rows map[string][]map[string]any, sum *
 		t.Fatalf("duckdb check failed: %v\n%s", err, res)
 	}
 	t.Logf("duckdb: %s", res)
+}
+
+// TestReplayInEveryShard splits sft/train into several small shards and
+// checks with DuckDB that each holds replay rows.
+func TestReplayInEveryShard(t *testing.T) {
+	shards, eval, _ := fixture(t)
+	out := t.TempDir()
+	ds := config(t, eval, 0.3)
+	ds.HeldOutOps, ds.HeldOutFraction = nil, 0
+	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds,
+		MaxShardBytes: 4000, RowGroupBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, f := range sum.Files {
+		if strings.HasPrefix(f, "data/sft/train-") {
+			n++
+			rows, _ := readParquet(t, filepath.Join(out, f))
+			replay := 0
+			for _, r := range rows {
+				if r["is_replay"].(bool) {
+					replay++
+				}
+			}
+			if replay == 0 {
+				t.Errorf("%s has no replay rows", f)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("sft/train has %d shards, want several", n)
+	}
+	runDuckDB(t, out, sum, true)
 }
 
 func TestExportsAreByteIdentical(t *testing.T) {

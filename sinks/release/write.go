@@ -24,6 +24,9 @@ type selRow struct {
 func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 	writers := map[string]*pq.Writer{}
 	popt := pq.Options{MaxShardBytes: int64(max(1, b.ds.MaxShardMB)) << 20, RowGroupBytes: b.opt.RowGroupBytes}
+	if b.opt.MaxShardBytes > 0 {
+		popt.MaxShardBytes = b.opt.MaxShardBytes
+	}
 	if popt.RowGroupBytes <= 0 {
 		popt.RowGroupBytes = 32 << 20
 	}
