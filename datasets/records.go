@@ -235,6 +235,24 @@ func Schema(config string) *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
+// PlainColumns are the Parquet column paths of a config whose values are
+// nearly all distinct (ids, code, conversations): dictionary encoding only
+// costs time there, so writers store them plain.
+func PlainColumns(config string) []string {
+	switch config {
+	case ConfigSFT:
+		return []string{"id", "messages.list.element.content", "reasoning"}
+	case ConfigRL:
+		return []string{"id", "task_id", "prompt.list.element.content", "task_spec", "reference_solution", "sizes"}
+	case ConfigPairs:
+		return []string{"id", "prompt.list.element.content", "chosen.list.element.content", "rejected.list.element.content",
+			"chosen_id", "rejected_id"}
+	case ConfigMultiturn:
+		return []string{"id", "messages.list.element.content", "turns.list.element.variant_id"}
+	}
+	return nil
+}
+
 // Configs are the known config names in release order.
 var Configs = []string{ConfigSFT, ConfigRL, ConfigPairs, ConfigMultiturn}
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -27,6 +28,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(cfgPath, "config", "", "same as -c")
 	partial := fs.Bool("partial", false, "export from the complete shards even when some lack their DONE marker")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	memLimit := fs.Int64("mem-limit-mb", 400, "soft Go heap limit in MB (GOMEMLIMIT overrides)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: kforge export --from DIR --out DIR [-c FILE] [--partial]\n\n"+
 			"Rebuild the release (Parquet, card, manifest) from a build's shards with no model call and no GPU run.\n\nflags:")
@@ -43,6 +45,11 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	log := newLogger(e.stderr, *logFormat, "info")
+	// Export streams; a soft heap limit keeps the garbage collector from
+	// letting the heap double past what is live (GOMEMLIMIT overrides).
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*memLimit << 20)
+	}
 
 	var ds datasets.Config
 	lineage := map[string]any{}

@@ -51,6 +51,10 @@ type File struct {
 // to temporary files in the target folder and renamed to their final
 // NNNNN-of-NNNNN names by Close, when their count is known, so each file
 // appears whole or not at all.
+//
+// Rows are gathered into an Arrow record on the caller's goroutine while the
+// previous row group is encoded and compressed on another, so building and
+// encoding overlap; at most two row groups are in memory.
 type Writer struct {
 	root, config, split string
 	schema              *arrow.Schema
@@ -60,16 +64,29 @@ type Writer struct {
 
 	b          *array.RecordBuilder
 	rgBytes    int64
-	f          *os.File
-	fw         *pqarrow.FileWriter
 	shardBytes int64
 	shardRows  int64
-	tmps       []File // finished shards under temporary names
+	jobs       chan job
+	done       chan struct{}
 	err        error
+
+	// Owned by the encoding goroutine until done is closed.
+	f    *os.File
+	fw   *pqarrow.FileWriter
+	tmps []File // finished shards under temporary names
+	werr error
+}
+
+// job is one step for the encoding goroutine: write rec as a row group, or
+// (rec nil) close the current shard, which holds rows and bytes.
+type job struct {
+	rec   arrow.RecordBatch
+	rows  int64
+	bytes int64
 }
 
 // NewWriter returns a writer of rows for config/split under root (the release
-// directory). Nothing is created until the first row.
+// directory). Nothing is created until the first row group.
 func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *Writer {
 	if opt.RowGroupBytes <= 0 {
 		opt.RowGroupBytes = 64 << 20
@@ -81,7 +98,7 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 		opt.ZstdLevel = 3
 	}
 	mem := memory.NewGoAllocator()
-	props := pq.NewWriterProperties(
+	wp := []pq.WriterProperty{
 		pq.WithCompression(compress.Codecs.Zstd),
 		pq.WithCompressionLevel(opt.ZstdLevel),
 		pq.WithPageIndexEnabled(true),
@@ -90,9 +107,15 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 		pq.WithCreatedBy(CreatedBy),
 		pq.WithAllocator(mem),
 		// Row groups are cut by bytes in Append; never by this count.
-		pq.WithMaxRowGroupLength(1<<40),
-	)
-	return &Writer{root: root, config: config, split: split, schema: schema, opt: opt, props: props, mem: mem}
+		pq.WithMaxRowGroupLength(1 << 40),
+	}
+	for _, c := range datasets.PlainColumns(config) {
+		wp = append(wp, pq.WithDictionaryFor(c, false))
+	}
+	w := &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
+		props: pq.NewWriterProperties(wp...), mem: mem, jobs: make(chan job, 1), done: make(chan struct{})}
+	go w.encode(w.jobs)
+	return w
 }
 
 // Dir is the folder the shards go to.
@@ -112,27 +135,75 @@ func (w *Writer) Append(r datasets.Row) error {
 	w.shardBytes += n
 	w.shardRows++
 	if w.rgBytes >= w.opt.RowGroupBytes || w.shardBytes >= w.opt.MaxShardBytes {
-		if err := w.flushRowGroup(); err != nil {
-			return w.fail(err)
-		}
+		w.flushRowGroup()
 	}
 	if w.shardBytes >= w.opt.MaxShardBytes {
-		if err := w.closeShard(); err != nil {
-			return w.fail(err)
-		}
+		w.jobs <- job{rows: w.shardRows, bytes: w.shardBytes}
+		w.shardBytes, w.shardRows = 0, 0
 	}
 	return nil
 }
 
-func (w *Writer) fail(err error) error {
-	w.err = fmt.Errorf("parquet %s/%s: %w", w.config, w.split, err)
-	return w.err
+func (w *Writer) flushRowGroup() {
+	if w.b == nil || w.rgBytes == 0 {
+		return
+	}
+	// Size the next row group's buffers like this one, so that building it
+	// does not grow them by doubling and copying.
+	rows := w.b.Field(0).Len()
+	var sizes []int
+	for _, sb := range stringBuilders(w.b) {
+		sizes = append(sizes, sb.DataLen())
+	}
+	w.jobs <- job{rec: w.b.NewRecordBatch()}
+	w.rgBytes = 0
+	w.b.Reserve(rows)
+	for i, sb := range stringBuilders(w.b) {
+		sb.ReserveData(sizes[i])
+	}
 }
 
-func (w *Writer) flushRowGroup() error {
-	if w.b == nil || w.rgBytes == 0 {
-		return nil
+// stringBuilders are the string builders of a record builder, nested ones
+// included, in a fixed order.
+func stringBuilders(b *array.RecordBuilder) []*array.StringBuilder {
+	var out []*array.StringBuilder
+	var walk func(array.Builder)
+	walk = func(x array.Builder) {
+		switch t := x.(type) {
+		case *array.StringBuilder:
+			out = append(out, t)
+		case *array.ListBuilder:
+			walk(t.ValueBuilder())
+		case *array.StructBuilder:
+			for i := range t.NumField() {
+				walk(t.FieldBuilder(i))
+			}
+		}
 	}
+	for _, f := range b.Fields() {
+		walk(f)
+	}
+	return out
+}
+
+// encode runs the jobs in order; after the first error it only drains.
+func (w *Writer) encode(jobs <-chan job) {
+	defer close(w.done)
+	for j := range jobs {
+		if w.werr == nil {
+			if j.rec != nil {
+				w.werr = w.writeRowGroup(j.rec)
+			} else {
+				w.werr = w.closeShard(j.rows, j.bytes)
+			}
+		}
+		if j.rec != nil {
+			j.rec.Release()
+		}
+	}
+}
+
+func (w *Writer) writeRowGroup(rec arrow.RecordBatch) error {
 	if w.fw == nil {
 		if err := os.MkdirAll(w.Dir(), 0o755); err != nil {
 			return err
@@ -149,20 +220,20 @@ func (w *Writer) flushRowGroup() error {
 		}
 		w.f, w.fw = f, fw
 	}
-	rec := w.b.NewRecordBatch()
-	defer rec.Release()
-	w.rgBytes = 0
 	return w.fw.Write(rec)
 }
 
-func (w *Writer) closeShard() error {
+func (w *Writer) closeShard(rows, bytes int64) error {
 	if w.fw == nil {
 		return nil
 	}
-	if err := w.fw.Close(); err != nil { // also closes the file
+	name := w.f.Name()
+	err := w.fw.Close() // also closes the file
+	w.f, w.fw = nil, nil
+	if err != nil {
+		os.Remove(name)
 		return err
 	}
-	name := w.f.Name()
 	f, err := os.Open(name)
 	if err != nil {
 		return err
@@ -170,30 +241,38 @@ func (w *Writer) closeShard() error {
 	err = f.Sync()
 	st, serr := f.Stat()
 	f.Close()
+	w.tmps = append(w.tmps, File{Path: name, Rows: rows, Bytes: bytes})
 	if err = errors.Join(err, serr); err != nil {
 		return err
 	}
-	w.tmps = append(w.tmps, File{Path: name, Rows: w.shardRows, Bytes: w.shardBytes, Size: st.Size()})
-	w.f, w.fw = nil, nil
-	w.shardBytes, w.shardRows = 0, 0
+	w.tmps[len(w.tmps)-1].Size = st.Size()
 	return nil
+}
+
+// wait stops the encoding goroutine and returns its first error.
+func (w *Writer) wait() error {
+	if w.jobs != nil {
+		close(w.jobs)
+		w.jobs = nil
+	}
+	<-w.done
+	return w.werr
 }
 
 // Close finishes the last shard and gives every shard its final name. It
 // returns the shards in order, with paths relative to root; no rows means no
 // files.
 func (w *Writer) Close() ([]File, error) {
-	if w.err != nil {
-		w.Abort()
-		return nil, w.err
+	if w.jobs != nil && w.err == nil {
+		w.flushRowGroup()
+		if w.shardRows > 0 {
+			w.jobs <- job{rows: w.shardRows, bytes: w.shardBytes}
+			w.shardBytes, w.shardRows = 0, 0
+		}
 	}
-	if err := w.flushRowGroup(); err != nil {
+	if err := w.wait(); err != nil {
 		w.Abort()
-		return nil, w.fail(err)
-	}
-	if err := w.closeShard(); err != nil {
-		w.Abort()
-		return nil, w.fail(err)
+		return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, err)
 	}
 	if w.b != nil {
 		w.b.Release()
@@ -204,7 +283,7 @@ func (w *Writer) Close() ([]File, error) {
 		rel := ShardName(w.config, w.split, i, len(w.tmps))
 		if err := os.Rename(t.Path, filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
 			w.Abort()
-			return nil, w.fail(err)
+			return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, err)
 		}
 		t.Path = rel
 		out[i] = t
@@ -219,6 +298,7 @@ func (w *Writer) Close() ([]File, error) {
 
 // Abort removes every temporary file; final names are never touched.
 func (w *Writer) Abort() {
+	w.wait()
 	if w.fw != nil {
 		w.fw.Close()
 		os.Remove(w.f.Name())
