@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -75,6 +76,8 @@ type Writer struct {
 	fw   *pqarrow.FileWriter
 	tmps []File // finished shards under temporary names
 	werr error
+	// failed tells Append, without a race, that the encoder stopped.
+	failed atomic.Bool
 }
 
 // job is one step for the encoding goroutine: write rec as a row group, or
@@ -121,8 +124,12 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 // Dir is the folder the shards go to.
 func (w *Writer) Dir() string { return filepath.Join(w.root, "data", w.config) }
 
-// Append adds one row.
+// Append adds one row. An encoding or I/O error of an earlier row group is
+// returned by a later Append and by Close.
 func (w *Writer) Append(r datasets.Row) error {
+	if w.err == nil && w.failed.Load() {
+		w.err = fmt.Errorf("parquet %s/%s: writing an earlier row group failed", w.config, w.split)
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -196,6 +203,9 @@ func (w *Writer) encode(jobs <-chan job) {
 			} else {
 				w.werr = w.closeShard(j.rows, j.bytes)
 			}
+			if w.werr != nil {
+				w.failed.Store(true)
+			}
 		}
 		if j.rec != nil {
 			j.rec.Release()
@@ -263,7 +273,7 @@ func (w *Writer) wait() error {
 // returns the shards in order, with paths relative to root; no rows means no
 // files.
 func (w *Writer) Close() ([]File, error) {
-	if w.jobs != nil && w.err == nil {
+	if w.jobs != nil {
 		w.flushRowGroup()
 		if w.shardRows > 0 {
 			w.jobs <- job{rows: w.shardRows, bytes: w.shardBytes}

@@ -147,3 +147,21 @@ func BenchmarkWriteSFT(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(rows)*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+func TestWriteErrorSurfaces(t *testing.T) {
+	dir := t.TempDir()
+	// The shard folder is a file: the first row group cannot be written.
+	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data", "sft"), []byte("in the way"), 0o644)
+	w := NewWriter(dir, "sft", "train", datasets.Schema(datasets.ConfigSFT), Options{RowGroupBytes: 500})
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		err = w.Append(sftRow(i))
+	}
+	if err == nil {
+		t.Errorf("Append kept accepting rows after the writer failed")
+	}
+	if _, err := w.Close(); err == nil || !strings.Contains(err.Error(), "parquet sft/train") {
+		t.Errorf("Close err = %v", err)
+	}
+}

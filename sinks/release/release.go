@@ -44,7 +44,7 @@ type Options struct {
 	// ReplayCacheDir is where Hub replay downloads go (default: the Cache's
 	// directory when it is a DirCache, else <Out>/.cache/replay).
 	ReplayCacheDir string
-	// RowGroupBytes bounds Parquet row groups, uncompressed (default 16 MB:
+	// RowGroupBytes bounds Parquet row groups, uncompressed (default 8 MB:
 	// up to eight writers are open at once, each holding a row group being
 	// built and one being encoded).
 	RowGroupBytes int64

@@ -28,7 +28,7 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 		popt.MaxShardBytes = b.opt.MaxShardBytes
 	}
 	if popt.RowGroupBytes <= 0 {
-		popt.RowGroupBytes = 16 << 20
+		popt.RowGroupBytes = 8 << 20
 	}
 	if popt.RowGroupBytes > popt.MaxShardBytes {
 		popt.RowGroupBytes = popt.MaxShardBytes
