@@ -238,7 +238,8 @@ func (w *Writer) closeShard(rows, bytes int64) error {
 		return nil
 	}
 	name := w.f.Name()
-	err := w.fw.Close() // also closes the file
+	cerr := w.f.Chmod(0o644) // CreateTemp makes 0600; releases are read by others
+	err := errors.Join(cerr, w.fw.Close()) // Close also closes the file
 	w.f, w.fw = nil, nil
 	if err != nil {
 		os.Remove(name)

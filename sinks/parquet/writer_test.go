@@ -66,6 +66,9 @@ func TestShardsAndRowGroups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, want 0644", f.Path, st.Mode().Perm())
+		}
 		if pf.NumRows() != f.Rows || st.Size() != f.Size {
 			t.Errorf("%s: %d rows on disk, %d reported", f.Path, pf.NumRows(), f.Rows)
 		}

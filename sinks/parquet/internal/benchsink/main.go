@@ -111,7 +111,7 @@ func write(in, out string, rowGroupMB int, inMemory bool) error {
 	}
 	defer f.Close()
 	start := time.Now()
-	w := pq.NewWriter(out, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20})
+	w := pq.NewWriter(out, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
 
 	type batch struct {
 		lines [][]byte
@@ -210,7 +210,7 @@ func writeInMemory(in, out string, rowGroupMB int) error {
 	}
 	runtime.GC()
 	start := time.Now()
-	w := pq.NewWriter(out, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20})
+	w := pq.NewWriter(out, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
 	for _, r := range recs {
 		if err := w.Append(r); err != nil {
 			return err
@@ -230,6 +230,9 @@ func writeInMemory(in, out string, rowGroupMB int) error {
 	return nil
 }
 
+// zstdLevel is the -zstd-level flag.
+var zstdLevel = 3
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: benchsink gen -n N -o rows.jsonl | write -i rows.jsonl -o DIR")
@@ -240,6 +243,7 @@ func main() {
 	in := fs.String("i", "rows.jsonl", "input JSONL")
 	out := fs.String("o", "", "output (JSONL for gen, release directory for write)")
 	rg := fs.Int("row-group-mb", 32, "row group size, uncompressed MB")
+	fs.IntVar(&zstdLevel, "zstd-level", 3, "zstd level (1 fastest … 22)")
 	mem := fs.Bool("in-memory", false, "decode all rows first and time only the sink")
 	prof := fs.String("cpuprofile", "", "write a CPU profile here")
 	fs.Parse(os.Args[2:])
