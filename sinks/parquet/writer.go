@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -53,9 +54,10 @@ type File struct {
 // NNNNN-of-NNNNN names by Close, when their count is known, so each file
 // appears whole or not at all.
 //
-// Rows are gathered into an Arrow record on the caller's goroutine while the
-// previous row group is encoded and compressed on another, so building and
-// encoding overlap; at most two row groups are in memory.
+// Rows are gathered into an Arrow record on the caller's goroutine while
+// earlier row groups are encoded and compressed on others: one encoding
+// goroutine per shard, so that a finished shard's last row groups encode
+// while the next shard fills, and at most GOMAXPROCS shards encode at once.
 type Writer struct {
 	root, config, split string
 	schema              *arrow.Schema
@@ -67,25 +69,23 @@ type Writer struct {
 	rgBytes    int64
 	shardBytes int64
 	shardRows  int64
-	jobs       chan job
-	done       chan struct{}
+	cur        *shardEnc   // the shard being filled, nil between shards
+	shards     []*shardEnc // every shard started, in order
 	err        error
-
-	// Owned by the encoding goroutine until done is closed.
-	f    *os.File
-	fw   *pqarrow.FileWriter
-	tmps []File // finished shards under temporary names
-	werr error
-	// failed tells Append, without a race, that the encoder stopped.
+	// failed tells Append, without a race, that an encoder stopped.
 	failed atomic.Bool
 }
 
-// job is one step for the encoding goroutine: write rec as a row group, or
-// (rec nil) close the current shard, which holds rows and bytes.
-type job struct {
-	rec   arrow.RecordBatch
-	rows  int64
-	bytes int64
+// shardEnc is one shard's encoding goroutine and what it produced.
+type shardEnc struct {
+	jobs chan arrow.RecordBatch
+	done chan struct{}
+	// Set by the caller before jobs is closed.
+	rows, bytes int64
+	// Owned by the goroutine until done is closed.
+	path string
+	size int64
+	err  error
 }
 
 // NewWriter returns a writer of rows for config/split under root (the release
@@ -115,10 +115,8 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 	for _, c := range datasets.PlainColumns(config) {
 		wp = append(wp, pq.WithDictionaryFor(c, false))
 	}
-	w := &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
-		props: pq.NewWriterProperties(wp...), mem: mem, jobs: make(chan job, 1), done: make(chan struct{})}
-	go w.encode(w.jobs)
-	return w
+	return &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
+		props: pq.NewWriterProperties(wp...), mem: mem}
 }
 
 // Dir is the folder the shards go to.
@@ -145,8 +143,7 @@ func (w *Writer) Append(r datasets.Row) error {
 		w.flushRowGroup()
 	}
 	if w.shardBytes >= w.opt.MaxShardBytes {
-		w.jobs <- job{rows: w.shardRows, bytes: w.shardBytes}
-		w.shardBytes, w.shardRows = 0, 0
+		w.endShard()
 	}
 	return nil
 }
@@ -155,6 +152,9 @@ func (w *Writer) flushRowGroup() {
 	if w.b == nil || w.rgBytes == 0 {
 		return
 	}
+	if w.cur == nil {
+		w.startShard()
+	}
 	// Size the next row group's buffers like this one, so that building it
 	// does not grow them by doubling and copying.
 	rows := w.b.Field(0).Len()
@@ -162,12 +162,34 @@ func (w *Writer) flushRowGroup() {
 	for _, sb := range stringBuilders(w.b) {
 		sizes = append(sizes, sb.DataLen())
 	}
-	w.jobs <- job{rec: w.b.NewRecordBatch()}
+	w.cur.jobs <- w.b.NewRecordBatch()
 	w.rgBytes = 0
 	w.b.Reserve(rows)
 	for i, sb := range stringBuilders(w.b) {
 		sb.ReserveData(sizes[i])
 	}
+}
+
+// startShard starts the next shard's encoder, first waiting for an older one
+// when GOMAXPROCS of them are busy.
+func (w *Writer) startShard() {
+	if k := len(w.shards) - runtime.GOMAXPROCS(0); k >= 0 {
+		<-w.shards[k].done
+	}
+	se := &shardEnc{jobs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+	w.shards = append(w.shards, se)
+	w.cur = se
+	go w.encode(se)
+}
+
+// endShard hands the current shard its totals and lets its encoder finish.
+func (w *Writer) endShard() {
+	if w.cur != nil {
+		w.cur.rows, w.cur.bytes = w.shardRows, w.shardBytes
+		close(w.cur.jobs)
+		w.cur = nil
+	}
+	w.shardBytes, w.shardRows = 0, 0
 }
 
 // stringBuilders are the string builders of a record builder, nested ones
@@ -193,132 +215,120 @@ func stringBuilders(b *array.RecordBuilder) []*array.StringBuilder {
 	return out
 }
 
-// encode runs the jobs in order; after the first error it only drains.
-func (w *Writer) encode(jobs <-chan job) {
-	defer close(w.done)
-	for j := range jobs {
-		if w.werr == nil {
-			if j.rec != nil {
-				w.werr = w.writeRowGroup(j.rec)
-			} else {
-				w.werr = w.closeShard(j.rows, j.bytes)
-			}
-			if w.werr != nil {
-				w.failed.Store(true)
-			}
-		}
-		if j.rec != nil {
-			j.rec.Release()
+// encode writes one shard: its row groups in order, then the footer. After
+// an error it only drains.
+func (w *Writer) encode(se *shardEnc) {
+	defer close(se.done)
+	var f *os.File
+	var fw *pqarrow.FileWriter
+	fail := func(err error) {
+		if se.err == nil && err != nil {
+			se.err = err
+			w.failed.Store(true)
 		}
 	}
-}
-
-func (w *Writer) writeRowGroup(rec arrow.RecordBatch) error {
-	if w.fw == nil {
-		if err := os.MkdirAll(w.Dir(), 0o755); err != nil {
-			return err
+	for rec := range se.jobs {
+		if se.err == nil && fw == nil {
+			var err error
+			if err = os.MkdirAll(w.Dir(), 0o755); err == nil {
+				f, err = os.CreateTemp(w.Dir(), "."+w.split+".tmp-*")
+			}
+			if err == nil {
+				se.path = f.Name()
+				fw, err = pqarrow.NewFileWriter(w.schema, f, w.props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem)))
+			}
+			fail(err)
 		}
-		f, err := os.CreateTemp(w.Dir(), "."+w.split+".tmp-*")
-		if err != nil {
-			return err
+		if se.err == nil {
+			fail(fw.Write(rec))
 		}
-		fw, err := pqarrow.NewFileWriter(w.schema, f, w.props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem)))
-		if err != nil {
+		rec.Release()
+	}
+	if fw == nil {
+		if f != nil {
 			f.Close()
-			os.Remove(f.Name())
-			return err
 		}
-		w.f, w.fw = f, fw
+		return
 	}
-	return w.fw.Write(rec)
+	if se.err != nil {
+		fw.Close()
+		return
+	}
+	fail(f.Chmod(0o644)) // CreateTemp makes 0600; releases are read by others
+	fail(fw.Close())     // also closes the file
+	if se.err != nil {
+		return
+	}
+	g, err := os.Open(se.path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	fail(g.Sync())
+	if st, err := g.Stat(); err == nil {
+		se.size = st.Size()
+	} else {
+		fail(err)
+	}
+	g.Close()
 }
 
-func (w *Writer) closeShard(rows, bytes int64) error {
-	if w.fw == nil {
-		return nil
-	}
-	name := w.f.Name()
-	cerr := w.f.Chmod(0o644) // CreateTemp makes 0600; releases are read by others
-	err := errors.Join(cerr, w.fw.Close()) // Close also closes the file
-	w.f, w.fw = nil, nil
-	if err != nil {
-		os.Remove(name)
-		return err
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	st, serr := f.Stat()
-	f.Close()
-	w.tmps = append(w.tmps, File{Path: name, Rows: rows, Bytes: bytes})
-	if err = errors.Join(err, serr); err != nil {
-		return err
-	}
-	w.tmps[len(w.tmps)-1].Size = st.Size()
-	return nil
-}
-
-// wait stops the encoding goroutine and returns its first error.
+// wait ends the current shard and waits for every encoder; it returns the
+// first error.
 func (w *Writer) wait() error {
-	if w.jobs != nil {
-		close(w.jobs)
-		w.jobs = nil
+	if w.cur != nil {
+		w.endShard()
 	}
-	<-w.done
-	return w.werr
+	var errs []error
+	for _, se := range w.shards {
+		<-se.done
+		errs = append(errs, se.err)
+	}
+	return errors.Join(errs...)
 }
 
 // Close finishes the last shard and gives every shard its final name. It
 // returns the shards in order, with paths relative to root; no rows means no
 // files.
 func (w *Writer) Close() ([]File, error) {
-	if w.jobs != nil {
+	if w.err == nil {
 		w.flushRowGroup()
-		if w.shardRows > 0 {
-			w.jobs <- job{rows: w.shardRows, bytes: w.shardBytes}
-			w.shardBytes, w.shardRows = 0, 0
-		}
 	}
-	if err := w.wait(); err != nil {
+	if err := w.wait(); err != nil || w.err != nil {
 		w.Abort()
-		return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, err)
+		return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, errors.Join(err, w.err))
 	}
 	if w.b != nil {
 		w.b.Release()
 		w.b = nil
 	}
-	out := make([]File, len(w.tmps))
-	for i, t := range w.tmps {
-		rel := ShardName(w.config, w.split, i, len(w.tmps))
-		if err := os.Rename(t.Path, filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
+	out := make([]File, len(w.shards))
+	for i, se := range w.shards {
+		rel := ShardName(w.config, w.split, i, len(w.shards))
+		if err := os.Rename(se.path, filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
 			w.Abort()
 			return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, err)
 		}
-		t.Path = rel
-		out[i] = t
+		se.path = ""
+		out[i] = File{Path: rel, Rows: se.rows, Bytes: se.bytes, Size: se.size}
 	}
-	w.tmps = nil
 	if d, err := os.Open(w.Dir()); err == nil {
 		d.Sync() // best effort, as pipeline.WriteAtomic
 		d.Close()
 	}
+	w.shards = nil
 	return out, nil
 }
 
 // Abort removes every temporary file; final names are never touched.
 func (w *Writer) Abort() {
 	w.wait()
-	if w.fw != nil {
-		w.fw.Close()
-		os.Remove(w.f.Name())
-		w.f, w.fw = nil, nil
+	for _, se := range w.shards {
+		if se.path != "" {
+			os.Remove(se.path)
+		}
 	}
-	for _, t := range w.tmps {
-		os.Remove(t.Path)
-	}
-	w.tmps = nil
+	w.shards = nil
 	if w.b != nil {
 		w.b.Release()
 		w.b = nil

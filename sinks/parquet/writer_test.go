@@ -113,6 +113,20 @@ func TestDeterministicBytes(t *testing.T) {
 	if !bytes.Equal(x, y) {
 		t.Errorf("same rows, different bytes")
 	}
+	// Shards encoded concurrently are byte-identical too.
+	c, d := t.TempDir(), t.TempDir()
+	opt := Options{MaxShardBytes: 20_000, RowGroupBytes: 3_000}
+	fc, fd := write(t, c, 500, opt), write(t, d, 500, opt)
+	if len(fc) < 4 || len(fc) != len(fd) {
+		t.Fatalf("shards %d %d", len(fc), len(fd))
+	}
+	for i := range fc {
+		x, _ := os.ReadFile(filepath.Join(c, fc[i].Path))
+		y, _ := os.ReadFile(filepath.Join(d, fd[i].Path))
+		if !bytes.Equal(x, y) || fc[i] != fd[i] {
+			t.Errorf("shard %d differs", i)
+		}
+	}
 }
 
 func TestAbortAndEmpty(t *testing.T) {
