@@ -1,0 +1,598 @@
+package datasets
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// Dataset config names: the four shapes a release can hold.
+const (
+	ConfigSFT       = "sft"
+	ConfigRL        = "rl"
+	ConfigPairs     = "pairs"
+	ConfigMultiturn = "multiturn"
+)
+
+// Split names. Splits are by task: no task is in two splits.
+const (
+	SplitTrain = "train"
+	SplitTest  = "test"
+)
+
+// Row is one dataset row that can add itself to an Arrow record builder built
+// from its config's schema.
+type Row interface {
+	// AppendTo appends the row's values, one per column, in schema order.
+	AppendTo(b *array.RecordBuilder)
+	// Size estimates the row's uncompressed bytes, for row-group and shard sizing.
+	Size() int
+}
+
+// ChatMessage is one message of a dataset row (TRL conversational format).
+type ChatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Turn is one round of a multi-turn refinement with its verdict.
+type Turn struct {
+	Round     int32   `json:"round"`
+	VariantID string  `json:"variant_id"`
+	Status    string  `json:"status"`
+	Speedup   float64 `json:"speedup"`
+	Reason    string  `json:"reason"`
+}
+
+// Baseline is the reference program's time on one device.
+type Baseline struct {
+	Device      string  `json:"device"`
+	Arch        string  `json:"arch"`
+	Toolchain   string  `json:"toolchain"`
+	ReferenceMS float64 `json:"reference_ms"`
+}
+
+// SFTRecord is one row of the sft config: a conversation whose last message is
+// the verified faster code (TRL "messages" language-modelling format), or a
+// general replay conversation (IsReplay) whose task columns are null.
+type SFTRecord struct {
+	ID            string
+	Messages      []ChatMessage
+	Reasoning     string
+	TaskID        string
+	SourceRepo    string
+	SourceCommit  string
+	SourcePath    string
+	License       string
+	Kind          string
+	Op            string
+	Dtype         string
+	Arch          string
+	Device        string
+	Toolchain     string
+	BaselineMS    float64
+	CandidateMS   float64
+	Speedup       float64
+	VGPRs         int32
+	SGPRs         int32
+	LDSBytes      int32
+	ScratchBytes  int32
+	Occupancy     int32
+	Model         string
+	PromptVersion string
+	NumTurns      int32
+	IsReplay      bool
+	ReplaySource  string
+}
+
+// RLRecord is one row of the rl config: a prompt plus everything a reward
+// function needs to rebuild, run and time a candidate (TRL prompt-only format;
+// every other column reaches GRPO reward functions as a keyword argument).
+type RLRecord struct {
+	ID                string
+	Prompt            []ChatMessage
+	TaskID            string
+	Kind              string
+	Op                string
+	Dtypes            []string
+	Archs             []string
+	SourceRepo        string
+	SourceCommit      string
+	SourcePath        string
+	License           string
+	TaskSpec          string // the Task as JSON
+	RegionKind        string
+	RegionRules       []string
+	BuildRecipe       string // JSON
+	RunRecipe         string // JSON
+	Sizes             string // JSON
+	RTol, ATol        float64
+	HasTolerance      bool
+	Baselines         []Baseline
+	BestSpeedup       float64
+	ReferenceSolution string // the fastest kept candidate region
+	NumKept           int32
+}
+
+// PairRecord is one row of the pairs config (TRL explicit-prompt preference):
+// chosen is correct and faster; rejected is slower, incorrect or gated.
+type PairRecord struct {
+	ID              string
+	TaskID          string
+	Op              string
+	Arch            string
+	Prompt          []ChatMessage
+	Chosen          []ChatMessage
+	Rejected        []ChatMessage
+	ChosenID        string
+	RejectedID      string
+	ChosenSpeedup   float64
+	RejectedSpeedup float64 // 0 when the rejected candidate was never timed
+	RejectedStatus  string
+	RejectedReason  string
+	Model           string
+}
+
+// MultiturnRecord is one row of the multiturn config: a whole refinement
+// conversation with the verdict of every turn.
+type MultiturnRecord struct {
+	ID           string
+	TaskID       string
+	Op           string
+	Arch         string
+	Messages     []ChatMessage
+	NumTurns     int32
+	Turns        []Turn
+	FinalSpeedup float64
+	Model        string
+}
+
+var (
+	messageType = arrow.ListOf(arrow.StructOf(
+		arrow.Field{Name: "role", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "content", Type: arrow.BinaryTypes.String},
+	))
+	stringList   = arrow.ListOf(arrow.BinaryTypes.String)
+	turnListType = arrow.ListOf(arrow.StructOf(
+		arrow.Field{Name: "round", Type: arrow.PrimitiveTypes.Int32},
+		arrow.Field{Name: "variant_id", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "status", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "speedup", Type: arrow.PrimitiveTypes.Float64},
+		arrow.Field{Name: "reason", Type: arrow.BinaryTypes.String},
+	))
+	baselineListType = arrow.ListOf(arrow.StructOf(
+		arrow.Field{Name: "device", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "arch", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "toolchain", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "reference_ms", Type: arrow.PrimitiveTypes.Float64},
+	))
+)
+
+func str(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.BinaryTypes.String}
+}
+func nstr(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}
+}
+func nf64(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float64, Nullable: true}
+}
+func ni32(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32, Nullable: true}
+}
+
+// Schema returns the Arrow schema of a config (ConfigSFT, …), with the Hugging
+// Face features in its "huggingface" metadata so `datasets` restores the exact
+// types; nil for an unknown config.
+func Schema(config string) *arrow.Schema {
+	var fields []arrow.Field
+	switch config {
+	case ConfigSFT:
+		fields = []arrow.Field{
+			str("id"), {Name: "messages", Type: messageType}, nstr("reasoning"),
+			nstr("task_id"), nstr("source_repo"), nstr("source_commit"), nstr("source_path"), nstr("license"),
+			nstr("kind"), nstr("op"), nstr("dtype"), nstr("arch"), nstr("device"), nstr("toolchain"),
+			nf64("baseline_ms"), nf64("candidate_ms"), nf64("speedup"),
+			ni32("vgprs"), ni32("sgprs"), ni32("lds_bytes"), ni32("scratch_bytes"), ni32("occupancy"),
+			nstr("model"), nstr("prompt_version"),
+			{Name: "num_turns", Type: arrow.PrimitiveTypes.Int32},
+			{Name: "is_replay", Type: arrow.FixedWidthTypes.Boolean},
+			nstr("replay_source"),
+		}
+	case ConfigRL:
+		fields = []arrow.Field{
+			str("id"), {Name: "prompt", Type: messageType}, str("task_id"), str("kind"), str("op"),
+			{Name: "dtypes", Type: stringList}, {Name: "archs", Type: stringList},
+			str("source_repo"), str("source_commit"), str("source_path"), str("license"),
+			str("task_spec"), str("region_kind"), {Name: "region_rules", Type: stringList},
+			str("build_recipe"), str("run_recipe"), str("sizes"), nf64("rtol"), nf64("atol"),
+			{Name: "baselines", Type: baselineListType},
+			{Name: "best_speedup", Type: arrow.PrimitiveTypes.Float64},
+			str("reference_solution"), {Name: "num_kept", Type: arrow.PrimitiveTypes.Int32},
+		}
+	case ConfigPairs:
+		fields = []arrow.Field{
+			str("id"), str("task_id"), str("op"), str("arch"),
+			{Name: "prompt", Type: messageType}, {Name: "chosen", Type: messageType}, {Name: "rejected", Type: messageType},
+			str("chosen_id"), str("rejected_id"),
+			{Name: "chosen_speedup", Type: arrow.PrimitiveTypes.Float64}, nf64("rejected_speedup"),
+			str("rejected_status"), str("rejected_reason"), str("model"),
+		}
+	case ConfigMultiturn:
+		fields = []arrow.Field{
+			str("id"), str("task_id"), str("op"), str("arch"),
+			{Name: "messages", Type: messageType}, {Name: "num_turns", Type: arrow.PrimitiveTypes.Int32},
+			{Name: "turns", Type: turnListType},
+			{Name: "final_speedup", Type: arrow.PrimitiveTypes.Float64}, str("model"),
+		}
+	default:
+		return nil
+	}
+	s := arrow.NewSchema(fields, nil)
+	md := arrow.NewMetadata([]string{"huggingface"}, []string{HFFeaturesJSON(s)})
+	return arrow.NewSchema(fields, &md)
+}
+
+// PlainColumns are the Parquet column paths of a config whose values are
+// nearly all distinct (ids, code, conversations): dictionary encoding only
+// costs time there, so writers store them plain.
+func PlainColumns(config string) []string {
+	switch config {
+	case ConfigSFT:
+		return []string{"id", "messages.list.element.content", "reasoning"}
+	case ConfigRL:
+		return []string{"id", "task_id", "prompt.list.element.content", "task_spec", "reference_solution", "sizes"}
+	case ConfigPairs:
+		return []string{"id", "prompt.list.element.content", "chosen.list.element.content", "rejected.list.element.content",
+			"chosen_id", "rejected_id"}
+	case ConfigMultiturn:
+		return []string{"id", "messages.list.element.content", "turns.list.element.variant_id"}
+	}
+	return nil
+}
+
+// Configs are the known config names in release order.
+var Configs = []string{ConfigSFT, ConfigRL, ConfigPairs, ConfigMultiturn}
+
+// ---- Hugging Face features ----
+
+// hfDtype maps an Arrow type to a `datasets` Value dtype.
+func hfDtype(t arrow.DataType) string {
+	switch t.ID() {
+	case arrow.STRING:
+		return "string"
+	case arrow.LARGE_STRING:
+		return "large_string"
+	case arrow.BOOL:
+		return "bool"
+	case arrow.INT32:
+		return "int32"
+	case arrow.INT64:
+		return "int64"
+	case arrow.FLOAT32:
+		return "float32"
+	case arrow.FLOAT64:
+		return "float64"
+	}
+	return t.String()
+}
+
+// hfFeatureJSON writes the `datasets` Features JSON of one type, keeping field
+// order (a Go map would sort it). A list is written as a one-element JSON
+// array, the form every `datasets` version reads.
+func hfFeatureJSON(sb *strings.Builder, t arrow.DataType) {
+	switch tt := t.(type) {
+	case *arrow.ListType:
+		sb.WriteByte('[')
+		hfFeatureJSON(sb, tt.Elem())
+		sb.WriteByte(']')
+	case *arrow.StructType:
+		sb.WriteByte('{')
+		for i, f := range tt.Fields() {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			k, _ := json.Marshal(f.Name)
+			sb.Write(k)
+			sb.WriteByte(':')
+			hfFeatureJSON(sb, f.Type)
+		}
+		sb.WriteByte('}')
+	default:
+		sb.WriteString(`{"dtype":"` + hfDtype(t) + `","_type":"Value"}`)
+	}
+}
+
+// HFFeaturesJSON returns the value of the "huggingface" schema metadata key:
+// {"info":{"features":{…}}} in column order.
+func HFFeaturesJSON(s *arrow.Schema) string {
+	var sb strings.Builder
+	sb.WriteString(`{"info":{"features":`)
+	hfFeatureJSON(&sb, arrow.StructOf(s.Fields()...))
+	sb.WriteString(`}}`)
+	return sb.String()
+}
+
+// YAMLFeature is one feature in a dataset card's dataset_info (the form
+// `datasets` writes: dtype for values, list for lists, struct for structs).
+type YAMLFeature struct {
+	Name   string        `yaml:"name,omitempty"`
+	Dtype  string        `yaml:"dtype,omitempty"`
+	List   any           `yaml:"list,omitempty"`
+	Struct []YAMLFeature `yaml:"struct,omitempty"`
+}
+
+func yamlOf(name string, t arrow.DataType) YAMLFeature {
+	switch tt := t.(type) {
+	case *arrow.ListType:
+		f := YAMLFeature{Name: name}
+		switch et := tt.Elem().(type) {
+		case *arrow.StructType:
+			var fs []YAMLFeature
+			for _, sf := range et.Fields() {
+				fs = append(fs, yamlOf(sf.Name, sf.Type))
+			}
+			f.List = fs
+		default:
+			f.List = hfDtype(et)
+		}
+		return f
+	case *arrow.StructType:
+		f := YAMLFeature{Name: name}
+		for _, sf := range tt.Fields() {
+			f.Struct = append(f.Struct, yamlOf(sf.Name, sf.Type))
+		}
+		return f
+	}
+	return YAMLFeature{Name: name, Dtype: hfDtype(t)}
+}
+
+// YAMLFeatures returns a schema's features as a dataset card lists them.
+func YAMLFeatures(s *arrow.Schema) []YAMLFeature {
+	var out []YAMLFeature
+	for _, f := range s.Fields() {
+		out = append(out, yamlOf(f.Name, f.Type))
+	}
+	return out
+}
+
+// ---- appending rows ----
+
+// cols is a cursor over a record builder's columns in schema order.
+type cols struct {
+	b *array.RecordBuilder
+	i int
+}
+
+func (c *cols) next() array.Builder { f := c.b.Field(c.i); c.i++; return f }
+
+func (c *cols) str(s string) { c.next().(*array.StringBuilder).Append(s) }
+
+// nstr appends s, or null when s is empty.
+func (c *cols) nstr(s string) {
+	b := c.next().(*array.StringBuilder)
+	if s == "" {
+		b.AppendNull()
+	} else {
+		b.Append(s)
+	}
+}
+
+func (c *cols) f64(x float64) { c.next().(*array.Float64Builder).Append(x) }
+
+func (c *cols) nf64(x float64, valid bool) {
+	b := c.next().(*array.Float64Builder)
+	if valid {
+		b.Append(x)
+	} else {
+		b.AppendNull()
+	}
+}
+
+func (c *cols) i32(x int32) { c.next().(*array.Int32Builder).Append(x) }
+
+func (c *cols) ni32(x int32, valid bool) {
+	b := c.next().(*array.Int32Builder)
+	if valid {
+		b.Append(x)
+	} else {
+		b.AppendNull()
+	}
+}
+
+func (c *cols) boolean(x bool) { c.next().(*array.BooleanBuilder).Append(x) }
+
+func (c *cols) msgs(ms []ChatMessage) {
+	lb := c.next().(*array.ListBuilder)
+	lb.Append(true)
+	sb := lb.ValueBuilder().(*array.StructBuilder)
+	role := sb.FieldBuilder(0).(*array.StringBuilder)
+	content := sb.FieldBuilder(1).(*array.StringBuilder)
+	for _, m := range ms {
+		sb.Append(true)
+		role.Append(m.Role)
+		content.Append(m.Content)
+	}
+}
+
+func (c *cols) strs(ss []string) {
+	lb := c.next().(*array.ListBuilder)
+	lb.Append(true)
+	vb := lb.ValueBuilder().(*array.StringBuilder)
+	for _, s := range ss {
+		vb.Append(s)
+	}
+}
+
+func msgSize(ms []ChatMessage) int {
+	n := 0
+	for _, m := range ms {
+		n += len(m.Role) + len(m.Content) + 16
+	}
+	return n
+}
+
+// AppendTo implements Row.
+func (r *SFTRecord) AppendTo(b *array.RecordBuilder) {
+	c := cols{b: b}
+	c.str(r.ID)
+	c.msgs(r.Messages)
+	c.nstr(r.Reasoning)
+	for _, s := range []string{r.TaskID, r.SourceRepo, r.SourceCommit, r.SourcePath, r.License,
+		r.Kind, r.Op, r.Dtype, r.Arch, r.Device, r.Toolchain} {
+		c.nstr(s)
+	}
+	task := !r.IsReplay
+	c.nf64(r.BaselineMS, task)
+	c.nf64(r.CandidateMS, task)
+	c.nf64(r.Speedup, task)
+	for _, x := range []int32{r.VGPRs, r.SGPRs, r.LDSBytes, r.ScratchBytes, r.Occupancy} {
+		c.ni32(x, task)
+	}
+	c.nstr(r.Model)
+	c.nstr(r.PromptVersion)
+	c.i32(r.NumTurns)
+	c.boolean(r.IsReplay)
+	c.nstr(r.ReplaySource)
+}
+
+// Size implements Row.
+func (r *SFTRecord) Size() int {
+	return len(r.ID) + msgSize(r.Messages) + len(r.Reasoning) + len(r.TaskID) + len(r.SourceRepo) +
+		len(r.SourceCommit) + len(r.SourcePath) + len(r.License) + len(r.Kind) + len(r.Op) + len(r.Dtype) +
+		len(r.Arch) + len(r.Device) + len(r.Toolchain) + len(r.Model) + len(r.PromptVersion) +
+		len(r.ReplaySource) + 3*8 + 6*4 + 1 + 16*4
+}
+
+// Tokens estimates the row's tokens (message bytes / 4, a tokenizer-free
+// proxy), the unit of the replay fraction.
+func (r *SFTRecord) Tokens() int64 { return Tokens(r.Messages) }
+
+// Tokens estimates the tokens of a conversation as its content bytes / 4,
+// rounded up.
+func Tokens(ms []ChatMessage) int64 {
+	var n int64
+	for _, m := range ms {
+		n += int64(len(m.Content))
+	}
+	return (n + 3) / 4
+}
+
+// AppendTo implements Row.
+func (r *RLRecord) AppendTo(b *array.RecordBuilder) {
+	c := cols{b: b}
+	c.str(r.ID)
+	c.msgs(r.Prompt)
+	c.str(r.TaskID)
+	c.str(r.Kind)
+	c.str(r.Op)
+	c.strs(r.Dtypes)
+	c.strs(r.Archs)
+	c.str(r.SourceRepo)
+	c.str(r.SourceCommit)
+	c.str(r.SourcePath)
+	c.str(r.License)
+	c.str(r.TaskSpec)
+	c.str(r.RegionKind)
+	c.strs(r.RegionRules)
+	c.str(r.BuildRecipe)
+	c.str(r.RunRecipe)
+	c.str(r.Sizes)
+	c.nf64(r.RTol, r.HasTolerance)
+	c.nf64(r.ATol, r.HasTolerance)
+	lb := c.next().(*array.ListBuilder)
+	lb.Append(true)
+	sb := lb.ValueBuilder().(*array.StructBuilder)
+	for _, bl := range r.Baselines {
+		sb.Append(true)
+		sb.FieldBuilder(0).(*array.StringBuilder).Append(bl.Device)
+		sb.FieldBuilder(1).(*array.StringBuilder).Append(bl.Arch)
+		sb.FieldBuilder(2).(*array.StringBuilder).Append(bl.Toolchain)
+		sb.FieldBuilder(3).(*array.Float64Builder).Append(bl.ReferenceMS)
+	}
+	c.f64(r.BestSpeedup)
+	c.str(r.ReferenceSolution)
+	c.i32(r.NumKept)
+}
+
+// Size implements Row.
+func (r *RLRecord) Size() int {
+	n := len(r.ID) + msgSize(r.Prompt) + len(r.TaskID) + len(r.Kind) + len(r.Op) + len(r.SourceRepo) +
+		len(r.SourceCommit) + len(r.SourcePath) + len(r.License) + len(r.TaskSpec) + len(r.RegionKind) +
+		len(r.BuildRecipe) + len(r.RunRecipe) + len(r.Sizes) + len(r.ReferenceSolution) + 64
+	for _, s := range append(append(append([]string(nil), r.Dtypes...), r.Archs...), r.RegionRules...) {
+		n += len(s) + 4
+	}
+	return n + 48*len(r.Baselines)
+}
+
+// AppendTo implements Row.
+func (r *PairRecord) AppendTo(b *array.RecordBuilder) {
+	c := cols{b: b}
+	c.str(r.ID)
+	c.str(r.TaskID)
+	c.str(r.Op)
+	c.str(r.Arch)
+	c.msgs(r.Prompt)
+	c.msgs(r.Chosen)
+	c.msgs(r.Rejected)
+	c.str(r.ChosenID)
+	c.str(r.RejectedID)
+	c.f64(r.ChosenSpeedup)
+	c.nf64(r.RejectedSpeedup, r.RejectedSpeedup > 0)
+	c.str(r.RejectedStatus)
+	c.str(r.RejectedReason)
+	c.str(r.Model)
+}
+
+// Size implements Row.
+func (r *PairRecord) Size() int {
+	return len(r.ID) + len(r.TaskID) + len(r.Op) + len(r.Arch) + msgSize(r.Prompt) + msgSize(r.Chosen) +
+		msgSize(r.Rejected) + len(r.ChosenID) + len(r.RejectedID) + len(r.RejectedStatus) +
+		len(r.RejectedReason) + len(r.Model) + 64
+}
+
+// AppendTo implements Row.
+func (r *MultiturnRecord) AppendTo(b *array.RecordBuilder) {
+	c := cols{b: b}
+	c.str(r.ID)
+	c.str(r.TaskID)
+	c.str(r.Op)
+	c.str(r.Arch)
+	c.msgs(r.Messages)
+	c.i32(r.NumTurns)
+	lb := c.next().(*array.ListBuilder)
+	lb.Append(true)
+	sb := lb.ValueBuilder().(*array.StructBuilder)
+	for _, t := range r.Turns {
+		sb.Append(true)
+		sb.FieldBuilder(0).(*array.Int32Builder).Append(t.Round)
+		sb.FieldBuilder(1).(*array.StringBuilder).Append(t.VariantID)
+		sb.FieldBuilder(2).(*array.StringBuilder).Append(t.Status)
+		sb.FieldBuilder(3).(*array.Float64Builder).Append(t.Speedup)
+		sb.FieldBuilder(4).(*array.StringBuilder).Append(t.Reason)
+	}
+	c.f64(r.FinalSpeedup)
+	c.str(r.Model)
+}
+
+// Size implements Row.
+func (r *MultiturnRecord) Size() int {
+	n := len(r.ID) + len(r.TaskID) + len(r.Op) + len(r.Arch) + msgSize(r.Messages) + len(r.Model) + 32
+	for _, t := range r.Turns {
+		n += len(t.VariantID) + len(t.Status) + len(t.Reason) + 24
+	}
+	return n
+}
+
+// ChatMessages converts a variant's messages to dataset messages (the
+// model's thinking is kept apart, in the reasoning column).
+func ChatMessages(ms []Message) []ChatMessage {
+	out := make([]ChatMessage, len(ms))
+	for i, m := range ms {
+		out[i] = ChatMessage{Role: m.Role, Content: m.Content}
+	}
+	return out
+}

@@ -1,0 +1,342 @@
+// Package parquet writes dataset rows as Hugging Face style Parquet shards
+// through arrow-go (pqarrow): zstd, page index on, row groups and shards
+// bounded in uncompressed bytes, named data/<config>/<split>-NNNNN-of-NNNNN.parquet.
+// The output is deterministic: the same rows in the same order give the same
+// bytes (no timestamps; the created_by string is fixed).
+package parquet
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"kforge/datasets"
+)
+
+// CreatedBy is the fixed created_by string of every file, so that a library
+// upgrade alone does not change a release's bytes.
+const CreatedBy = "kforge parquet sink (arrow-go v18)"
+
+// Options bound the output.
+type Options struct {
+	// MaxShardBytes closes a shard once its rows reach this many uncompressed
+	// bytes (so a shard stays under it by at most one row group's overshoot;
+	// keep it a row group below the limit you need).
+	MaxShardBytes int64
+	// RowGroupBytes ends a row group at this many uncompressed bytes
+	// (default 64 MB; the Hub viewer wants row groups well under 300 MB).
+	RowGroupBytes int64
+	// ZstdLevel is the zstd level (default 3).
+	ZstdLevel int
+}
+
+// File is one shard written.
+type File struct {
+	Path  string `json:"path"` // relative to the release root, slash-separated
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`            // uncompressed estimate
+	Size  int64  `json:"size"`             // bytes on disk
+	SHA   string `json:"sha256,omitempty"` // filled by the caller if wanted
+}
+
+// Writer streams rows of one config and split into shards. Shards are written
+// to temporary files in the target folder and renamed to their final
+// NNNNN-of-NNNNN names by Close, when their count is known, so each file
+// appears whole or not at all.
+//
+// Rows are gathered into an Arrow record on the caller's goroutine while
+// earlier row groups are encoded and compressed on others: one encoding
+// goroutine per shard, so that a finished shard's last row groups encode
+// while the next shard fills, and at most GOMAXPROCS shards encode at once.
+type Writer struct {
+	root, config, split string
+	schema              *arrow.Schema
+	opt                 Options
+	props               *pq.WriterProperties
+	mem                 memory.Allocator
+
+	b          *array.RecordBuilder
+	rgBytes    int64
+	shardBytes int64
+	shardRows  int64
+	cur        *shardEnc   // the shard being filled, nil between shards
+	shards     []*shardEnc // every shard started, in order
+	err        error
+	// failed tells Append, without a race, that an encoder stopped.
+	failed atomic.Bool
+}
+
+// shardEnc is one shard's encoding goroutine and what it produced.
+type shardEnc struct {
+	jobs chan arrow.RecordBatch
+	done chan struct{}
+	// Set by the caller before jobs is closed.
+	rows, bytes int64
+	// Owned by the goroutine until done is closed.
+	path string
+	size int64
+	err  error
+}
+
+// NewWriter returns a writer of rows for config/split under root (the release
+// directory). Nothing is created until the first row group.
+func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *Writer {
+	if opt.RowGroupBytes <= 0 {
+		opt.RowGroupBytes = 64 << 20
+	}
+	if opt.MaxShardBytes <= 0 {
+		opt.MaxShardBytes = 450 << 20
+	}
+	if opt.ZstdLevel == 0 {
+		opt.ZstdLevel = 3
+	}
+	mem := memory.NewGoAllocator()
+	wp := []pq.WriterProperty{
+		pq.WithCompression(compress.Codecs.Zstd),
+		pq.WithCompressionLevel(opt.ZstdLevel),
+		pq.WithPageIndexEnabled(true),
+		pq.WithDictionaryDefault(true),
+		pq.WithStats(true),
+		pq.WithCreatedBy(CreatedBy),
+		pq.WithAllocator(mem),
+		// Row groups are cut by bytes in Append; never by this count.
+		pq.WithMaxRowGroupLength(1 << 40),
+	}
+	for _, c := range datasets.PlainColumns(config) {
+		wp = append(wp, pq.WithDictionaryFor(c, false))
+	}
+	return &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
+		props: pq.NewWriterProperties(wp...), mem: mem}
+}
+
+// Dir is the folder the shards go to.
+func (w *Writer) Dir() string { return filepath.Join(w.root, "data", w.config) }
+
+// Append adds one row. An encoding or I/O error of an earlier row group is
+// returned by a later Append and by Close.
+func (w *Writer) Append(r datasets.Row) error {
+	if w.err == nil && w.failed.Load() {
+		w.err = fmt.Errorf("parquet %s/%s: writing an earlier row group failed", w.config, w.split)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.b == nil {
+		w.b = array.NewRecordBuilder(w.mem, w.schema)
+	}
+	r.AppendTo(w.b)
+	n := int64(r.Size())
+	w.rgBytes += n
+	w.shardBytes += n
+	w.shardRows++
+	if w.rgBytes >= w.opt.RowGroupBytes || w.shardBytes >= w.opt.MaxShardBytes {
+		w.flushRowGroup()
+	}
+	if w.shardBytes >= w.opt.MaxShardBytes {
+		w.endShard()
+	}
+	return nil
+}
+
+func (w *Writer) flushRowGroup() {
+	if w.b == nil || w.rgBytes == 0 {
+		return
+	}
+	if w.cur == nil {
+		w.startShard()
+	}
+	// Size the next row group's buffers like this one, so that building it
+	// does not grow them by doubling and copying.
+	rows := w.b.Field(0).Len()
+	var sizes []int
+	for _, sb := range stringBuilders(w.b) {
+		sizes = append(sizes, sb.DataLen())
+	}
+	w.cur.jobs <- w.b.NewRecordBatch()
+	w.rgBytes = 0
+	w.b.Reserve(rows)
+	for i, sb := range stringBuilders(w.b) {
+		sb.ReserveData(sizes[i])
+	}
+}
+
+// startShard starts the next shard's encoder, first waiting for an older one
+// when GOMAXPROCS of them are busy.
+func (w *Writer) startShard() {
+	if k := len(w.shards) - runtime.GOMAXPROCS(0); k >= 0 {
+		<-w.shards[k].done
+	}
+	se := &shardEnc{jobs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+	w.shards = append(w.shards, se)
+	w.cur = se
+	go w.encode(se)
+}
+
+// endShard hands the current shard its totals and lets its encoder finish.
+func (w *Writer) endShard() {
+	if w.cur != nil {
+		w.cur.rows, w.cur.bytes = w.shardRows, w.shardBytes
+		close(w.cur.jobs)
+		w.cur = nil
+	}
+	w.shardBytes, w.shardRows = 0, 0
+}
+
+// stringBuilders are the string builders of a record builder, nested ones
+// included, in a fixed order.
+func stringBuilders(b *array.RecordBuilder) []*array.StringBuilder {
+	var out []*array.StringBuilder
+	var walk func(array.Builder)
+	walk = func(x array.Builder) {
+		switch t := x.(type) {
+		case *array.StringBuilder:
+			out = append(out, t)
+		case *array.ListBuilder:
+			walk(t.ValueBuilder())
+		case *array.StructBuilder:
+			for i := range t.NumField() {
+				walk(t.FieldBuilder(i))
+			}
+		}
+	}
+	for _, f := range b.Fields() {
+		walk(f)
+	}
+	return out
+}
+
+// encode writes one shard: its row groups in order, then the footer. After
+// an error it only drains.
+func (w *Writer) encode(se *shardEnc) {
+	defer close(se.done)
+	var f *os.File
+	var fw *pqarrow.FileWriter
+	fail := func(err error) {
+		if se.err == nil && err != nil {
+			se.err = err
+			w.failed.Store(true)
+		}
+	}
+	for rec := range se.jobs {
+		if se.err == nil && fw == nil {
+			var err error
+			if err = os.MkdirAll(w.Dir(), 0o755); err == nil {
+				f, err = os.CreateTemp(w.Dir(), "."+w.split+".tmp-*")
+			}
+			if err == nil {
+				se.path = f.Name()
+				fw, err = pqarrow.NewFileWriter(w.schema, f, w.props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem)))
+			}
+			fail(err)
+		}
+		if se.err == nil {
+			fail(fw.Write(rec))
+		}
+		rec.Release()
+	}
+	if fw == nil {
+		if f != nil {
+			f.Close()
+		}
+		return
+	}
+	if se.err != nil {
+		fw.Close()
+		return
+	}
+	fail(f.Chmod(0o644)) // CreateTemp makes 0600; releases are read by others
+	fail(fw.Close())     // also closes the file
+	if se.err != nil {
+		return
+	}
+	g, err := os.Open(se.path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	fail(g.Sync())
+	if st, err := g.Stat(); err == nil {
+		se.size = st.Size()
+	} else {
+		fail(err)
+	}
+	g.Close()
+}
+
+// wait ends the current shard and waits for every encoder; it returns the
+// first error.
+func (w *Writer) wait() error {
+	if w.cur != nil {
+		w.endShard()
+	}
+	var errs []error
+	for _, se := range w.shards {
+		<-se.done
+		errs = append(errs, se.err)
+	}
+	return errors.Join(errs...)
+}
+
+// Close finishes the last shard and gives every shard its final name. It
+// returns the shards in order, with paths relative to root; no rows means no
+// files.
+func (w *Writer) Close() ([]File, error) {
+	if w.err == nil {
+		w.flushRowGroup()
+	}
+	if err := w.wait(); err != nil || w.err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, errors.Join(err, w.err))
+	}
+	if w.b != nil {
+		w.b.Release()
+		w.b = nil
+	}
+	out := make([]File, len(w.shards))
+	for i, se := range w.shards {
+		rel := ShardName(w.config, w.split, i, len(w.shards))
+		if err := os.Rename(se.path, filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
+			w.Abort()
+			return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, err)
+		}
+		se.path = ""
+		out[i] = File{Path: rel, Rows: se.rows, Bytes: se.bytes, Size: se.size}
+	}
+	if d, err := os.Open(w.Dir()); err == nil {
+		d.Sync() // best effort, as pipeline.WriteAtomic
+		d.Close()
+	}
+	w.shards = nil
+	return out, nil
+}
+
+// Abort removes every temporary file; final names are never touched.
+func (w *Writer) Abort() {
+	w.wait()
+	for _, se := range w.shards {
+		if se.path != "" {
+			os.Remove(se.path)
+		}
+	}
+	w.shards = nil
+	if w.b != nil {
+		w.b.Release()
+		w.b = nil
+	}
+}
+
+// ShardName is the release-relative path of shard i of n:
+// data/<config>/<split>-NNNNN-of-NNNNN.parquet.
+func ShardName(config, split string, i, n int) string {
+	return fmt.Sprintf("data/%s/%s-%05d-of-%05d.parquet", config, split, i, n)
+}

@@ -1,0 +1,397 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"kforge/datasets"
+	"kforge/pipeline"
+	pq "kforge/sinks/parquet"
+)
+
+// Release file names besides the data.
+const (
+	CardFile     = "README.md"
+	ManifestFile = "manifest.json"
+	PlotFile     = "speedup.png"
+)
+
+// finish removes stale data files, then writes the plot, the card and the
+// manifest, each atomically.
+func (b *builder) finish(ctx context.Context, files []pq.File) error {
+	keep := map[string]bool{}
+	for i := range files {
+		keep[files[i].Path] = true
+		sum, err := fileSHA(filepath.Join(b.opt.Out, filepath.FromSlash(files[i].Path)))
+		if err != nil {
+			return fmt.Errorf("release: %w", err)
+		}
+		files[i].SHA = sum
+	}
+	// Data files of an earlier export that this one did not write would be
+	// picked up by the card's globs and by readers; remove them.
+	dataDir := filepath.Join(b.opt.Out, "data")
+	_ = filepath.WalkDir(dataDir, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return nil
+		}
+		rel, rerr := filepath.Rel(b.opt.Out, p)
+		if rerr == nil && !keep[filepath.ToSlash(rel)] {
+			os.Remove(p)
+		}
+		return nil
+	})
+	b.parquet = files
+
+	png, err := histogramPNG(b.speeds)
+	if err != nil {
+		return fmt.Errorf("release: plot: %w", err)
+	}
+	if err := pipeline.WriteFileAtomic(filepath.Join(b.opt.Out, PlotFile), png, 0o644); err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	card, err := b.card()
+	if err != nil {
+		return fmt.Errorf("release: card: %w", err)
+	}
+	if err := pipeline.WriteFileAtomic(filepath.Join(b.opt.Out, CardFile), card, 0o644); err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	man, err := b.manifest(card, png)
+	if err != nil {
+		return fmt.Errorf("release: manifest: %w", err)
+	}
+	if err := pipeline.WriteFileAtomic(filepath.Join(b.opt.Out, ManifestFile), man, 0o644); err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	for _, f := range files {
+		b.sum.Files = append(b.sum.Files, f.Path)
+	}
+	b.sum.Files = append(b.sum.Files, CardFile, ManifestFile, PlotFile)
+	slices.Sort(b.sum.Files)
+	if st := b.opt.Stats; st != nil {
+		st.Add("release.rows", int64(sumRows(b.sum.Rows)))
+		st.Add("release.files", int64(len(b.sum.Files)))
+		st.Add("release.contaminated", b.sum.Filtered.Contaminated)
+		st.Add("release.duplicates", b.sum.Filtered.ExactDuplicates+b.sum.Filtered.NearDuplicates)
+	}
+	b.opt.Log.Info("release written", "out", b.opt.Out, "files", len(b.sum.Files), "rows", sumRows(b.sum.Rows),
+		"replay_fraction", b.sum.Replay.Realised)
+	return nil
+}
+
+func sumRows(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func fileSHA(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ---- card ----
+
+type cardMeta struct {
+	PrettyName     string       `yaml:"pretty_name"`
+	License        string       `yaml:"license"`
+	Language       []string     `yaml:"language"`
+	TaskCategories []string     `yaml:"task_categories"`
+	Tags           []string     `yaml:"tags"`
+	SizeCategories []string     `yaml:"size_categories"`
+	Configs        []cardConfig `yaml:"configs"`
+	DatasetInfo    []cardInfo   `yaml:"dataset_info"`
+}
+
+type cardConfig struct {
+	ConfigName string          `yaml:"config_name"`
+	Default    bool            `yaml:"default,omitempty"`
+	DataFiles  []cardDataFiles `yaml:"data_files"`
+}
+
+type cardDataFiles struct {
+	Split string   `yaml:"split"`
+	Path  []string `yaml:"path"`
+}
+
+type cardInfo struct {
+	ConfigName   string                 `yaml:"config_name"`
+	Features     []datasets.YAMLFeature `yaml:"features"`
+	Splits       []cardSplit            `yaml:"splits"`
+	DownloadSize int64                  `yaml:"download_size"`
+	DatasetSize  int64                  `yaml:"dataset_size"`
+}
+
+type cardSplit struct {
+	Name        string `yaml:"name"`
+	NumBytes    int64  `yaml:"num_bytes"`
+	NumExamples int64  `yaml:"num_examples"`
+}
+
+// sizeCategory is the Hub's size bucket for n rows.
+func sizeCategory(n int64) string {
+	switch {
+	case n < 1_000:
+		return "n<1K"
+	case n < 10_000:
+		return "1K<n<10K"
+	case n < 100_000:
+		return "10K<n<100K"
+	case n < 1_000_000:
+		return "100K<n<1M"
+	case n < 10_000_000:
+		return "1M<n<10M"
+	case n < 100_000_000:
+		return "10M<n<100M"
+	}
+	return "100M<n<1B"
+}
+
+// configSplits groups the written files by config and split, in order.
+func (b *builder) configSplits() (configs []string, splits map[string][]string, files map[string][]pq.File) {
+	splits, files = map[string][]string{}, map[string][]pq.File{}
+	for _, f := range b.parquet {
+		parts := strings.Split(f.Path, "/") // data/<config>/<split>-NNNNN-of-NNNNN.parquet
+		cfg := parts[1]
+		split := parts[2][:strings.LastIndex(parts[2][:strings.LastIndex(parts[2], "-of-")], "-")]
+		key := cfg + "/" + split
+		if _, ok := files[key]; !ok {
+			splits[cfg] = append(splits[cfg], split)
+		}
+		files[key] = append(files[key], f)
+	}
+	for _, c := range b.formats {
+		if len(splits[c]) > 0 {
+			configs = append(configs, c)
+		}
+	}
+	for _, c := range configs {
+		slices.SortFunc(splits[c], func(a, b string) int { return splitRank(a) - splitRank(b) })
+	}
+	return configs, splits, files
+}
+
+func splitRank(s string) int {
+	if s == datasets.SplitTrain {
+		return 0
+	}
+	return 1
+}
+
+func (b *builder) frontMatter() ([]byte, error) {
+	configs, splits, files := b.configSplits()
+	m := cardMeta{
+		PrettyName: b.ds.PrettyName, License: b.ds.License, Language: []string{"en"},
+		TaskCategories: []string{"text-generation"},
+		Tags:           []string{"code", "gpu-kernels", "hip", "rocm", "kernel-optimization", "sft", "reinforcement-learning", "synthetic"},
+		SizeCategories: []string{sizeCategory(sumRows(b.sum.Rows))},
+	}
+	for i, c := range configs {
+		cc := cardConfig{ConfigName: c, Default: i == 0}
+		info := cardInfo{ConfigName: c, Features: datasets.YAMLFeatures(datasets.Schema(c))}
+		for _, s := range splits[c] {
+			df := cardDataFiles{Split: s}
+			sp := cardSplit{Name: s}
+			for _, f := range files[c+"/"+s] {
+				df.Path = append(df.Path, f.Path)
+				sp.NumBytes += f.Bytes
+				sp.NumExamples += f.Rows
+				info.DownloadSize += f.Size
+			}
+			info.DatasetSize += sp.NumBytes
+			cc.DataFiles = append(cc.DataFiles, df)
+			info.Splits = append(info.Splits, sp)
+		}
+		m.Configs = append(m.Configs, cc)
+		m.DatasetInfo = append(m.DatasetInfo, info)
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&m); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// md escapes a value for a Markdown table cell.
+func md(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+func (b *builder) card() ([]byte, error) {
+	fm, err := b.frontMatter()
+	if err != nil {
+		return nil, err
+	}
+	var w bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	p("---\n%s---\n\n# %s\n\n", fm, b.ds.PrettyName)
+	p("Synthetic training data for kernel-writing models, made by kforge: GPU kernel tasks mined from source repositories, " +
+		"candidate rewrites written by a model, and only the candidates a verifier found correct **and faster on a GPU**.\n\n")
+	p("Configs: `sft` (TRL conversational `messages`), `rl` (prompt plus everything a reward function needs to rebuild, run and time a candidate), " +
+		"`pairs` (prompt, chosen, rejected) and `multiturn` (refinement conversations with per-turn verdicts). " +
+		"Splits are by task: no task is in two splits.\n\n")
+	p("```python\nfrom datasets import load_dataset\nds = load_dataset(\"<repo>\", \"sft\")\n```\n\n")
+
+	p("## Funnel\n\n| step | count |\n|---|---:|\n")
+	snap := b.stats.Snapshot()
+	for _, st := range snap.Funnel {
+		if st.Count > 0 {
+			p("| %s | %d |\n", st.Step, st.Count)
+		}
+	}
+	f := b.sum.Filtered
+	p("| verdicts kept | %d |\n| after decontamination | %d |\n| after deduplication (selected) | %d |\n\n",
+		f.Verdicts[datasets.StatusKept], f.Verdicts[datasets.StatusKept]-f.Orphans-f.NoConversation-f.Contaminated, f.Selected)
+	p("Verdicts by status:")
+	for _, s := range []string{datasets.StatusKept, datasets.StatusRejected, datasets.StatusUnverified, datasets.StatusQuarantined} {
+		p(" %s %d;", s, f.Verdicts[s])
+	}
+	p(" only `kept` verdicts (correct and measured faster on a GPU) make sft and rl rows.\n\n")
+	p("Removed: %d contaminated (token %d-gram overlap with the evaluation sets), %d exact and %d near duplicates "+
+		"(MinHash/LSH, threshold %.2f; the fastest of a cluster stays), %d rl tasks with a leaking reference, %d pairs with a leaking rejected side.\n\n",
+		f.Contaminated, max(b.ds.NGram, 1), f.ExactDuplicates, f.NearDuplicates, b.ds.NearDupThreshold, f.ContaminatedRL, f.ContaminatedRej)
+
+	p("## Rows\n\n| config | split | rows | files |\n|---|---|---:|---:|\n")
+	configs, splits, files := b.configSplits()
+	for _, c := range configs {
+		for _, s := range splits[c] {
+			p("| %s | %s | %d | %d |\n", c, s, b.sum.Rows[c+"/"+s], len(files[c+"/"+s]))
+		}
+	}
+	p("\n## Speedup distribution\n\n![speedup histogram](%s)\n\nSpeedup of the selected candidates over the reference program, "+
+		"log2 bins from 1x; %d candidates.\n\n", PlotFile, len(b.speeds))
+	for _, t := range []struct {
+		title string
+		rows  []GroupRow
+	}{{"Per op", rows(b.lin.tables.byOp)}, {"Per architecture", rows(b.lin.tables.byArch)}} {
+		p("## %s\n\n| key | tasks | rows | train rows | median speedup | max speedup |\n|---|---:|---:|---:|---:|---:|\n", t.title)
+		for _, r := range t.rows {
+			p("| %s | %d | %d | %d | %.3f | %.3f |\n", md(r.Key), r.Tasks, r.Rows, r.TrainRows, r.MedianSpeedup, r.MaxSpeedup)
+		}
+		p("\n")
+	}
+	rp := b.sum.Replay
+	p("## Replay\n\n")
+	if rp.Rows == 0 {
+		p("No general (replay) data is mixed in.\n\n")
+	} else {
+		p("General instruction data is mixed into `sft` train against catastrophic forgetting, in every shard, marked `is_replay`. "+
+			"Target %.4f of %s, realised **%.4f** (%d replay %s of %d); %d replay rows, sampled without replacement with seed %d. "+
+			"Tokens are estimated as UTF-8 bytes / 4. Never mixed into rl, pairs or multiturn.\n\nSources:\n\n",
+			rp.Target, rp.Mode, rp.Realised, rp.Replay, rp.Mode, rp.Replay+rp.Task, rp.Rows, b.ds.Seed)
+		for _, s := range rp.Sources {
+			p("- `%s`\n", s)
+		}
+		p("\n")
+	}
+	p("## Sources\n\n| repository | commit | license | tasks |\n|---|---|---|---:|\n")
+	for _, s := range b.lin.sourceList() {
+		p("| %s | %s | %s | %d |\n", md(s.Value.Repo), md(s.Value.Commit), md(s.Value.License), s.Count)
+	}
+	p("\n## Models\n\n| provider | model | digest | variants |\n|---|---|---|---:|\n")
+	for _, m := range b.lin.modelList() {
+		p("| %s | %s | %s | %d |\n", md(m.Value.Provider), md(m.Value.Model), md(m.Value.Digest), m.Count)
+	}
+	p("\n## Devices\n\n| backend | device | arch | toolchain | verdicts |\n|---|---|---|---|---:|\n")
+	for _, d := range b.lin.deviceList() {
+		p("| %s | %s | %s | %s | %d |\n", md(d.Value.Backend), md(d.Value.Name), md(d.Value.Arch), md(d.Value.Toolchain), d.Count)
+	}
+	p("\nFull lineage (sources and commits, model digests, prompt versions, toolchains, devices, config) is in `%s`.\n", ManifestFile)
+	return w.Bytes(), nil
+}
+
+// ---- manifest ----
+
+type fileRef struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+type manifestRelease struct {
+	Data           []pq.File                   `json:"data"`
+	Files          []fileRef                   `json:"files"`
+	Rows           map[string]int64            `json:"rows"`
+	Splits         map[string]int              `json:"tasks_per_split"`
+	Filtered       Filtered                    `json:"filtered"`
+	Replay         ReplayReport                `json:"replay"`
+	Funnel         []pipeline.FunnelStep       `json:"funnel"`
+	Rejections     map[string]map[string]int64 `json:"rejections,omitempty"`
+	Tasks          int                         `json:"tasks"`
+	Variants       int                         `json:"variants"`
+	Verdicts       int                         `json:"verdicts"`
+	Kinds          map[string]int              `json:"task_kinds"`
+	Sources        []Counted[SourceRef]        `json:"sources"`
+	Models         []Counted[ModelRef]         `json:"models"`
+	PromptVersions []Counted[string]           `json:"prompt_versions"`
+	Devices        []Counted[DeviceRef]        `json:"devices"`
+	ByOp           []GroupRow                  `json:"by_op"`
+	ByArch         []GroupRow                  `json:"by_arch"`
+	Dataset        datasets.Config             `json:"dataset_config"`
+	Features       map[string]json.RawMessage  `json:"features"`
+}
+
+func (b *builder) manifest(card, png []byte) ([]byte, error) {
+	snap := b.stats.Snapshot()
+	splitTasks := map[string]int{}
+	for _, s := range b.splits {
+		splitTasks[s]++
+	}
+	r := manifestRelease{
+		Data: b.parquet, Rows: b.sum.Rows, Splits: splitTasks, Filtered: b.sum.Filtered, Replay: b.sum.Replay,
+		Funnel: snap.Funnel, Rejections: snap.Rejections, Tasks: b.lin.tasks, Variants: b.lin.variants, Verdicts: b.lin.verdicts,
+		Kinds: b.lin.kindTasks, Sources: b.lin.sourceList(), Models: b.lin.modelList(), PromptVersions: b.lin.promptList(),
+		Devices: b.lin.deviceList(), ByOp: rows(b.lin.tables.byOp), ByArch: rows(b.lin.tables.byArch), Dataset: b.ds,
+		Features: map[string]json.RawMessage{},
+	}
+	for _, c := range b.formats {
+		r.Features[c] = json.RawMessage(datasets.HFFeaturesJSON(datasets.Schema(c)))
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{CardFile, card}, {PlotFile, png}} {
+		sum := sha256.Sum256(f.data)
+		r.Files = append(r.Files, fileRef{f.name, int64(len(f.data)), hex.EncodeToString(sum[:])})
+	}
+	m := map[string]any{"lineage": b.opt.Lineage, "release": r}
+	if b.opt.Lineage == nil {
+		m["lineage"] = map[string]any{}
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
