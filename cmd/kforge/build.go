@@ -187,7 +187,12 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 		return exitCode(failed), nil
 	}
 	lin, _ := readLineage(b.shardDir())
-	sum, err := release.Build(ctx, release.Options{
+	cache, err := pipeline.OpenDirCache(b.cfg.CacheDir) // replay downloads live there
+	if err != nil {
+		return exitFailed, err
+	}
+	sum, err := writeRelease(ctx, b.e, b.log, release.Options{
+		Cache:   cache,
 		Shards:  []string{b.shardDir()},
 		Out:     filepath.Join(b.cfg.Out, "release"),
 		Dataset: b.cfg.Dataset,

@@ -90,7 +90,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
 		return exitFailed
 	}
-	sum, err := release.Build(ctx, release.Options{
+	sum, err := writeRelease(ctx, e, log, release.Options{
 		Shards: complete, Out: *out, Dataset: ds, Lineage: lineage, Cache: cache, Stats: pipeline.NewStats(), Log: log,
 	})
 	if err != nil {

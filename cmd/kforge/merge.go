@@ -116,7 +116,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	}
 
 	log.Info("merging shards", "shards", len(complete), "out", *out)
-	sum, err := release.Build(ctx, release.Options{
+	sum, err := writeRelease(ctx, e, log, release.Options{
 		Shards:  complete,
 		Out:     *out,
 		Dataset: dataset,

@@ -18,7 +18,7 @@ func publishEnv(getenv map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
 	return &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return getenv[k] }}, &out, &errb
 }
 
-func writeRelease(t *testing.T) string {
+func writeReleaseFixture(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
@@ -36,7 +36,7 @@ func writeRelease(t *testing.T) string {
 }
 
 func TestPublishUsage(t *testing.T) {
-	dir := writeRelease(t)
+	dir := writeReleaseFixture(t)
 	cases := []struct {
 		args []string
 		want int
@@ -71,7 +71,7 @@ func TestPublishDryRunCLI(t *testing.T) {
 		http.Error(w, `{"error":"Repository not found"}`, http.StatusNotFound)
 	}))
 	defer srv.Close()
-	dir := writeRelease(t)
+	dir := writeReleaseFixture(t)
 	e, out, errb := publishEnv(map[string]string{"HF_ENDPOINT": srv.URL, "HOME": t.TempDir()})
 	code := run(context.Background(), e, []string{"publish", dir, "--repo", "org/data", "--dry-run", "--tag", "v2026.11.29"})
 	if code != exitOK {
