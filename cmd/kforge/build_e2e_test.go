@@ -34,7 +34,11 @@ model:
 verify:
   backend: %[4]s
   archs: [gfx90a]
-  repetitions: 3
+  repetitions: 5
+  # Host timings on a shared CPU are noisy and the fixture's reference is
+  # deliberately slow (powf per term), so its real ~5-10x win must not be
+  # quarantined as implausible.
+  max_speedup: 100
   compile_workers: 1
 dataset:
   heldout_fraction: 0.34

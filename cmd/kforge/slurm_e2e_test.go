@@ -58,7 +58,11 @@ model:
   pull: false
 verify:
   backend: host-test
-  repetitions: 3
+  repetitions: 5
+  # Host timings on a shared CPU are noisy and the fixture's reference is
+  # deliberately slow (powf per term), so its real ~5-10x win must not be
+  # quarantined as implausible.
+  max_speedup: 100
   compile_workers: 1
 dataset:
   formats: [sft, rl, pairs, multiturn]
@@ -111,7 +115,7 @@ dataset:
 		total += n
 	}
 	if total == 0 {
-		t.Fatalf("the merged release is empty (rows %v): the test proves nothing about its content", rows)
+		t.Fatalf("the merged release is empty (rows %v): the test proves nothing about its content\n%s", rows, tails(logs))
 	}
 
 	single := filepath.Join(root, "single")
