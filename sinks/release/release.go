@@ -179,26 +179,23 @@ type replayRow struct {
 	amount int64
 }
 
-// eachShard reads the shards one at a time in a fixed order, each in its
-// canonical order.
-func (b *builder) eachShard(ctx context.Context, fn func(i int, d *datasets.ShardData) error) error {
-	for i, dir := range b.shards {
+// eachTask calls fn with one task's data at a time (task, variants,
+// verdicts), in task-id order over every shard: the order rows are written
+// in then depends on the tasks alone, not on how a build was sharded.
+func (b *builder) eachTask(ctx context.Context, fn func(d *datasets.ShardData) error) error {
+	err := datasets.MergeShards(b.shards, func(d *datasets.ShardData) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d, err := datasets.ReadShard(dir)
-		if err != nil {
-			return fmt.Errorf("release: %w", err)
-		}
-		d.Sort()
-		if err := fn(i, d); err != nil {
-			return err
-		}
+		return fn(d)
+	})
+	if err != nil {
+		return fmt.Errorf("release: %w", err)
 	}
 	return nil
 }
 
-// shardView indexes one shard's data by id.
+// shardView indexes one task group's data by id.
 type shardView struct {
 	tasks    map[string]*datasets.Task
 	variants map[string]*datasets.Variant
@@ -254,7 +251,7 @@ func (b *builder) pass1(ctx context.Context) error {
 	b.dd = dedup.New(b.ds.NearDupThreshold)
 	b.stats = pipeline.NewStats()
 	f := &b.sum.Filtered
-	return b.eachShard(ctx, func(_ int, d *datasets.ShardData) error {
+	return b.eachTask(ctx, func(d *datasets.ShardData) error {
 		sv := view(d)
 		for i := range d.Tasks {
 			t := &d.Tasks[i]

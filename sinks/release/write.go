@@ -19,8 +19,8 @@ type selRow struct {
 	vd *datasets.Verdict
 }
 
-// pass2 streams the shards again and writes every config's rows, in the
-// same order pass 1 saw them.
+// pass2 streams the shards again, task by task, and writes every config's
+// rows, in the same order pass 1 saw them.
 func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 	writers := map[string]*pq.Writer{}
 	popt := pq.Options{MaxShardBytes: int64(max(1, b.ds.MaxShardMB)) << 20, RowGroupBytes: b.opt.RowGroupBytes}
@@ -57,7 +57,7 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 	cursor := 0
 	b.lin.tables = newTables()
 
-	err := b.eachShard(ctx, func(_ int, d *datasets.ShardData) error {
+	err := b.eachTask(ctx, func(d *datasets.ShardData) error {
 		sv := view(d)
 		byTask := map[string][]*datasets.Variant{}
 		for i := range d.Variants {

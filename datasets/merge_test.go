@@ -1,0 +1,112 @@
+package datasets
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// writeShard writes d, sorted, as a complete shard directory.
+func writeShard(t *testing.T, dir string, d ShardData) {
+	t.Helper()
+	d.Sort()
+	os.MkdirAll(dir, 0o755)
+	for name, write := range map[string]func(f *os.File) error{
+		TasksFile:    func(f *os.File) error { return WriteJSONL(f, d.Tasks) },
+		VariantsFile: func(f *os.File) error { return WriteJSONL(f, d.Variants) },
+		VerdictsFile: func(f *os.File) error { return WriteJSONL(f, d.Verdicts) },
+		DoneFile:     func(f *os.File) error { return nil },
+	} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+func mergeTestData(n int) ShardData {
+	var d ShardData
+	for i := range n {
+		id := fmt.Sprintf("task%02d", (i*7)%n)
+		d.Tasks = append(d.Tasks, Task{ID: id, Op: "op"})
+		for s := range 2 {
+			vid := fmt.Sprintf("%s-v%d", id, s)
+			d.Variants = append(d.Variants, Variant{ID: vid, TaskID: id, Sample: s})
+			d.Verdicts = append(d.Verdicts, Verdict{VariantID: vid, TaskID: id, Status: StatusKept})
+		}
+	}
+	return d
+}
+
+func collect(t *testing.T, dirs []string) []ShardData {
+	t.Helper()
+	var got []ShardData
+	if err := MergeShards(dirs, func(d *ShardData) error { got = append(got, *d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestMergeShardsOrderDoesNotDependOnSharding(t *testing.T) {
+	all := mergeTestData(10)
+	root := t.TempDir()
+	writeShard(t, filepath.Join(root, "one"), all)
+	// The same tasks split over three shards, unevenly.
+	parts := make([]ShardData, 3)
+	for i, tk := range all.Tasks {
+		p := &parts[(i*5)%3]
+		p.Tasks = append(p.Tasks, tk)
+		for _, v := range all.Variants {
+			if v.TaskID == tk.ID {
+				p.Variants = append(p.Variants, v)
+			}
+		}
+		for _, v := range all.Verdicts {
+			if v.TaskID == tk.ID {
+				p.Verdicts = append(p.Verdicts, v)
+			}
+		}
+	}
+	var dirs []string
+	for i, p := range parts {
+		d := filepath.Join(root, fmt.Sprintf("s%d", i))
+		writeShard(t, d, p)
+		dirs = append(dirs, d)
+	}
+	one := collect(t, []string{filepath.Join(root, "one")})
+	three := collect(t, dirs)
+	if len(one) != 10 || !reflect.DeepEqual(one, three) {
+		t.Fatalf("one shard gave %d groups, three gave %d; equal=%v", len(one), len(three), reflect.DeepEqual(one, three))
+	}
+	for i, g := range one {
+		if len(g.Tasks) != 1 || len(g.Variants) != 2 || len(g.Verdicts) != 2 || g.Tasks[0].ID != fmt.Sprintf("task%02d", i) {
+			t.Fatalf("group %d: %+v", i, g)
+		}
+	}
+}
+
+func TestMergeShardsRefusesIncompleteAndUnsorted(t *testing.T) {
+	root := t.TempDir()
+	d := filepath.Join(root, "s")
+	writeShard(t, d, mergeTestData(3))
+	os.Remove(filepath.Join(d, DoneFile))
+	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "not complete") {
+		t.Errorf("incomplete shard: %v", err)
+	}
+	os.WriteFile(filepath.Join(d, DoneFile), nil, 0o644)
+	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"b\"}\n{\"id\":\"a\"}\n"), 0o644)
+	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2: not in canonical order") {
+		t.Errorf("unsorted shard: %v", err)
+	}
+	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\"}\n{broken\n"), 0o644)
+	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
+		t.Errorf("broken line: %v", err)
+	}
+}
