@@ -23,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ -f package.json ] && [ ! -d node_modules/@duckdb/node-api ]; then
   echo "setup: npm install (DuckDB reader)"
-  npm install --no-audit --no-fund --silent
+  npm ci --no-audit --no-fund --silent
 fi
 if ! command -v staticcheck >/dev/null && [ ! -x "$(go env GOPATH)/bin/staticcheck" ]; then
   echo "setup: installing staticcheck"
