@@ -10,13 +10,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"kforge/internal/parquetrows"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
-
-	pgo "github.com/parquet-go/parquet-go"
 
 	"kforge/filters/dedup"
 )
@@ -114,56 +113,10 @@ func (ix *Index) addJSONL(path string) error {
 }
 
 func (ix *Index) addParquet(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := pgo.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return EachParquetRow(pf, func(row map[string]any) error {
+	return parquetrows.Each(context.Background(), path, func(row map[string]any) error {
 		ix.addStrings(row)
 		return nil
 	})
-}
-
-// EachParquetRow calls fn with every row of a Parquet file as a generic map,
-// one row group at a time (streaming).
-func EachParquetRow(pf *pgo.File, fn func(map[string]any) error) error {
-	sch := pf.Schema()
-	buf := make([]pgo.Row, 64)
-	for _, rg := range pf.RowGroups() {
-		rows := rg.Rows()
-		for {
-			n, err := rows.ReadRows(buf)
-			for _, r := range buf[:n] {
-				m := map[string]any{}
-				if rerr := sch.Reconstruct(&m, r); rerr != nil {
-					rows.Close()
-					return rerr
-				}
-				if ferr := fn(m); ferr != nil {
-					rows.Close()
-					return ferr
-				}
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-	}
-	return nil
 }
 
 // addStrings indexes every string inside a decoded JSON or Parquet value.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"kforge/internal/parquetrows"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 
 	"kforge/configs"
 	"kforge/datasets"
-	"kforge/filters/decontam"
 	"kforge/sinks/release"
 	"kforge/sinks/release/releasetest"
 )
@@ -97,7 +97,7 @@ func readParquet(t *testing.T, path string) ([]map[string]any, map[string]string
 		t.Fatalf("parquet-go cannot open %s: %v", path, err)
 	}
 	var rows []map[string]any
-	if err := decontam.EachParquetRow(pf, func(m map[string]any) error { rows = append(rows, m); return nil }); err != nil {
+	if err := parquetrows.Each(context.Background(), path, func(m map[string]any) error { rows = append(rows, m); return nil }); err != nil {
 		t.Fatalf("parquet-go cannot read %s: %v", path, err)
 	}
 	if int64(len(rows)) != pf.NumRows() {

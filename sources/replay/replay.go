@@ -12,15 +12,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"kforge/internal/parquetrows"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	pgo "github.com/parquet-go/parquet-go"
-
 	"kforge/datasets"
-	"kforge/filters/decontam"
 )
 
 // HubFetcher downloads the data files of a Hub dataset at a pinned revision
@@ -147,7 +145,7 @@ func Each(ctx context.Context, src datasets.ReplaySource, opt Options, fn func(R
 		}
 		switch strings.ToLower(filepath.Ext(path)) {
 		case ".parquet":
-			err = eachParquet(ctx, path, emit)
+			err = parquetrows.Each(ctx, path, emit)
 		default:
 			err = eachJSONL(ctx, path, emit)
 		}
@@ -189,31 +187,6 @@ func eachJSONL(ctx context.Context, path string, fn func(map[string]any) error) 
 		}
 	}
 	return sc.Err()
-}
-
-func eachParquet(ctx context.Context, path string, fn func(map[string]any) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	pf, err := pgo.OpenFile(f, st.Size())
-	if err != nil {
-		return err
-	}
-	n := 0
-	return decontam.EachParquetRow(pf, func(m map[string]any) error {
-		if n++; n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return fn(m)
-	})
 }
 
 // Conversation finds a conversation in a row of any of the common shapes:
