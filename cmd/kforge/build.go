@@ -139,6 +139,9 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		return exitFailed, err
 	}
 	if err := gen.Prepare(ctx); err != nil {
+		if ep := model.CheckEndpoint(ctx, cfg.Model, b.e.getenv); !ep.Reachable {
+			return exitFailed, fmt.Errorf("model server %s is %s (model %s)", ep.URL, ep.Note, cfg.Model.Model)
+		}
 		return exitFailed, fmt.Errorf("model %s at %s: %w", cfg.Model.Model, cfg.Model.Provider, err)
 	}
 

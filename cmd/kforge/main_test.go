@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -136,5 +137,21 @@ func TestDoctorJSON(t *testing.T) {
 	}
 	if rep.Model.Reachable || !strings.Contains(rep.Model.Note, "unreachable") {
 		t.Errorf("model endpoint on a closed port: %+v", rep.Model)
+	}
+}
+
+func TestBuildNamesAnUnreachableModelServer(t *testing.T) {
+	if _, err := exec.LookPath("hipcc"); err != nil {
+		t.Skip("no hipcc: the compile-only backend is checked first")
+	}
+	dir := t.TempDir()
+	recipe := filepath.Join(dir, "r.yaml")
+	os.WriteFile(recipe, []byte("name: x\nsources: {repos: [{url: /nonexistent}]}\nmodel: {model: m, host: 'http://127.0.0.1:1', retries: 0}\nverify: {backend: compile-only}\n"), 0o644)
+	code, _, stderr := runCLI(t, nil, "build", "-c", recipe, "--out", filepath.Join(dir, "out"))
+	if code != exitFailed || !strings.Contains(stderr, "unreachable: start the server (ollama serve) or set model.host") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "shards")); err == nil {
+		t.Error("a build that could not start wrote shards")
 	}
 }
