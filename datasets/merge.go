@@ -113,12 +113,14 @@ func keyOf[T any](key func(*T) string) func([]byte) (string, error) {
 	}
 }
 
+// openJSONL opens a stream. Its buffer is small: a merge holds three streams
+// per shard open at once, and a line longer than it is read whole anyway.
 func openJSONL(path string, keyf func([]byte) (string, error)) (*jsonlStream, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &jsonlStream{path: path, f: f, r: bufio.NewReaderSize(f, 1<<20), keyf: keyf}
+	s := &jsonlStream{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10), keyf: keyf}
 	return s, s.advance()
 }
 
