@@ -12,27 +12,40 @@ import (
 	"time"
 )
 
-// e2eRecipe writes a recipe for the fixture repository, the scripted model
-// and a backend, building into out with the cache in cache.
-func e2eRecipe(t *testing.T, root, repo, host, backend string, rounds int) string {
+// e2eOpts are what the end-to-end recipes differ in.
+type e2eOpts struct {
+	name            string
+	samples, rounds int
+	concurrency     int
+	backend         string // host-test or compile-only
+	sharedCache     bool   // cache_dir beside the builds, shared by every --out
+}
+
+// e2eRecipe writes a recipe for the fixture repository and the scripted
+// model at host into root and returns its path.
+func e2eRecipe(t testing.TB, root, repo, host string, o e2eOpts) string {
 	t.Helper()
-	recipe := filepath.Join(root, "recipe-"+backend+".yaml")
-	writeFile(t, recipe, fmt.Sprintf(`name: e2e
-out: %[1]s/unused
-sources:
+	cache := ""
+	if o.sharedCache {
+		cache = "cache_dir: " + filepath.Join(root, "cache") + "\n"
+	}
+	recipe := filepath.Join(root, o.name+".yaml")
+	writeFile(t, recipe, fmt.Sprintf(`name: %[1]s
+out: %[2]s/unused
+%[3]ssources:
   repos:
-    - url: %[2]s
+    - url: %[4]s
       kind: hip-program
 model:
   provider: ollama
-  host: %[3]s
+  host: %[5]s
   model: fake-coder:1b
-  samples: 2
-  rounds: %[5]d
-  concurrency: 1
+  samples: %[6]d
+  rounds: %[7]d
+  concurrency: %[8]d
   pull: false
 verify:
-  backend: %[4]s
+  backend: %[9]s
   archs: [gfx90a]
   repetitions: 5
   # Host timings on a shared CPU are noisy and the fixture's reference is
@@ -41,10 +54,11 @@ verify:
   max_speedup: 100
   compile_workers: 1
 dataset:
+  formats: [sft, rl, pairs, multiturn]
   heldout_fraction: 0.34
   replay:
     fraction: 0
-`, root, repo, host, backend, rounds))
+`, o.name, root, cache, repo, host, o.samples, o.rounds, o.concurrency, o.backend))
 	return recipe
 }
 
@@ -63,7 +77,7 @@ func TestBuildResumesAfterSIGKILL(t *testing.T) {
 	repo := e2eRepo(t, root)
 	fake := newFakeOllama(t, "fake-coder:1b", fixtureAnswer)
 	fake.delay = 300 * time.Millisecond
-	recipe := e2eRecipe(t, root, repo, fake.URL(), "host-test", 1)
+	recipe := e2eRecipe(t, root, repo, fake.URL(), e2eOpts{name: "sigkill", samples: 2, rounds: 1, concurrency: 1, backend: "host-test"})
 	out := filepath.Join(root, "out")
 	const tasks, samples = 3, 2 // the fixture's programs × samples, one round
 
@@ -127,29 +141,7 @@ func BenchmarkNightlyRerun(b *testing.B) {
 		repo := e2eRepo(b, root)
 		fake := newFakeOllama(b, "fake-coder:1b", fixtureAnswer)
 		fake.delay = 200 * time.Millisecond
-		recipe := filepath.Join(root, "recipe.yaml")
-		os.WriteFile(recipe, []byte(fmt.Sprintf(`name: nightly-bench
-out: %[1]s/unused
-cache_dir: %[1]s/cache
-sources:
-  repos:
-    - url: %[2]s
-      kind: hip-program
-model:
-  provider: ollama
-  host: %[3]s
-  model: fake-coder:1b
-  samples: 4
-  rounds: 2
-  concurrency: 4
-  pull: false
-verify:
-  backend: compile-only
-  archs: [gfx90a]
-dataset:
-  replay:
-    fraction: 0
-`, root, repo, fake.URL())), 0o644)
+		recipe := e2eRecipe(b, root, repo, fake.URL(), e2eOpts{name: "nightly-bench", samples: 4, rounds: 2, concurrency: 4, backend: "compile-only", sharedCache: true})
 		start := time.Now()
 		runKforge(b, root, bin, "build", "-c", recipe, "--out", filepath.Join(root, fmt.Sprint("night-1-", i)))
 		first := time.Since(start)

@@ -40,36 +40,7 @@ func TestSlurmEndToEnd(t *testing.T) {
 	bin := buildKforge(t, root)
 	repo := e2eRepo(t, root)
 	fake := newFakeOllama(t, "fake-coder:1b", fixtureAnswer)
-	recipe := filepath.Join(root, "recipe.yaml")
-	writeFile(t, recipe, fmt.Sprintf(`name: slurm-e2e
-out: %[1]s/unused
-cache_dir: %[1]s/cache
-sources:
-  repos:
-    - url: %[2]s
-      kind: hip-program
-model:
-  provider: ollama
-  host: %[3]s
-  model: fake-coder:1b
-  samples: 2
-  rounds: 1
-  concurrency: 2
-  pull: false
-verify:
-  backend: host-test
-  repetitions: 5
-  # Host timings on a shared CPU are noisy and the fixture's reference is
-  # deliberately slow (powf per term), so its real ~5-10x win must not be
-  # quarantined as implausible.
-  max_speedup: 100
-  compile_workers: 1
-dataset:
-  formats: [sft, rl, pairs, multiturn]
-  heldout_fraction: 0.34
-  replay:
-    fraction: 0
-`, root, repo, fake.URL()))
+	recipe := e2eRecipe(t, root, repo, fake.URL(), e2eOpts{name: "slurm-e2e", samples: 2, rounds: 1, concurrency: 2, backend: "host-test", sharedCache: true})
 
 	sharded := filepath.Join(root, "sharded")
 	out := runKforge(t, root, bin, "slurm", "submit", "-c", recipe, "--shards", "4", "--out", sharded,
