@@ -99,20 +99,15 @@ func paramName(a string) string {
 }
 
 func topLevelEq(s string) int {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '<', '(', '[', '{':
-			depth++
-		case '>', ')', ']', '}':
-			depth--
-		case '=':
-			if depth == 0 {
-				return i
-			}
+	at := -1
+	eachTop(s, func(i int) bool {
+		if s[i] == '=' {
+			at = i
+			return false
 		}
-	}
-	return -1
+		return true
+	})
+	return at
 }
 
 var problemParamRe = regexp.MustCompile(`Layout|DataType|ElementwiseOp|ElementOp|Specialization|GemmSpec|ComputeType|NumDim|^NDim|ReduceOp|^Rank$|^NumReduceDim$|InElementwise|AccElementwise|OutElementwise|Elementwise`)

@@ -103,23 +103,35 @@ func matchClose(code []byte, open int) int {
 	return -1
 }
 
-// splitTop splits s at commas outside any bracket pair.
-func splitTop(s string) []string {
-	var parts []string
-	depth, start := 0, 0
+// eachTop calls fn with the index of every byte of s that lies outside any
+// bracket pair (brackets themselves excluded) until fn returns false.
+func eachTop(s string, fn func(i int) bool) {
+	depth := 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '<', '(', '[', '{':
 			depth++
 		case '>', ')', ']', '}':
 			depth--
-		case ',':
-			if depth == 0 {
-				parts = append(parts, strings.TrimSpace(s[start:i]))
-				start = i + 1
+		default:
+			if depth == 0 && !fn(i) {
+				return
 			}
 		}
 	}
+}
+
+// splitTop splits s at commas outside any bracket pair.
+func splitTop(s string) []string {
+	var parts []string
+	start := 0
+	eachTop(s, func(i int) bool {
+		if s[i] == ',' {
+			parts = append(parts, strings.TrimSpace(s[start:i]))
+			start = i + 1
+		}
+		return true
+	})
 	if last := strings.TrimSpace(s[start:]); last != "" || len(parts) > 0 {
 		parts = append(parts, last)
 	}
