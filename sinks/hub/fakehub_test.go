@@ -413,6 +413,20 @@ func (f *fakeHub) decode(w http.ResponseWriter, r *http.Request, ctype string, v
 }
 
 // repoLocked finds a repo (caller holds mu).
+// revLocked finds repo and its commit at rev, answering 404 for either
+// missing; c is nil then. f.mu must be held.
+func (f *fakeHub) revLocked(w http.ResponseWriter, r *http.Request, repo, rev string) (*fakeRepo, *fakeCommit) {
+	rp := f.repoLocked(w, r, repo)
+	if rp == nil {
+		return nil, nil
+	}
+	c := rp.commitAt(rev)
+	if c == nil {
+		f.fail(w, r, hubErr{status: 404, code: "RevisionNotFound", msg: "Invalid rev id: " + rev})
+	}
+	return rp, c
+}
+
 func (f *fakeHub) repoLocked(w http.ResponseWriter, r *http.Request, name string) *fakeRepo {
 	rp := f.repos[name]
 	if rp == nil {
@@ -462,13 +476,8 @@ func (f *fakeHub) create(w http.ResponseWriter, r *http.Request) {
 func (f *fakeHub) revision(w http.ResponseWriter, r *http.Request, repo, rev string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp := f.repoLocked(w, r, repo)
-	if rp == nil {
-		return
-	}
-	c := rp.commitAt(rev)
+	rp, c := f.revLocked(w, r, repo, rev)
 	if c == nil {
-		f.fail(w, r, hubErr{status: 404, code: "RevisionNotFound", msg: "Invalid rev id: " + rev})
 		return
 	}
 	writeJSON(w, map[string]any{"id": repo, "sha": c.oid, "private": rp.private})
@@ -553,13 +562,8 @@ func (f *fakeHub) tree(w http.ResponseWriter, r *http.Request, repo, rev string)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp := f.repoLocked(w, r, repo)
-	if rp == nil {
-		return
-	}
-	c := rp.commitAt(rev)
+	_, c := f.revLocked(w, r, repo, rev)
 	if c == nil {
-		f.fail(w, r, hubErr{status: 404, code: "RevisionNotFound", msg: "Invalid rev id: " + rev})
 		return
 	}
 	var items []treeItem
@@ -793,13 +797,8 @@ func (f *fakeHub) tag(w http.ResponseWriter, r *http.Request, repo, rev string) 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rp := f.repoLocked(w, r, repo)
-	if rp == nil {
-		return
-	}
-	c := rp.commitAt(rev)
+	rp, c := f.revLocked(w, r, repo, rev)
 	if c == nil {
-		f.fail(w, r, hubErr{status: 404, code: "RevisionNotFound", msg: "Invalid rev id: " + rev})
 		return
 	}
 	if _, ok := rp.tags[*req.Tag]; ok {
