@@ -6,11 +6,16 @@
 package parquet
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -18,6 +23,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"kforge/datasets"
@@ -57,12 +64,14 @@ type File struct {
 // Rows are gathered into an Arrow record on the caller's goroutine while
 // earlier row groups are encoded and compressed on others: one encoding
 // goroutine per shard, so that a finished shard's last row groups encode
-// while the next shard fills, and at most GOMAXPROCS shards encode at once.
+// while the next shard fills, at most GOMAXPROCS shards at once, and within a
+// row group the columns encode in parallel (see writeRowGroup).
 type Writer struct {
 	root, config, split string
 	schema              *arrow.Schema
 	opt                 Options
 	props               *pq.WriterProperties
+	arrowProps          pqarrow.ArrowWriterProperties
 	mem                 memory.Allocator
 
 	b          *array.RecordBuilder
@@ -116,7 +125,7 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 		wp = append(wp, pq.WithDictionaryFor(c, false))
 	}
 	return &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
-		props: pq.NewWriterProperties(wp...), mem: mem}
+		props: pq.NewWriterProperties(wp...), arrowProps: pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)), mem: mem}
 }
 
 // Dir is the folder the shards go to.
@@ -220,7 +229,7 @@ func stringBuilders(b *array.RecordBuilder) []*array.StringBuilder {
 func (w *Writer) encode(se *shardEnc) {
 	defer close(se.done)
 	var f *os.File
-	var fw *pqarrow.FileWriter
+	var fw *file.Writer
 	fail := func(err error) {
 		if se.err == nil && err != nil {
 			se.err = err
@@ -235,12 +244,12 @@ func (w *Writer) encode(se *shardEnc) {
 			}
 			if err == nil {
 				se.path = f.Name()
-				fw, err = pqarrow.NewFileWriter(w.schema, f, w.props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem)))
+				fw, err = w.newFileWriter(f)
 			}
 			fail(err)
 		}
 		if se.err == nil {
-			fail(fw.Write(rec))
+			fail(w.writeRowGroup(fw, rec))
 		}
 		rec.Release()
 	}
@@ -271,6 +280,117 @@ func (w *Writer) encode(se *shardEnc) {
 		fail(err)
 	}
 	g.Close()
+}
+
+// newFileWriter starts a Parquet file with the schema pqarrow derives from
+// the Arrow schema, and the Arrow schema's metadata (the Hugging Face
+// features) as the file's key-value metadata.
+func (w *Writer) newFileWriter(f io.Writer) (*file.Writer, error) {
+	sc, err := pqarrow.ToParquet(w.schema, w.props, w.arrowProps)
+	if err != nil {
+		return nil, err
+	}
+	md := w.schema.Metadata()
+	var kv metadata.KeyValueMetadata
+	for i, k := range md.Keys() {
+		kv.Append(k, md.Values()[i])
+	}
+	return file.NewParquetWriterWithError(f, sc.Root(), file.WithWriterProps(w.props), file.WithWriteMetadata(kv))
+}
+
+// writeRowGroup writes one record as a row group, its columns encoded and
+// compressed in parallel: a buffered row group gives every column its own
+// in-memory chunk, copied to the file in column order when it closes, so the
+// bytes do not depend on which column finished first.
+func (w *Writer) writeRowGroup(fw *file.Writer, rec arrow.RecordBatch) error {
+	rgw, err := fw.AppendBufferedRowGroupChecked()
+	if err != nil {
+		return err
+	}
+	type job struct {
+		col, leaf0 int // top-level column and its first leaf column
+		cost       int64
+	}
+	jobs := make([]job, rec.NumCols())
+	leaf := 0
+	for i, f := range w.schema.Fields() {
+		jobs[i] = job{col: i, leaf0: leaf, cost: arrayBytes(rec.Column(i).Data())}
+		leaf += leafCount(f.Type)
+	}
+	// Biggest first, so the long column does not start last.
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.cost, a.cost) })
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(jobs) {
+					return
+				}
+				j := jobs[k]
+				errs[k] = w.writeColumn(rgw, j.leaf0, w.schema.Field(j.col), rec.Column(j.col))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return rgw.Close()
+}
+
+// writeColumn writes one Arrow column into its leaf column chunks.
+func (w *Writer) writeColumn(rgw file.BufferedRowGroupWriter, leaf0 int, f arrow.Field, col arrow.Array) error {
+	ls, err := leaves(f, col)
+	if err != nil {
+		return err
+	}
+	defer releaseLeaves(ls)
+	ctx := pqarrow.NewArrowWriteContext(context.Background(), &w.arrowProps)
+	for k, l := range ls {
+		cw, err := rgw.Column(leaf0 + k)
+		if err != nil {
+			return err
+		}
+		if err := pqarrow.WriteArrowToColumn(ctx, cw, l.values, l.def, l.rep, l.nullable); err != nil {
+			return fmt.Errorf("column %s: %w", f.Name, err)
+		}
+	}
+	return nil
+}
+
+// leafCount is the number of Parquet leaf columns of an Arrow type.
+func leafCount(t arrow.DataType) int {
+	switch t := t.(type) {
+	case *arrow.ListType:
+		return leafCount(t.Elem())
+	case *arrow.StructType:
+		n := 0
+		for _, f := range t.Fields() {
+			n += leafCount(f.Type)
+		}
+		return n
+	}
+	return 1
+}
+
+// arrayBytes is the size of an array's buffers, children included: the
+// encoding cost estimate that orders the columns.
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayBytes(c)
+	}
+	return n
 }
 
 // wait ends the current shard and waits for every encoder; it returns the

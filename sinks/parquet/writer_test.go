@@ -11,6 +11,7 @@ import (
 	pgo "github.com/parquet-go/parquet-go"
 
 	"kforge/datasets"
+	"kforge/sinks/parquet/internal/sftgen"
 )
 
 func sftRow(i int) *datasets.SFTRecord {
@@ -146,12 +147,16 @@ func TestAbortAndEmpty(t *testing.T) {
 	}
 }
 
-// BenchmarkWriteSFT measures the sink alone on in-memory rows.
+// BenchmarkWriteSFT measures the sink alone on in-memory rows, the rows of
+// scripts/bench-parquet.sh (about 1.9 KB each).
 func BenchmarkWriteSFT(b *testing.B) {
-	rows := make([]*datasets.SFTRecord, 10_000)
+	rows := make([]*datasets.SFTRecord, 50_000)
+	var size int
 	for i := range rows {
-		rows[i] = sftRow(i)
+		rows[i] = sftgen.Row(i)
+		size += rows[i].Size()
 	}
+	b.SetBytes(int64(size))
 	b.ResetTimer()
 	for range b.N {
 		w := NewWriter(b.TempDir(), "sft", "train", datasets.Schema(datasets.ConfigSFT), Options{})
