@@ -2,10 +2,10 @@ package datasets
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // Dataset config names: the four shapes a release can hold.
@@ -22,11 +22,12 @@ const (
 	SplitTest  = "test"
 )
 
-// Row is one dataset row that can add itself to an Arrow record builder built
-// from its config's schema.
+// Row is one dataset row that can add itself to a batch of its config's
+// schema.
 type Row interface {
 	// AppendTo appends the row's values, one per column, in schema order.
-	AppendTo(b *array.RecordBuilder)
+	// Use Columns.Append, which also counts the row.
+	AppendTo(b *Columns)
 	// Size estimates the row's uncompressed bytes, for row-group and shard sizing.
 	Size() int
 }
@@ -253,6 +254,13 @@ func PlainColumns(config string) []string {
 	return nil
 }
 
+// DictionaryColumns says which string columns of a config a writer should
+// dictionary-encode: all but PlainColumns. For NewColumns.
+func DictionaryColumns(config string) func(path string) bool {
+	plain := PlainColumns(config)
+	return func(path string) bool { return !slices.Contains(plain, path) }
+}
+
 // Configs are the known config names in release order.
 var Configs = []string{ConfigSFT, ConfigRL, ConfigPairs, ConfigMultiturn}
 
@@ -360,69 +368,42 @@ func YAMLFeatures(s *arrow.Schema) []YAMLFeature {
 
 // ---- appending rows ----
 
-// cols is a cursor over a record builder's columns in schema order.
+// cols is a cursor over a batch's columns in schema order.
 type cols struct {
-	b *array.RecordBuilder
+	c *Columns
 	i int
 }
 
-func (c *cols) next() array.Builder { f := c.b.Field(c.i); c.i++; return f }
+func (c *cols) next() *Column { f := c.c.fields[c.i]; c.i++; return f }
 
-func (c *cols) str(s string) { c.next().(*array.StringBuilder).Append(s) }
+func (c *cols) str(s string) { c.next().Str(s) }
 
 // nstr appends s, or null when s is empty.
-func (c *cols) nstr(s string) {
-	b := c.next().(*array.StringBuilder)
-	if s == "" {
-		b.AppendNull()
-	} else {
-		b.Append(s)
-	}
-}
+func (c *cols) nstr(s string) { c.next().StrOrNull(s) }
 
-func (c *cols) f64(x float64) { c.next().(*array.Float64Builder).Append(x) }
+func (c *cols) f64(x float64) { c.next().F64(x, true) }
 
-func (c *cols) nf64(x float64, valid bool) {
-	b := c.next().(*array.Float64Builder)
-	if valid {
-		b.Append(x)
-	} else {
-		b.AppendNull()
-	}
-}
+func (c *cols) nf64(x float64, valid bool) { c.next().F64(x, valid) }
 
-func (c *cols) i32(x int32) { c.next().(*array.Int32Builder).Append(x) }
+func (c *cols) i32(x int32) { c.next().I32(x, true) }
 
-func (c *cols) ni32(x int32, valid bool) {
-	b := c.next().(*array.Int32Builder)
-	if valid {
-		b.Append(x)
-	} else {
-		b.AppendNull()
-	}
-}
+func (c *cols) ni32(x int32, valid bool) { c.next().I32(x, valid) }
 
-func (c *cols) boolean(x bool) { c.next().(*array.BooleanBuilder).Append(x) }
+func (c *cols) boolean(x bool) { c.next().Bool(x) }
 
 func (c *cols) msgs(ms []ChatMessage) {
-	lb := c.next().(*array.ListBuilder)
-	lb.Append(true)
-	sb := lb.ValueBuilder().(*array.StructBuilder)
-	role := sb.FieldBuilder(0).(*array.StringBuilder)
-	content := sb.FieldBuilder(1).(*array.StringBuilder)
+	el := c.next().List()
 	for _, m := range ms {
-		sb.Append(true)
-		role.Append(m.Role)
-		content.Append(m.Content)
+		f := el.Struct()
+		f[0].Str(m.Role)
+		f[1].Str(m.Content)
 	}
 }
 
 func (c *cols) strs(ss []string) {
-	lb := c.next().(*array.ListBuilder)
-	lb.Append(true)
-	vb := lb.ValueBuilder().(*array.StringBuilder)
+	el := c.next().List()
 	for _, s := range ss {
-		vb.Append(s)
+		el.Str(s)
 	}
 }
 
@@ -435,8 +416,8 @@ func msgSize(ms []ChatMessage) int {
 }
 
 // AppendTo implements Row.
-func (r *SFTRecord) AppendTo(b *array.RecordBuilder) {
-	c := cols{b: b}
+func (r *SFTRecord) AppendTo(b *Columns) {
+	c := cols{c: b}
 	c.str(r.ID)
 	c.msgs(r.Messages)
 	c.nstr(r.Reasoning)
@@ -481,8 +462,8 @@ func Tokens(ms []ChatMessage) int64 {
 }
 
 // AppendTo implements Row.
-func (r *RLRecord) AppendTo(b *array.RecordBuilder) {
-	c := cols{b: b}
+func (r *RLRecord) AppendTo(b *Columns) {
+	c := cols{c: b}
 	c.str(r.ID)
 	c.msgs(r.Prompt)
 	c.str(r.TaskID)
@@ -502,15 +483,13 @@ func (r *RLRecord) AppendTo(b *array.RecordBuilder) {
 	c.str(r.Sizes)
 	c.nf64(r.RTol, r.HasTolerance)
 	c.nf64(r.ATol, r.HasTolerance)
-	lb := c.next().(*array.ListBuilder)
-	lb.Append(true)
-	sb := lb.ValueBuilder().(*array.StructBuilder)
+	el := c.next().List()
 	for _, bl := range r.Baselines {
-		sb.Append(true)
-		sb.FieldBuilder(0).(*array.StringBuilder).Append(bl.Device)
-		sb.FieldBuilder(1).(*array.StringBuilder).Append(bl.Arch)
-		sb.FieldBuilder(2).(*array.StringBuilder).Append(bl.Toolchain)
-		sb.FieldBuilder(3).(*array.Float64Builder).Append(bl.ReferenceMS)
+		f := el.Struct()
+		f[0].Str(bl.Device)
+		f[1].Str(bl.Arch)
+		f[2].Str(bl.Toolchain)
+		f[3].F64(bl.ReferenceMS, true)
 	}
 	c.f64(r.BestSpeedup)
 	c.str(r.ReferenceSolution)
@@ -529,8 +508,8 @@ func (r *RLRecord) Size() int {
 }
 
 // AppendTo implements Row.
-func (r *PairRecord) AppendTo(b *array.RecordBuilder) {
-	c := cols{b: b}
+func (r *PairRecord) AppendTo(b *Columns) {
+	c := cols{c: b}
 	c.str(r.ID)
 	c.str(r.TaskID)
 	c.str(r.Op)
@@ -555,24 +534,22 @@ func (r *PairRecord) Size() int {
 }
 
 // AppendTo implements Row.
-func (r *MultiturnRecord) AppendTo(b *array.RecordBuilder) {
-	c := cols{b: b}
+func (r *MultiturnRecord) AppendTo(b *Columns) {
+	c := cols{c: b}
 	c.str(r.ID)
 	c.str(r.TaskID)
 	c.str(r.Op)
 	c.str(r.Arch)
 	c.msgs(r.Messages)
 	c.i32(r.NumTurns)
-	lb := c.next().(*array.ListBuilder)
-	lb.Append(true)
-	sb := lb.ValueBuilder().(*array.StructBuilder)
+	el := c.next().List()
 	for _, t := range r.Turns {
-		sb.Append(true)
-		sb.FieldBuilder(0).(*array.Int32Builder).Append(t.Round)
-		sb.FieldBuilder(1).(*array.StringBuilder).Append(t.VariantID)
-		sb.FieldBuilder(2).(*array.StringBuilder).Append(t.Status)
-		sb.FieldBuilder(3).(*array.Float64Builder).Append(t.Speedup)
-		sb.FieldBuilder(4).(*array.StringBuilder).Append(t.Reason)
+		f := el.Struct()
+		f[0].I32(t.Round, true)
+		f[1].Str(t.VariantID)
+		f[2].Str(t.Status)
+		f[3].F64(t.Speedup, true)
+		f[4].Str(t.Reason)
 	}
 	c.f64(r.FinalSpeedup)
 	c.str(r.Model)

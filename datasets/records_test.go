@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gopkg.in/yaml.v3"
 )
 
@@ -77,10 +76,10 @@ func TestRowsAppend(t *testing.T) {
 		ConfigMultiturn: &MultiturnRecord{ID: "m", Messages: []ChatMessage{{"user", "q"}}, Turns: []Turn{{0, "v0", "kept", 1.2, ""}}},
 	}
 	for c, r := range rows {
-		b := array.NewRecordBuilder(memory.NewGoAllocator(), Schema(c))
-		r.AppendTo(b)
-		r.AppendTo(b)
-		rec := b.NewRecordBatch()
+		b := NewColumns(Schema(c), DictionaryColumns(c))
+		b.Append(r)
+		b.Append(r)
+		rec := b.Record()
 		if rec.NumRows() != 2 || r.Size() <= 0 {
 			t.Errorf("%s: %d rows, size %d", c, rec.NumRows(), r.Size())
 		}
@@ -89,13 +88,15 @@ func TestRowsAppend(t *testing.T) {
 				t.Errorf("%s: column %s has %d values", c, rec.Schema().Field(i).Name, col.Len())
 			}
 		}
+		if err := array.ValidateRecordFull(rec); err != nil {
+			t.Errorf("%s: %v", c, err)
+		}
 		rec.Release()
-		b.Release()
 	}
 	// Replay rows have null task columns.
-	b := array.NewRecordBuilder(memory.NewGoAllocator(), Schema(ConfigSFT))
-	(&SFTRecord{ID: "r", Messages: []ChatMessage{{"user", "q"}}, IsReplay: true}).AppendTo(b)
-	rec := b.NewRecordBatch()
+	b := NewColumns(Schema(ConfigSFT), DictionaryColumns(ConfigSFT))
+	b.Append(&SFTRecord{ID: "r", Messages: []ChatMessage{{"user", "q"}}, IsReplay: true})
+	rec := b.Record()
 	if !rec.Column(rec.Schema().FieldIndices("speedup")[0]).IsNull(0) || !rec.Column(rec.Schema().FieldIndices("task_id")[0]).IsNull(0) {
 		t.Errorf("replay row has task values")
 	}

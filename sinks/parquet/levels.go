@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // leafColumn is one Parquet leaf column of an Arrow column, in the form
@@ -39,11 +40,12 @@ func leaves(f arrow.Field, col arrow.Array) ([]leafColumn, error) {
 	if !primitive(f.Type) {
 		return nil, fmt.Errorf("column %s: type %s is not supported", f.Name, f.Type)
 	}
+	col = plainIfNeeded(col)
 	if !f.Nullable {
 		if col.NullN() > 0 {
+			col.Release()
 			return nil, fmt.Errorf("column %s: null in a non-nullable column", f.Name)
 		}
-		col.Retain()
 		return []leafColumn{{values: col}}, nil
 	}
 	def := make([]int16, col.Len())
@@ -52,13 +54,12 @@ func leaves(f arrow.Field, col arrow.Array) ([]leafColumn, error) {
 			def[i] = 1
 		}
 	}
-	col.Retain()
 	return []leafColumn{{values: col, def: def, nullable: col.NullN() > 0}}, nil
 }
 
 func primitive(t arrow.DataType) bool {
 	switch t.ID() {
-	case arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.LARGE_BINARY, arrow.BOOL,
+	case arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.LARGE_BINARY, arrow.BOOL, arrow.DICTIONARY,
 		arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
 		arrow.FLOAT32, arrow.FLOAT64:
 		return true
@@ -143,7 +144,9 @@ func listLeaves(f arrow.Field, t *arrow.ListType, col *array.List) ([]leafColumn
 
 	out := make([]leafColumn, len(fields))
 	for k, sf := range fields {
-		vals := array.NewSlice(arrays[k], lo, hi)
+		sl := array.NewSlice(arrays[k], lo, hi)
+		vals := plainIfNeeded(sl)
+		sl.Release()
 		d := def
 		if isStruct && sf.Nullable {
 			// A nullable struct field adds one level where it is present.
@@ -172,4 +175,37 @@ func releaseLeaves(ls []leafColumn) {
 	for _, l := range ls {
 		l.values.Release()
 	}
+}
+
+// plainIfNeeded returns a new reference to arr, or, for a dictionary array
+// with an empty dictionary or an empty string in it, the same values as a
+// plain string array. pqarrow's dictionary path cannot take an empty
+// dictionary, and leaves "" out of the statistics (a wrong minimum, which
+// would let a reader skip pages that hold "").
+func plainIfNeeded(arr arrow.Array) arrow.Array {
+	d, ok := arr.(*array.Dictionary)
+	if !ok {
+		arr.Retain()
+		return arr
+	}
+	dict := d.Dictionary().(*array.String)
+	hasEmpty := dict.Len() == 0
+	for i := 0; i < dict.Len() && !hasEmpty; i++ {
+		hasEmpty = dict.ValueLen(i) == 0
+	}
+	if !hasEmpty {
+		arr.Retain()
+		return arr
+	}
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	b.Reserve(d.Len())
+	for i := range d.Len() {
+		if d.IsNull(i) {
+			b.AppendNull()
+		} else {
+			b.Append(dict.Value(d.GetValueIndex(i)))
+		}
+	}
+	return b.NewArray()
 }

@@ -3,6 +3,7 @@ package parquet
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -58,7 +59,9 @@ func variedRow(config string, i, scale int) datasets.Row {
 
 // TestColumnsEncodeAsPqarrow checks the column-parallel row groups against
 // pqarrow's own FileWriter on the same records: the files must be the same
-// bytes, so the level builder and the parallel encoding change nothing.
+// bytes, so the level builder and the parallel encoding change nothing. The
+// records are plain (no dictionary arrays): with them the sink deliberately
+// differs where pqarrow gets statistics wrong (TestStatisticsKeepEmptyStrings).
 func TestColumnsEncodeAsPqarrow(t *testing.T) {
 	for _, config := range datasets.Configs {
 		t.Run(config, func(t *testing.T) {
@@ -66,12 +69,11 @@ func TestColumnsEncodeAsPqarrow(t *testing.T) {
 			w := NewWriter(t.TempDir(), config, "train", schema, Options{})
 			var recs []arrow.RecordBatch
 			for _, n := range []struct{ rows, scale int }{{1, 1}, {57, 1}, {300, 1}, {2500, 40}} {
-				b := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+				b := datasets.NewColumns(schema, nil)
 				for i := range n.rows {
-					variedRow(config, i, n.scale).AppendTo(b)
+					b.Append(variedRow(config, i, n.scale))
 				}
-				recs = append(recs, b.NewRecordBatch())
-				b.Release()
+				recs = append(recs, b.Record())
 			}
 			defer func() {
 				for _, r := range recs {
@@ -80,7 +82,7 @@ func TestColumnsEncodeAsPqarrow(t *testing.T) {
 			}()
 
 			var want bytes.Buffer
-			ref, err := pqarrow.NewFileWriter(schema, &want, w.props, w.arrowProps)
+			ref, err := pqarrow.NewFileWriter(recs[0].Schema(), &want, w.props, w.arrowProps)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,4 +183,46 @@ func pageCount(t *testing.T, data []byte) int {
 		total += most
 	}
 	return total
+}
+
+// TestStatisticsKeepEmptyStrings: every column chunk has a column index, and
+// "" counts in the minimum (pqarrow's dictionary path drops it; the sink
+// writes such columns plain). A wrong minimum would let readers skip pages.
+func TestStatisticsKeepEmptyStrings(t *testing.T) {
+	for _, config := range datasets.Configs {
+		dir := t.TempDir()
+		w := NewWriter(dir, config, "train", datasets.Schema(config), Options{RowGroupBytes: 20_000})
+		for i := range 600 {
+			if err := w.Append(variedRow(config, i, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files, err := w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := file.OpenParquetFile(filepath.Join(dir, files[0].Path), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for g := range r.NumRowGroups() {
+			pi, err := r.GetPageIndexReader().RowGroup(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for c := range r.MetaData().Schema.NumColumns() {
+				path := r.MetaData().Schema.Column(c).Path()
+				cc, _ := r.MetaData().RowGroup(g).ColumnChunk(c)
+				st, _ := cc.Statistics()
+				if ci, err := pi.GetColumnIndex(c); st != nil && st.HasMinMax() && (err != nil || ci == nil) {
+					t.Errorf("%s row group %d %s: values but no column index (%v)", config, g, path, err)
+				}
+				empty := map[string]string{datasets.ConfigRL: "kind", datasets.ConfigMultiturn: "turns.list.element.reason"}
+				if path == empty[config] && (st == nil || !st.HasMinMax() || len(st.EncodeMin()) != 0) {
+					t.Errorf("%s row group %d %s: statistics %v, want minimum \"\"", config, g, path, st)
+				}
+			}
+		}
+		r.Close()
+	}
 }

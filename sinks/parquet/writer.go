@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -74,20 +73,22 @@ type Writer struct {
 	arrowProps          pqarrow.ArrowWriterProperties
 	mem                 memory.Allocator
 
-	b          *array.RecordBuilder
+	batch      *datasets.Columns      // the row group being filled
+	free       chan *datasets.Columns // batches the encoders are done with
+	made       int                    // batches allocated, at most maxBatches
 	rgBytes    int64
 	shardBytes int64
 	shardRows  int64
 	cur        *shardEnc   // the shard being filled, nil between shards
 	shards     []*shardEnc // every shard started, in order
 	err        error
-	// failed tells Append, without a race, that an encoder stopped.
-	failed atomic.Bool
+	// failed tells Append, without a race, that an encoder stopped, and why.
+	failed atomic.Pointer[error]
 }
 
 // shardEnc is one shard's encoding goroutine and what it produced.
 type shardEnc struct {
-	jobs chan arrow.RecordBatch
+	jobs chan *datasets.Columns
 	done chan struct{}
 	// Set by the caller before jobs is closed.
 	rows, bytes int64
@@ -125,7 +126,7 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 		wp = append(wp, pq.WithDictionaryFor(c, false))
 	}
 	return &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
-		props: pq.NewWriterProperties(wp...), arrowProps: pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)), mem: mem}
+		free: make(chan *datasets.Columns, maxBatches), props: pq.NewWriterProperties(wp...), arrowProps: pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)), mem: mem}
 }
 
 // Dir is the folder the shards go to.
@@ -134,22 +135,22 @@ func (w *Writer) Dir() string { return filepath.Join(w.root, "data", w.config) }
 // Append adds one row. An encoding or I/O error of an earlier row group is
 // returned by a later Append and by Close.
 func (w *Writer) Append(r datasets.Row) error {
-	if w.err == nil && w.failed.Load() {
-		w.err = fmt.Errorf("parquet %s/%s: writing an earlier row group failed", w.config, w.split)
+	if e := w.failed.Load(); w.err == nil && e != nil {
+		w.err = fmt.Errorf("parquet %s/%s: writing an earlier row group: %w", w.config, w.split, *e)
 	}
 	if w.err != nil {
 		return w.err
 	}
-	if w.b == nil {
-		w.b = array.NewRecordBuilder(w.mem, w.schema)
+	if w.batch == nil {
+		w.batch = w.takeBatch()
 	}
-	r.AppendTo(w.b)
+	w.batch.Append(r)
 	n := int64(r.Size())
 	w.rgBytes += n
 	w.shardBytes += n
 	w.shardRows++
 	if w.rgBytes >= w.opt.RowGroupBytes || w.shardBytes >= w.opt.MaxShardBytes {
-		w.flushRowGroup()
+		w.flushRowGroup(true)
 	}
 	if w.shardBytes >= w.opt.MaxShardBytes {
 		w.endShard()
@@ -157,26 +158,47 @@ func (w *Writer) Append(r datasets.Row) error {
 	return nil
 }
 
-func (w *Writer) flushRowGroup() {
-	if w.b == nil || w.rgBytes == 0 {
+// flushRowGroup hands the filled batch to the shard's encoder; more says
+// that rows will follow.
+func (w *Writer) flushRowGroup(more bool) {
+	if w.batch == nil || w.rgBytes == 0 {
 		return
 	}
 	if w.cur == nil {
 		w.startShard()
 	}
-	// Size the next row group's buffers like this one, so that building it
-	// does not grow them by doubling and copying.
-	rows := w.b.Field(0).Len()
-	var sizes []int
-	for _, sb := range stringBuilders(w.b) {
-		sizes = append(sizes, sb.DataLen())
+	var next *datasets.Columns
+	if more && w.made < maxBatches && len(w.free) == 0 {
+		// The next row group will need a new batch: size it like this
+		// one now, before an encoder owns this one, so that it does not
+		// grow by copying.
+		w.made++
+		next = datasets.NewColumns(w.schema, datasets.DictionaryColumns(w.config))
+		next.Reserve(w.batch)
 	}
-	w.cur.jobs <- w.b.NewRecordBatch()
+	w.cur.jobs <- w.batch
+	w.batch = next
 	w.rgBytes = 0
-	w.b.Reserve(rows)
-	for i, sb := range stringBuilders(w.b) {
-		sb.ReserveData(sizes[i])
+}
+
+// maxBatches bounds the row groups a writer holds in memory: one filling,
+// the others queued or encoding. Batches are reused, so their memory is
+// allocated once.
+const maxBatches = 3
+
+// takeBatch returns an empty batch: a reused one, a new one while fewer than
+// maxBatches exist, or else the next one an encoder gives back.
+func (w *Writer) takeBatch() *datasets.Columns {
+	select {
+	case b := <-w.free:
+		return b
+	default:
 	}
+	if w.made < maxBatches {
+		w.made++
+		return datasets.NewColumns(w.schema, datasets.DictionaryColumns(w.config))
+	}
+	return <-w.free
 }
 
 // startShard starts the next shard's encoder, first waiting for an older one
@@ -185,7 +207,7 @@ func (w *Writer) startShard() {
 	if k := len(w.shards) - runtime.GOMAXPROCS(0); k >= 0 {
 		<-w.shards[k].done
 	}
-	se := &shardEnc{jobs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+	se := &shardEnc{jobs: make(chan *datasets.Columns, 1), done: make(chan struct{})}
 	w.shards = append(w.shards, se)
 	w.cur = se
 	go w.encode(se)
@@ -201,29 +223,6 @@ func (w *Writer) endShard() {
 	w.shardBytes, w.shardRows = 0, 0
 }
 
-// stringBuilders are the string builders of a record builder, nested ones
-// included, in a fixed order.
-func stringBuilders(b *array.RecordBuilder) []*array.StringBuilder {
-	var out []*array.StringBuilder
-	var walk func(array.Builder)
-	walk = func(x array.Builder) {
-		switch t := x.(type) {
-		case *array.StringBuilder:
-			out = append(out, t)
-		case *array.ListBuilder:
-			walk(t.ValueBuilder())
-		case *array.StructBuilder:
-			for i := range t.NumField() {
-				walk(t.FieldBuilder(i))
-			}
-		}
-	}
-	for _, f := range b.Fields() {
-		walk(f)
-	}
-	return out
-}
-
 // encode writes one shard: its row groups in order, then the footer. After
 // an error it only drains.
 func (w *Writer) encode(se *shardEnc) {
@@ -233,10 +232,10 @@ func (w *Writer) encode(se *shardEnc) {
 	fail := func(err error) {
 		if se.err == nil && err != nil {
 			se.err = err
-			w.failed.Store(true)
+			w.failed.CompareAndSwap(nil, &err)
 		}
 	}
-	for rec := range se.jobs {
+	for batch := range se.jobs {
 		if se.err == nil && fw == nil {
 			var err error
 			if err = os.MkdirAll(w.Dir(), 0o755); err == nil {
@@ -249,9 +248,12 @@ func (w *Writer) encode(se *shardEnc) {
 			fail(err)
 		}
 		if se.err == nil {
+			rec := batch.Record()
 			fail(w.writeRowGroup(fw, rec))
+			rec.Release()
 		}
-		rec.Release()
+		batch.Reset()
+		w.free <- batch
 	}
 	if fw == nil {
 		if f != nil {
@@ -313,7 +315,8 @@ func (w *Writer) writeRowGroup(fw *file.Writer, rec arrow.RecordBatch) error {
 	}
 	jobs := make([]job, rec.NumCols())
 	leaf := 0
-	for i, f := range w.schema.Fields() {
+	schema := rec.Schema() // dictionary types where the batch built dictionaries
+	for i, f := range schema.Fields() {
 		jobs[i] = job{col: i, leaf0: leaf, cost: arrayBytes(rec.Column(i).Data())}
 		leaf += leafCount(f.Type)
 	}
@@ -332,7 +335,7 @@ func (w *Writer) writeRowGroup(fw *file.Writer, rec arrow.RecordBatch) error {
 					return
 				}
 				j := jobs[k]
-				errs[k] = w.writeColumn(rgw, j.leaf0, w.schema.Field(j.col), rec.Column(j.col))
+				errs[k] = w.writeColumn(rgw, j.leaf0, schema.Field(j.col), rec.Column(j.col))
 			}
 		}()
 	}
@@ -412,16 +415,13 @@ func (w *Writer) wait() error {
 // files.
 func (w *Writer) Close() ([]File, error) {
 	if w.err == nil {
-		w.flushRowGroup()
+		w.flushRowGroup(false)
 	}
 	if err := w.wait(); err != nil || w.err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("parquet %s/%s: %w", w.config, w.split, errors.Join(err, w.err))
 	}
-	if w.b != nil {
-		w.b.Release()
-		w.b = nil
-	}
+	w.batch = nil
 	out := make([]File, len(w.shards))
 	for i, se := range w.shards {
 		rel := ShardName(w.config, w.split, i, len(w.shards))
@@ -449,10 +449,7 @@ func (w *Writer) Abort() {
 		}
 	}
 	w.shards = nil
-	if w.b != nil {
-		w.b.Release()
-		w.b = nil
-	}
+	w.batch = nil
 }
 
 // ShardName is the release-relative path of shard i of n:

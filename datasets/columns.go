@@ -1,0 +1,353 @@
+package datasets
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Columns is a batch of rows of one schema held column by column in plain Go
+// slices, lent to Arrow without a copy by Record. Reset keeps the slices'
+// capacity, so a writer that reuses a Columns for batch after batch stops
+// allocating after the first: Arrow's own builders allocate fresh, zeroed
+// buffers for every record and grow them by copying, which costs more than
+// the encoding on wide text columns.
+type Columns struct {
+	schema *arrow.Schema // of Record: dictionary types where dictionary-encoded
+	fields []*Column
+	rows   int
+}
+
+// Column is one column of a Columns batch, or the elements of a list column,
+// or one field of a struct. Which append methods apply follows its type.
+type Column struct {
+	typ      arrow.DataType
+	nullable bool
+	n        int
+	nulls    int
+	valid    []byte    // validity bitmap (nullable columns)
+	offs     []int32   // string: end offsets after a leading 0; list: start offsets
+	data     []byte    // string bytes
+	f64      []float64 // float64 values
+	i32      []int32   // int32 values
+	bits     []byte    // bool values
+	elem     *Column   // list elements
+	fields   []*Column // struct fields
+
+	// A dictionary-encoded string column keeps its distinct values in
+	// offs/data and one index per value; last short-cuts runs of one value.
+	dict    map[string]int32
+	idx     []int32
+	last    string
+	lastIdx int32 // -1: no last value
+}
+
+// dictType is the Arrow type of a dictionary-encoded string column.
+var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+// NewColumns returns an empty batch for schema. String columns for whose
+// Parquet path (as in PlainColumns) dict is true are dictionary-encoded as
+// they are appended, so that a Parquet writer gets the dictionary ready-made
+// instead of hashing every value again; dict may be nil. It panics on a type
+// the dataset schemas do not use (strings, float64, int32, bool, lists of
+// them or of structs of them), as a schema is fixed at compile time.
+func NewColumns(schema *arrow.Schema, dict func(path string) bool) *Columns {
+	c := &Columns{}
+	fields := make([]arrow.Field, schema.NumFields())
+	for i, f := range schema.Fields() {
+		col, rf := newColumn(f, f.Name, dict)
+		c.fields = append(c.fields, col)
+		fields[i] = rf
+	}
+	md := schema.Metadata()
+	c.schema = arrow.NewSchema(fields, &md)
+	c.Reset()
+	return c
+}
+
+// newColumn makes the column of field f at Parquet path path, and the field
+// as the record will have it.
+func newColumn(f arrow.Field, path string, dict func(string) bool) (*Column, arrow.Field) {
+	col := &Column{typ: f.Type, nullable: f.Nullable}
+	switch t := f.Type.(type) {
+	case *arrow.ListType:
+		if f.Nullable {
+			panic(fmt.Sprintf("datasets: nullable list column %s", f.Name))
+		}
+		var ef arrow.Field
+		col.elem, ef = newColumn(t.ElemField(), path+".list.element", dict)
+		// Elements are never null; the element field's nullability is
+		// Arrow's default for lists and says nothing here.
+		col.elem.nullable = false
+		f.Type = arrow.ListOfField(ef)
+	case *arrow.StructType:
+		sfs := make([]arrow.Field, t.NumFields())
+		for i, sf := range t.Fields() {
+			var sc *Column
+			sc, sfs[i] = newColumn(sf, path+"."+sf.Name, dict)
+			col.fields = append(col.fields, sc)
+		}
+		f.Type = arrow.StructOf(sfs...)
+	default:
+		switch f.Type.ID() {
+		case arrow.STRING:
+			if dict != nil && dict(path) {
+				col.dict = map[string]int32{}
+				f.Type = dictType
+			}
+		case arrow.FLOAT64, arrow.INT32, arrow.BOOL:
+		default:
+			panic(fmt.Sprintf("datasets: column %s has unsupported type %s", f.Name, f.Type))
+		}
+	}
+	col.typ = f.Type
+	return col, f
+}
+
+// Rows is the number of rows appended since the last Reset.
+func (c *Columns) Rows() int { return c.rows }
+
+// Field returns column i in schema order.
+func (c *Columns) Field(i int) *Column { return c.fields[i] }
+
+// Reset empties the batch and keeps its memory. A record from Record must
+// no longer be in use.
+func (c *Columns) Reset() {
+	c.rows = 0
+	for _, f := range c.fields {
+		f.reset()
+	}
+}
+
+// Append adds one row.
+func (c *Columns) Append(r Row) {
+	r.AppendTo(c)
+	c.rows++
+}
+
+// Record wraps the batch as an Arrow record without copying: it is valid
+// until the next Reset or Append, and releasing it frees nothing.
+func (c *Columns) Record() arrow.RecordBatch {
+	arrs := make([]arrow.Array, len(c.fields))
+	for i, f := range c.fields {
+		d := f.arrayData()
+		arrs[i] = array.MakeFromData(d)
+		d.Release()
+	}
+	rec := array.NewRecordBatch(c.schema, arrs, int64(c.rows))
+	for _, a := range arrs {
+		a.Release()
+	}
+	return rec
+}
+
+func (col *Column) reset() {
+	col.n, col.nulls = 0, 0
+	col.valid = col.valid[:0]
+	col.data = col.data[:0]
+	col.f64 = col.f64[:0]
+	col.i32 = col.i32[:0]
+	col.bits = col.bits[:0]
+	col.offs = col.offs[:0]
+	col.idx = col.idx[:0]
+	if col.dict != nil {
+		clear(col.dict)
+		col.last, col.lastIdx = "", -1
+	}
+	if col.typ.ID() == arrow.STRING || col.dict != nil {
+		col.offs = append(col.offs, 0)
+		if col.data == nil {
+			// Never nil: Parquet statistics read a nil value as absent, and an
+			// all-empty column would lose its page index.
+			col.data = make([]byte, 0, 64)
+		}
+	}
+	if col.elem != nil {
+		col.elem.reset()
+	}
+	for _, f := range col.fields {
+		f.reset()
+	}
+}
+
+// slot records one more value and whether it is valid.
+func (col *Column) slot(valid bool) {
+	if col.nullable {
+		if col.n%8 == 0 {
+			col.valid = append(col.valid, 0)
+		}
+		if valid {
+			col.valid[col.n/8] |= 1 << (col.n % 8)
+		} else {
+			col.nulls++
+		}
+	} else if !valid {
+		panic(fmt.Sprintf("datasets: null in a non-nullable %s column", col.typ))
+	}
+	col.n++
+}
+
+// Str appends a string.
+func (col *Column) Str(s string) {
+	col.slot(true)
+	if col.dict != nil {
+		col.dictStr(s)
+		return
+	}
+	if len(col.data)+len(s) > cap(col.data) {
+		col.data = grow(col.data, len(s))
+	}
+	col.data = append(col.data, s...)
+	col.offs = append(col.offs, int32(len(col.data)))
+}
+
+// grow returns b with room for n more bytes, doubling: append's growth of
+// large slices by a quarter would copy a row group's text several times.
+func grow(b []byte, n int) []byte {
+	nb := make([]byte, len(b), max(2*cap(b), len(b)+n, 4096))
+	copy(nb, b)
+	return nb
+}
+
+// Reserve gives each column of c at least the capacity that the same column
+// of like uses now, so a new batch of a writer does not grow by copying.
+func (c *Columns) Reserve(like *Columns) {
+	for i, f := range c.fields {
+		f.reserve(like.fields[i])
+	}
+}
+
+func (col *Column) reserve(like *Column) {
+	col.valid = slices.Grow(col.valid, len(like.valid))
+	col.offs = slices.Grow(col.offs, len(like.offs)+1)
+	col.idx = slices.Grow(col.idx, len(like.idx))
+	col.data = slices.Grow(col.data, len(like.data))
+	col.f64 = slices.Grow(col.f64, len(like.f64))
+	col.i32 = slices.Grow(col.i32, len(like.i32))
+	col.bits = slices.Grow(col.bits, len(like.bits))
+	if col.elem != nil {
+		col.elem.reserve(like.elem)
+	}
+	for i, f := range col.fields {
+		f.reserve(like.fields[i])
+	}
+}
+
+// StrOrNull appends s, or null when s is empty.
+func (col *Column) StrOrNull(s string) {
+	if s != "" {
+		col.Str(s)
+		return
+	}
+	col.slot(false)
+	if col.dict != nil {
+		col.idx = append(col.idx, 0)
+		return
+	}
+	col.offs = append(col.offs, int32(len(col.data)))
+}
+
+// dictStr appends s to a dictionary-encoded column.
+func (col *Column) dictStr(s string) {
+	if col.lastIdx < 0 || s != col.last {
+		k, ok := col.dict[s]
+		if !ok {
+			k = int32(len(col.dict))
+			col.dict[s] = k
+			col.data = append(col.data, s...)
+			col.offs = append(col.offs, int32(len(col.data)))
+		}
+		col.last, col.lastIdx = s, k
+	}
+	col.idx = append(col.idx, col.lastIdx)
+}
+
+// F64 appends a float64, or null when !valid.
+func (col *Column) F64(x float64, valid bool) {
+	col.slot(valid)
+	if !valid {
+		x = 0
+	}
+	col.f64 = append(col.f64, x)
+}
+
+// I32 appends an int32, or null when !valid.
+func (col *Column) I32(x int32, valid bool) {
+	col.slot(valid)
+	if !valid {
+		x = 0
+	}
+	col.i32 = append(col.i32, x)
+}
+
+// Bool appends a bool.
+func (col *Column) Bool(x bool) {
+	i := col.n
+	col.slot(true)
+	if i%8 == 0 {
+		col.bits = append(col.bits, 0)
+	}
+	if x {
+		col.bits[i/8] |= 1 << (i % 8)
+	}
+}
+
+// List starts the next list value of a list column and returns the column
+// its elements are appended to.
+func (col *Column) List() *Column {
+	col.offs = append(col.offs, int32(col.elem.n))
+	col.slot(true)
+	return col.elem
+}
+
+// Struct adds the next struct value of a struct column (a list's element)
+// and returns its fields, to each of which one value must then be appended.
+func (col *Column) Struct() []*Column {
+	col.slot(true)
+	return col.fields
+}
+
+// arrayData lends the column's slices to an Arrow ArrayData.
+func (col *Column) arrayData() arrow.ArrayData {
+	var validity *memory.Buffer
+	if col.nulls > 0 {
+		validity = memory.NewBufferBytes(col.valid)
+	}
+	var bufs []*memory.Buffer
+	var children []arrow.ArrayData
+	switch col.typ.ID() {
+	case arrow.DICTIONARY:
+		values := array.NewData(arrow.BinaryTypes.String, len(col.offs)-1, []*memory.Buffer{nil,
+			memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(col.offs)), memory.NewBufferBytes(col.data)}, nil, 0, 0)
+		defer values.Release()
+		return array.NewDataWithDictionary(col.typ, col.n, []*memory.Buffer{validity,
+			memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(col.idx))}, col.nulls, 0, values)
+	case arrow.STRING:
+		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(col.offs)), memory.NewBufferBytes(col.data)}
+	case arrow.FLOAT64:
+		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(col.f64))}
+	case arrow.INT32:
+		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(col.i32))}
+	case arrow.BOOL:
+		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(col.bits)}
+	case arrow.LIST:
+		// The final end offset is added here and dropped by the next reset.
+		offs := append(col.offs, int32(col.elem.n))
+		col.offs = offs[:len(offs)-1]
+		bufs = []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs))}
+		children = []arrow.ArrayData{col.elem.arrayData()}
+	case arrow.STRUCT:
+		bufs = []*memory.Buffer{nil}
+		for _, f := range col.fields {
+			children = append(children, f.arrayData())
+		}
+	}
+	d := array.NewData(col.typ, col.n, bufs, children, col.nulls, 0)
+	for _, ch := range children {
+		ch.Release()
+	}
+	return d
+}

@@ -1,0 +1,96 @@
+package datasets
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// batchRow is row i of a batch: runs of one value, nulls first and between,
+// empty strings, empty and long lists, a value that returns after others.
+func batchRow(config string, i int) Row {
+	pick := func(vals ...string) string { return vals[(i/3)%len(vals)] }
+	msgs := []ChatMessage{{Role: "system", Content: "s"}, {Role: "user", Content: fmt.Sprint("q", i)}, {Role: "assistant", Content: ""}}[:i%4%3]
+	switch config {
+	case ConfigSFT:
+		return &SFTRecord{ID: fmt.Sprint("v", i), Messages: msgs, Reasoning: pick("", "r"), TaskID: pick("", "t1", "t1", "t2"),
+			Op: pick("gemm", "", "softmax", "gemm"), Device: pick(""), Speedup: float64(i), IsReplay: i%5 == 0, ReplaySource: pick("", "x")}
+	case ConfigRL:
+		return &RLRecord{ID: fmt.Sprint("t", i), Prompt: msgs, TaskID: pick("", "t"), Dtypes: []string{"fp16", "", "bf16"}[:i%4%3],
+			Baselines: []Baseline{{Device: pick("", "MI210"), Arch: "gfx90a", ReferenceMS: 1}}[:i%2], HasTolerance: i%2 == 0}
+	case ConfigPairs:
+		return &PairRecord{ID: fmt.Sprint("p", i), Prompt: msgs, Chosen: msgs, Rejected: msgs[:len(msgs)/2], RejectedReason: pick("", "slower")}
+	case ConfigMultiturn:
+		return &MultiturnRecord{ID: fmt.Sprint("m", i), Messages: msgs,
+			Turns: []Turn{{Round: 1, VariantID: pick("a", "b"), Status: "kept", Reason: pick("", "cast")}}[:i%2]}
+	}
+	panic(config)
+}
+
+// TestColumnsDictionaryMatchesPlain builds the same rows with and without
+// dictionary encoding, three batches through one reused Columns each, and
+// requires valid records with the same values (JSON renders a dictionary
+// array by its values).
+func TestColumnsDictionaryMatchesPlain(t *testing.T) {
+	for _, config := range Configs {
+		schema := Schema(config)
+		dict, dense := NewColumns(schema, DictionaryColumns(config)), NewColumns(schema, nil)
+		row := 0
+		for batch, n := range []int{40, 7, 1} {
+			for range n {
+				dict.Append(batchRow(config, row))
+				dense.Append(batchRow(config, row))
+				row++
+			}
+			a, b := dict.Record(), dense.Record()
+			for _, rec := range []arrow.RecordBatch{a, b} {
+				if err := array.ValidateRecordFull(rec); err != nil {
+					t.Fatalf("%s batch %d: %v", config, batch, err)
+				}
+				if rec.NumRows() != int64(n) {
+					t.Fatalf("%s batch %d: %d rows, want %d", config, batch, rec.NumRows(), n)
+				}
+			}
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			if string(ja) != string(jb) {
+				t.Errorf("%s batch %d: dictionary and plain records differ:\n%s\n%s", config, batch, ja, jb)
+			}
+			if config == ConfigSFT && batch == 0 {
+				checkSFTValues(t, a, row-n)
+			}
+			a.Release()
+			b.Release()
+			dict.Reset()
+			dense.Reset()
+		}
+	}
+}
+
+// checkSFTValues compares some columns of an sft record with the rows, as
+// Go values, so that the two builds above cannot agree on a wrong answer.
+func checkSFTValues(t *testing.T, rec arrow.RecordBatch, first int) {
+	t.Helper()
+	col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
+	for i := range int(rec.NumRows()) {
+		r := batchRow(ConfigSFT, first+i).(*SFTRecord)
+		js, _ := json.Marshal(col("messages").GetOneForMarshal(i))
+		var got []ChatMessage
+		if err := json.Unmarshal(js, &got); err != nil || !slices.Equal(got, r.Messages) {
+			t.Errorf("row %d messages %s, want %v", i, js, r.Messages)
+		}
+		for name, v := range map[string]string{"op": r.Op, "task_id": r.TaskID, "reasoning": r.Reasoning, "device": r.Device} {
+			c := col(name)
+			if (v == "") != c.IsNull(i) || (v != "" && c.ValueStr(i) != v) {
+				t.Errorf("row %d %s = %q (null %v), want %q", i, name, c.ValueStr(i), c.IsNull(i), v)
+			}
+		}
+		if col("id").ValueStr(i) != r.ID || col("is_replay").(*array.Boolean).Value(i) != r.IsReplay {
+			t.Errorf("row %d: id/is_replay differ", i)
+		}
+	}
+}
