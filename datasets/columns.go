@@ -220,6 +220,34 @@ func (c *Columns) Reserve(like *Columns) {
 	}
 }
 
+// Expect makes room for k times the rows the batch holds now, column by
+// column (dictionaries excepted): a writer that sizes its first batch from
+// the first row saves growing it by doubling, which allocates and copies
+// twice the row group.
+func (c *Columns) Expect(k int) {
+	for _, f := range c.fields {
+		f.expect(k)
+	}
+}
+
+func (col *Column) expect(k int) {
+	col.valid = slices.Grow(col.valid, len(col.valid)*(k-1))
+	col.offs = slices.Grow(col.offs, len(col.offs)*(k-1))
+	col.idx = slices.Grow(col.idx, len(col.idx)*(k-1))
+	if col.dict == nil {
+		col.data = slices.Grow(col.data, len(col.data)*(k-1))
+	}
+	col.f64 = slices.Grow(col.f64, len(col.f64)*(k-1))
+	col.i32 = slices.Grow(col.i32, len(col.i32)*(k-1))
+	col.bits = slices.Grow(col.bits, len(col.bits)*(k-1))
+	if col.elem != nil {
+		col.elem.expect(k)
+	}
+	for _, f := range col.fields {
+		f.expect(k)
+	}
+}
+
 func (col *Column) reserve(like *Column) {
 	col.valid = slices.Grow(col.valid, len(like.valid))
 	col.offs = slices.Grow(col.offs, len(like.offs)+1)

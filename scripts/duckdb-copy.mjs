@@ -2,10 +2,13 @@
 // JSONL file of sft rows to Parquet with COPY … TO (FORMAT parquet,
 // COMPRESSION zstd), typed like kforge's sft schema, and prints rows/s.
 //
-//   node scripts/duckdb-copy.mjs rows.jsonl out.parquet [threads]
+//   node scripts/duckdb-copy.mjs rows.jsonl out.parquet [threads] [repeat]
+//
+// threads 0 or absent: DuckDB's default (all cores). repeat: how many times
+// the table->parquet COPY runs (one line each).
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [input, output, threads] = process.argv.slice(2);
+const [input, output, threads, repeat] = process.argv.slice(2);
 if (!input || !output) {
   console.error('usage: node duckdb-copy.mjs rows.jsonl out.parquet [threads]');
   process.exit(2);
@@ -20,7 +23,7 @@ const columns = {
   is_replay: 'BOOLEAN', replay_source: 'VARCHAR',
 };
 const cols = '{' + Object.entries(columns).map(([k, v]) => `${k}: ${lit(v)}`).join(', ') + '}';
-const db = await DuckDBInstance.create(':memory:', threads ? { threads: String(threads) } : {});
+const db = await DuckDBInstance.create(':memory:', threads && threads !== '0' ? { threads: String(threads) } : {});
 const con = await db.connect();
 const fs = await import('node:fs');
 const src = `read_json(${lit(input)}, format = 'newline_delimited', columns = ${cols}, maximum_object_size = 268435456)`;
@@ -34,6 +37,8 @@ await con.run(`COPY (SELECT * FROM ${src}) TO ${lit(output)} (FORMAT parquet, CO
 await report('COPY jsonl->parquet', (performance.now() - t0) / 1000);
 // 2. The writer alone: rows already in a table, COPY table TO parquet.
 await con.run(`CREATE TABLE rows AS SELECT * FROM ${src}`);
-t0 = performance.now();
-await con.run(`COPY rows TO ${lit(output)} (FORMAT parquet, COMPRESSION zstd)`);
-await report('COPY table->parquet', (performance.now() - t0) / 1000);
+for (let k = 0; k < Number(repeat || 1); k++) {
+  t0 = performance.now();
+  await con.run(`COPY rows TO ${lit(output)} (FORMAT parquet, COMPRESSION zstd)`);
+  await report('COPY table->parquet', (performance.now() - t0) / 1000);
+}

@@ -146,6 +146,11 @@ func (w *Writer) Append(r datasets.Row) error {
 	}
 	w.batch.Append(r)
 	n := int64(r.Size())
+	if k := min(w.opt.RowGroupBytes/max(n, 1), 1<<20); k > 1 && w.made == 1 && w.batch.Rows() == 1 && len(w.shards) == 0 {
+		// The writer's first row: size its first batch for a row group of
+		// rows like it (at most a row group's bytes in all).
+		w.batch.Expect(int(k))
+	}
 	w.rgBytes += n
 	w.shardBytes += n
 	w.shardRows++

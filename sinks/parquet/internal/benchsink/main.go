@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sync"
@@ -187,26 +188,36 @@ func writeInMemory(in, out string, rowGroupMB int) error {
 		return err
 	}
 	runtime.GC()
-	start := time.Now()
-	w := pq.NewWriter(out, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
-	for _, r := range recs {
-		if err := w.Append(r); err != nil {
+	for k := range repeat {
+		dir := filepath.Join(out, fmt.Sprint("run-", k))
+		runtime.GC()
+		start := time.Now()
+		w := pq.NewWriter(dir, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
+		for _, r := range recs {
+			if err := w.Append(r); err != nil {
+				return err
+			}
+		}
+		files, err := w.Close()
+		if err != nil {
+			return err
+		}
+		el := time.Since(start).Seconds()
+		var size int64
+		for _, f := range files {
+			size += f.Size
+		}
+		fmt.Printf("kforge sink (rows in memory): %d rows in %.2fs = %.0f rows/s, %d files, %.1f MB on disk\n",
+			len(recs), el, float64(len(recs))/el, len(files), float64(size)/1e6)
+		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
 	}
-	files, err := w.Close()
-	if err != nil {
-		return err
-	}
-	el := time.Since(start).Seconds()
-	var size int64
-	for _, f := range files {
-		size += f.Size
-	}
-	fmt.Printf("kforge sink (rows in memory): %d rows in %.2fs = %.0f rows/s, %d files, %.1f MB on disk\n",
-		len(recs), el, float64(len(recs))/el, len(files), float64(size)/1e6)
 	return nil
 }
+
+// repeat is the -repeat flag.
+var repeat = 1
 
 // zstdLevel is the -zstd-level flag.
 var zstdLevel = 3
@@ -223,6 +234,7 @@ func main() {
 	rg := fs.Int("row-group-mb", 32, "row group size, uncompressed MB")
 	fs.IntVar(&zstdLevel, "zstd-level", 3, "zstd level (1 fastest … 22)")
 	mem := fs.Bool("in-memory", false, "decode all rows first and time only the sink")
+	fs.IntVar(&repeat, "repeat", 1, "with -in-memory, write the rows this many times")
 	prof := fs.String("cpuprofile", "", "write a CPU profile here")
 	fs.Parse(os.Args[2:])
 	if *prof != "" {
