@@ -150,6 +150,13 @@ func write(in, out string, rowGroupMB int, inMemory bool) error {
 		}
 	}
 	wg.Wait()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return finish(w, start, "kforge sink", n, fmt.Sprintf(", heap sys %.0f MB", float64(ms.HeapSys)/1e6))
+}
+
+// finish closes the writer and prints the rate of n rows since start.
+func finish(w *pq.Writer, start time.Time, label string, n int, extra string) error {
 	files, err := w.Close()
 	if err != nil {
 		return err
@@ -159,10 +166,8 @@ func write(in, out string, rowGroupMB int, inMemory bool) error {
 	for _, f := range files {
 		size += f.Size
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("kforge sink: %d rows in %.2fs = %.0f rows/s, %d files, %.1f MB on disk, heap sys %.0f MB\n",
-		n, el, float64(n)/el, len(files), float64(size)/1e6, float64(ms.HeapSys)/1e6)
+	fmt.Printf("%s: %d rows in %.2fs = %.0f rows/s, %d files, %.1f MB on disk%s\n",
+		label, n, el, float64(n)/el, len(files), float64(size)/1e6, extra)
 	return nil
 }
 
@@ -198,17 +203,9 @@ func writeInMemory(in, out string, rowGroupMB int) error {
 				return err
 			}
 		}
-		files, err := w.Close()
-		if err != nil {
+		if err := finish(w, start, "kforge sink (rows in memory)", len(recs), ""); err != nil {
 			return err
 		}
-		el := time.Since(start).Seconds()
-		var size int64
-		for _, f := range files {
-			size += f.Size
-		}
-		fmt.Printf("kforge sink (rows in memory): %d rows in %.2fs = %.0f rows/s, %d files, %.1f MB on disk\n",
-			len(recs), el, float64(len(recs))/el, len(files), float64(size)/1e6)
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
