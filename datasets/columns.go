@@ -216,7 +216,7 @@ func grow(b []byte, n int) []byte {
 // of like uses now, so a new batch of a writer does not grow by copying.
 func (c *Columns) Reserve(like *Columns) {
 	for i, f := range c.fields {
-		f.reserve(like.fields[i])
+		f.ensure(like.fields[i], 1)
 	}
 }
 
@@ -226,43 +226,34 @@ func (c *Columns) Reserve(like *Columns) {
 // twice the row group.
 func (c *Columns) Expect(k int) {
 	for _, f := range c.fields {
-		f.expect(k)
+		f.ensure(f, k)
 	}
 }
 
-func (col *Column) expect(k int) {
-	col.valid = slices.Grow(col.valid, len(col.valid)*(k-1))
-	col.offs = slices.Grow(col.offs, len(col.offs)*(k-1))
-	col.idx = slices.Grow(col.idx, len(col.idx)*(k-1))
-	if col.dict == nil {
-		col.data = slices.Grow(col.data, len(col.data)*(k-1))
+// ensure gives col room for k times the lengths like's slices have now; a
+// dictionary's values do not grow with the rows, so they get like's length.
+func (col *Column) ensure(like *Column, k int) {
+	dk := k
+	if col.dict != nil {
+		dk = 1
 	}
-	col.f64 = slices.Grow(col.f64, len(col.f64)*(k-1))
-	col.i32 = slices.Grow(col.i32, len(col.i32)*(k-1))
-	col.bits = slices.Grow(col.bits, len(col.bits)*(k-1))
+	col.valid = growTo(col.valid, k*len(like.valid))
+	col.offs = growTo(col.offs, k*len(like.offs)+1)
+	col.idx = growTo(col.idx, k*len(like.idx))
+	col.data = growTo(col.data, dk*len(like.data))
+	col.f64 = growTo(col.f64, k*len(like.f64))
+	col.i32 = growTo(col.i32, k*len(like.i32))
+	col.bits = growTo(col.bits, k*len(like.bits))
 	if col.elem != nil {
-		col.elem.expect(k)
-	}
-	for _, f := range col.fields {
-		f.expect(k)
-	}
-}
-
-func (col *Column) reserve(like *Column) {
-	col.valid = slices.Grow(col.valid, len(like.valid))
-	col.offs = slices.Grow(col.offs, len(like.offs)+1)
-	col.idx = slices.Grow(col.idx, len(like.idx))
-	col.data = slices.Grow(col.data, len(like.data))
-	col.f64 = slices.Grow(col.f64, len(like.f64))
-	col.i32 = slices.Grow(col.i32, len(like.i32))
-	col.bits = slices.Grow(col.bits, len(like.bits))
-	if col.elem != nil {
-		col.elem.reserve(like.elem)
+		col.elem.ensure(like.elem, k)
 	}
 	for i, f := range col.fields {
-		f.reserve(like.fields[i])
+		f.ensure(like.fields[i], k)
 	}
 }
+
+// growTo returns s with a capacity of at least n.
+func growTo[S ~[]E, E any](s S, n int) S { return slices.Grow(s, max(0, n-len(s))) }
 
 // StrOrNull appends s, or null when s is empty.
 func (col *Column) StrOrNull(s string) {

@@ -60,7 +60,8 @@ type File struct {
 // NNNNN-of-NNNNN names by Close, when their count is known, so each file
 // appears whole or not at all.
 //
-// Rows are gathered into an Arrow record on the caller's goroutine while
+// Rows are gathered into a column batch (datasets.Columns, reused row group
+// after row group) on the caller's goroutine while
 // earlier row groups are encoded and compressed on others: one encoding
 // goroutine per shard, so that a finished shard's last row groups encode
 // while the next shard fills, at most GOMAXPROCS shards at once, and within a
@@ -141,12 +142,13 @@ func (w *Writer) Append(r datasets.Row) error {
 	if w.err != nil {
 		return w.err
 	}
+	first := w.made == 0
 	if w.batch == nil {
 		w.batch = w.takeBatch()
 	}
 	w.batch.Append(r)
 	n := int64(r.Size())
-	if k := min(w.opt.RowGroupBytes/max(n, 1), 1<<20); k > 1 && w.made == 1 && w.batch.Rows() == 1 && len(w.shards) == 0 {
+	if k := min(w.opt.RowGroupBytes/max(n, 1), 1<<20); first && k > 1 {
 		// The writer's first row: size its first batch for a row group of
 		// rows like it (at most a row group's bytes in all).
 		w.batch.Expect(int(k))
@@ -177,8 +179,7 @@ func (w *Writer) flushRowGroup(more bool) {
 		// The next row group will need a new batch: size it like this
 		// one now, before an encoder owns this one, so that it does not
 		// grow by copying.
-		w.made++
-		next = datasets.NewColumns(w.schema, datasets.DictionaryColumns(w.config))
+		next = w.newBatch()
 		next.Reserve(w.batch)
 	}
 	w.cur.jobs <- w.batch
@@ -200,10 +201,15 @@ func (w *Writer) takeBatch() *datasets.Columns {
 	default:
 	}
 	if w.made < maxBatches {
-		w.made++
-		return datasets.NewColumns(w.schema, datasets.DictionaryColumns(w.config))
+		return w.newBatch()
 	}
 	return <-w.free
+}
+
+// newBatch allocates one of the writer's maxBatches batches.
+func (w *Writer) newBatch() *datasets.Columns {
+	w.made++
+	return datasets.NewColumns(w.schema, datasets.DictionaryColumns(w.config))
 }
 
 // startShard starts the next shard's encoder, first waiting for an older one
