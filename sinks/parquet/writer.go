@@ -373,9 +373,24 @@ func (w *Writer) writeColumn(rgw file.BufferedRowGroupWriter, leaf0 int, f arrow
 		if err := pqarrow.WriteArrowToColumn(ctx, cw, l.values, l.def, l.rep, l.nullable); err != nil {
 			return fmt.Errorf("column %s: %w", f.Name, err)
 		}
+		// Encode and compress the last, partly filled page here, in
+		// parallel, rather than in the row group's Close, which closes the
+		// columns one after another: a short column's only page is its
+		// last. Close then finds no page pending and writes the same bytes.
+		// (FlushCurrentPage fails on an empty page; a page of nulls only is
+		// left to Close.)
+		if p, ok := cw.(pageFlusher); ok && cw.CurrentEncoder().EstimatedDataEncodedSize() > 0 {
+			if err := p.FlushCurrentPage(); err != nil {
+				return fmt.Errorf("column %s: %w", f.Name, err)
+			}
+		}
 	}
 	return nil
 }
+
+// pageFlusher is the method that arrow-go's column chunk writers have but
+// their interface does not name.
+type pageFlusher interface{ FlushCurrentPage() error }
 
 // leafCount is the number of Parquet leaf columns of an Arrow type.
 func leafCount(t arrow.DataType) int {
