@@ -14,7 +14,8 @@ import (
 // capacity, so a writer that reuses a Columns for batch after batch stops
 // allocating after the first: Arrow's own builders allocate fresh, zeroed
 // buffers for every record and grow them by copying, which costs more than
-// the encoding on wide text columns.
+// the encoding on wide text columns. Wide text columns can also be kept by
+// reference (see Storage), not copied at all.
 type Columns struct {
 	schema *arrow.Schema // of Record: dictionary types where dictionary-encoded
 	fields []*Column
@@ -43,22 +44,48 @@ type Column struct {
 	idx     []int32
 	last    string
 	lastIdx int32 // -1: no last value
+
+	// A Referenced string column keeps the strings themselves ("" for a
+	// null); zeros is the all-zero offsets of its ShapeRecord array.
+	ref   bool
+	strs  []string
+	zeros []int32
 }
+
+// Storage is how a Columns batch holds a string column.
+type Storage int
+
+const (
+	// Copied strings are copied into one buffer, Arrow's layout.
+	Copied Storage = iota
+	// Dictionary strings are kept once per distinct value, with an index
+	// per row, so that a Parquet writer gets the dictionary ready-made
+	// instead of hashing every value again: for low-cardinality columns.
+	Dictionary
+	// Referenced strings are not copied: the batch keeps the strings it is
+	// given (Go strings never change), Record copies them into Arrow's
+	// layout, and a Parquet writer reads them through ShapeRecord and
+	// Leaves without any copy: for wide text, whose copy would cost more
+	// than the rest of the row.
+	Referenced
+)
 
 // dictType is the Arrow type of a dictionary-encoded string column.
 var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 
-// NewColumns returns an empty batch for schema. String columns for whose
-// Parquet path (as in PlainColumns) dict is true are dictionary-encoded as
-// they are appended, so that a Parquet writer gets the dictionary ready-made
-// instead of hashing every value again; dict may be nil. It panics on a type
-// the dataset schemas do not use (strings, float64, int32, bool, lists of
-// them or of structs of them), as a schema is fixed at compile time.
-func NewColumns(schema *arrow.Schema, dict func(path string) bool) *Columns {
+// NewColumns returns an empty batch for schema. storage says how to hold
+// each string column, by its Parquet path (as in PlainColumns); nil holds
+// them all Copied. It panics on a type the dataset schemas do not use
+// (strings, float64, int32, bool, lists of them or of structs of them), as
+// a schema is fixed at compile time.
+func NewColumns(schema *arrow.Schema, storage func(path string) Storage) *Columns {
+	if storage == nil {
+		storage = func(string) Storage { return Copied }
+	}
 	c := &Columns{}
 	fields := make([]arrow.Field, schema.NumFields())
 	for i, f := range schema.Fields() {
-		col, rf := newColumn(f, f.Name, dict)
+		col, rf := newColumn(f, f.Name, storage)
 		c.fields = append(c.fields, col)
 		fields[i] = rf
 	}
@@ -70,7 +97,7 @@ func NewColumns(schema *arrow.Schema, dict func(path string) bool) *Columns {
 
 // newColumn makes the column of field f at Parquet path path, and the field
 // as the record will have it.
-func newColumn(f arrow.Field, path string, dict func(string) bool) (*Column, arrow.Field) {
+func newColumn(f arrow.Field, path string, storage func(string) Storage) (*Column, arrow.Field) {
 	col := &Column{typ: f.Type, nullable: f.Nullable}
 	switch t := f.Type.(type) {
 	case *arrow.ListType:
@@ -78,7 +105,7 @@ func newColumn(f arrow.Field, path string, dict func(string) bool) (*Column, arr
 			panic(fmt.Sprintf("datasets: nullable list column %s", f.Name))
 		}
 		var ef arrow.Field
-		col.elem, ef = newColumn(t.ElemField(), path+".list.element", dict)
+		col.elem, ef = newColumn(t.ElemField(), path+".list.element", storage)
 		// Elements are never null; the element field's nullability is
 		// Arrow's default for lists and says nothing here.
 		col.elem.nullable = false
@@ -87,16 +114,19 @@ func newColumn(f arrow.Field, path string, dict func(string) bool) (*Column, arr
 		sfs := make([]arrow.Field, t.NumFields())
 		for i, sf := range t.Fields() {
 			var sc *Column
-			sc, sfs[i] = newColumn(sf, path+"."+sf.Name, dict)
+			sc, sfs[i] = newColumn(sf, path+"."+sf.Name, storage)
 			col.fields = append(col.fields, sc)
 		}
 		f.Type = arrow.StructOf(sfs...)
 	default:
 		switch f.Type.ID() {
 		case arrow.STRING:
-			if dict != nil && dict(path) {
+			switch storage(path) {
+			case Dictionary:
 				col.dict = map[string]int32{}
 				f.Type = dictType
+			case Referenced:
+				col.ref = true
 			}
 		case arrow.FLOAT64, arrow.INT32, arrow.BOOL:
 		default:
@@ -128,12 +158,52 @@ func (c *Columns) Append(r Row) {
 	c.rows++
 }
 
-// Record wraps the batch as an Arrow record without copying: it is valid
-// until the next Reset or Append, and releasing it frees nothing.
-func (c *Columns) Record() arrow.RecordBatch {
+// Record wraps the batch as an Arrow record without copying, except that
+// Referenced strings are copied into Arrow's layout: it is valid until the
+// next Reset or Append, and releasing it frees nothing.
+func (c *Columns) Record() arrow.RecordBatch { return c.record(false) }
+
+// ShapeRecord is Record without the Referenced strings: their arrays have
+// the right length and validity but every value is "". It gives a Parquet
+// writer the nesting and null structure of every column without copying the
+// text, which it then reads from Leaves.
+func (c *Columns) ShapeRecord() arrow.RecordBatch { return c.record(true) }
+
+// Leaves returns the batch's primitive columns in Parquet leaf order (list
+// elements and struct fields in place of their parents), the order of a
+// Parquet schema's leaf columns.
+func (c *Columns) Leaves() []*Column {
+	var out []*Column
+	var walk func(col *Column)
+	walk = func(col *Column) {
+		switch {
+		case col.elem != nil:
+			walk(col.elem)
+		case col.fields != nil:
+			for _, f := range col.fields {
+				walk(f)
+			}
+		default:
+			out = append(out, col)
+		}
+	}
+	for _, f := range c.fields {
+		walk(f)
+	}
+	return out
+}
+
+// Referenced says whether col is a Referenced string column.
+func (col *Column) Referenced() bool { return col.ref }
+
+// Strings returns a Referenced column's values, "" where null; they are
+// valid until the next Reset.
+func (col *Column) Strings() []string { return col.strs }
+
+func (c *Columns) record(shape bool) arrow.RecordBatch {
 	arrs := make([]arrow.Array, len(c.fields))
 	for i, f := range c.fields {
-		d := f.arrayData()
+		d := f.arrayData(shape)
 		arrs[i] = array.MakeFromData(d)
 		d.Release()
 	}
@@ -153,6 +223,8 @@ func (col *Column) reset() {
 	col.bits = col.bits[:0]
 	col.offs = col.offs[:0]
 	col.idx = col.idx[:0]
+	clear(col.strs) // let the strings go
+	col.strs = col.strs[:0]
 	if col.dict != nil {
 		clear(col.dict)
 		col.last, col.lastIdx = "", -1
@@ -195,6 +267,10 @@ func (col *Column) Str(s string) {
 	col.slot(true)
 	if col.dict != nil {
 		col.dictStr(s)
+		return
+	}
+	if col.ref {
+		col.strs = append(col.strs, s)
 		return
 	}
 	if len(col.data)+len(s) > cap(col.data) {
@@ -244,6 +320,7 @@ func (col *Column) ensure(like *Column, k int) {
 	col.f64 = growTo(col.f64, k*len(like.f64))
 	col.i32 = growTo(col.i32, k*len(like.i32))
 	col.bits = growTo(col.bits, k*len(like.bits))
+	col.strs = growTo(col.strs, k*len(like.strs))
 	if col.elem != nil {
 		col.elem.ensure(like.elem, k)
 	}
@@ -264,6 +341,10 @@ func (col *Column) StrOrNull(s string) {
 	col.slot(false)
 	if col.dict != nil {
 		col.idx = append(col.idx, 0)
+		return
+	}
+	if col.ref {
+		col.strs = append(col.strs, "")
 		return
 	}
 	col.offs = append(col.offs, int32(len(col.data)))
@@ -329,8 +410,9 @@ func (col *Column) Struct() []*Column {
 	return col.fields
 }
 
-// arrayData lends the column's slices to an Arrow ArrayData.
-func (col *Column) arrayData() arrow.ArrayData {
+// arrayData lends the column's slices to an Arrow ArrayData. A Referenced
+// column's strings are copied into data and offs, or, for a shape, left out.
+func (col *Column) arrayData(shape bool) arrow.ArrayData {
 	var validity *memory.Buffer
 	if col.nulls > 0 {
 		validity = memory.NewBufferBytes(col.valid)
@@ -345,7 +427,22 @@ func (col *Column) arrayData() arrow.ArrayData {
 		return array.NewDataWithDictionary(col.typ, col.n, []*memory.Buffer{validity,
 			memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(col.idx))}, col.nulls, 0, values)
 	case arrow.STRING:
-		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(col.offs)), memory.NewBufferBytes(col.data)}
+		offs, data := col.offs, col.data
+		switch {
+		case col.ref && shape:
+			for len(col.zeros) <= col.n {
+				col.zeros = append(col.zeros, 0)
+			}
+			offs, data = col.zeros[:col.n+1], col.data[:0]
+		case col.ref:
+			col.data, col.offs = col.data[:0], col.offs[:1]
+			for _, s := range col.strs {
+				col.data = append(col.data, s...)
+				col.offs = append(col.offs, int32(len(col.data)))
+			}
+			offs, data = col.offs, col.data
+		}
+		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}
 	case arrow.FLOAT64:
 		bufs = []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(col.f64))}
 	case arrow.INT32:
@@ -357,11 +454,11 @@ func (col *Column) arrayData() arrow.ArrayData {
 		offs := append(col.offs, int32(col.elem.n))
 		col.offs = offs[:len(offs)-1]
 		bufs = []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs))}
-		children = []arrow.ArrayData{col.elem.arrayData()}
+		children = []arrow.ArrayData{col.elem.arrayData(shape)}
 	case arrow.STRUCT:
 		bufs = []*memory.Buffer{nil}
 		for _, f := range col.fields {
-			children = append(children, f.arrayData())
+			children = append(children, f.arrayData(shape))
 		}
 	}
 	d := array.NewData(col.typ, col.n, bufs, children, col.nulls, 0)

@@ -31,14 +31,14 @@ func batchRow(config string, i int) Row {
 	panic(config)
 }
 
-// TestColumnsDictionaryMatchesPlain builds the same rows with and without
-// dictionary encoding, three batches through one reused Columns each, and
-// requires valid records with the same values (JSON renders a dictionary
-// array by its values).
-func TestColumnsDictionaryMatchesPlain(t *testing.T) {
+// TestColumnsStorageMatchesCopied builds the same rows with the writers'
+// storage (dictionaries, text by reference) and with every string copied,
+// three batches through one reused Columns each, and requires valid records
+// with the same values (JSON renders a dictionary array by its values).
+func TestColumnsStorageMatchesCopied(t *testing.T) {
 	for _, config := range Configs {
 		schema := Schema(config)
-		dict, dense := NewColumns(schema, DictionaryColumns(config)), NewColumns(schema, nil)
+		dict, dense := NewColumns(schema, StringStorage(config)), NewColumns(schema, nil)
 		row := 0
 		for batch, n := range []int{40, 7, 1} {
 			for range n {
@@ -60,6 +60,7 @@ func TestColumnsDictionaryMatchesPlain(t *testing.T) {
 			if string(ja) != string(jb) {
 				t.Errorf("%s batch %d: dictionary and plain records differ:\n%s\n%s", config, batch, ja, jb)
 			}
+			checkShape(t, dict, b)
 			if config == ConfigSFT && batch == 0 {
 				checkSFTValues(t, a, row-n)
 			}
@@ -92,5 +93,69 @@ func checkSFTValues(t *testing.T, rec arrow.RecordBatch, first int) {
 		if col("id").ValueStr(i) != r.ID || col("is_replay").(*array.Boolean).Value(i) != r.IsReplay {
 			t.Errorf("row %d: id/is_replay differ", i)
 		}
+	}
+}
+
+// checkShape compares a batch's ShapeRecord and Referenced leaves with the
+// same rows built with every string copied (want): the shape must be a
+// valid record that differs from want only in that Referenced values are
+// "", and the leaves' Strings must be want's values of those columns.
+func checkShape(t *testing.T, c *Columns, want arrow.RecordBatch) {
+	t.Helper()
+	shape := c.ShapeRecord()
+	defer shape.Release()
+	if err := array.ValidateRecordFull(shape); err != nil {
+		t.Fatalf("shape: %v", err)
+	}
+	// Leaf arrays of a record, in the order of Leaves.
+	var leaves func(a arrow.Array) []arrow.Array
+	leaves = func(a arrow.Array) []arrow.Array {
+		switch a := a.(type) {
+		case *array.List:
+			return leaves(a.ListValues())
+		case *array.Struct:
+			var out []arrow.Array
+			for i := range a.NumField() {
+				out = append(out, leaves(a.Field(i))...)
+			}
+			return out
+		}
+		return []arrow.Array{a}
+	}
+	var got, exp []arrow.Array
+	for i := range int(shape.NumCols()) {
+		got = append(got, leaves(shape.Column(i))...)
+		exp = append(exp, leaves(want.Column(i))...)
+	}
+	cols := c.Leaves()
+	if len(cols) != len(got) || len(got) != len(exp) {
+		t.Fatalf("%d leaves, shape has %d, want %d", len(cols), len(got), len(exp))
+	}
+	refs := 0
+	for k, col := range cols {
+		g, e := got[k], exp[k]
+		if g.Len() != e.Len() || g.NullN() != e.NullN() {
+			t.Fatalf("leaf %d: %d values, %d null; want %d, %d", k, g.Len(), g.NullN(), e.Len(), e.NullN())
+		}
+		if !col.Referenced() {
+			if col.Strings() != nil {
+				t.Errorf("leaf %d is not Referenced but has strings", k)
+			}
+			continue
+		}
+		refs++
+		strs, es := col.Strings(), e.(*array.String)
+		if len(strs) != e.Len() {
+			t.Fatalf("leaf %d: %d strings, want %d", k, len(strs), e.Len())
+		}
+		for i := range e.Len() {
+			if g.IsNull(i) != e.IsNull(i) || g.(*array.String).Value(i) != "" || strs[i] != es.Value(i) {
+				t.Errorf("leaf %d value %d: shape %q (null %v), string %q; want %q (null %v)",
+					k, i, g.(*array.String).Value(i), g.IsNull(i), strs[i], es.Value(i), e.IsNull(i))
+			}
+		}
+	}
+	if refs == 0 {
+		t.Errorf("no Referenced leaf")
 	}
 }

@@ -254,11 +254,17 @@ func PlainColumns(config string) []string {
 	return nil
 }
 
-// DictionaryColumns says which string columns of a config a writer should
-// dictionary-encode: all but PlainColumns. For NewColumns.
-func DictionaryColumns(config string) func(path string) bool {
+// StringStorage says how a writer's batches should hold each string column
+// of a config: PlainColumns by reference (wide, nearly all distinct), the
+// rest dictionary-encoded. For NewColumns.
+func StringStorage(config string) func(path string) Storage {
 	plain := PlainColumns(config)
-	return func(path string) bool { return !slices.Contains(plain, path) }
+	return func(path string) Storage {
+		if slices.Contains(plain, path) {
+			return Referenced
+		}
+		return Dictionary
+	}
 }
 
 // Configs are the known config names in release order.

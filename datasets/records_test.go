@@ -76,7 +76,7 @@ func TestRowsAppend(t *testing.T) {
 		ConfigMultiturn: &MultiturnRecord{ID: "m", Messages: []ChatMessage{{"user", "q"}}, Turns: []Turn{{0, "v0", "kept", 1.2, ""}}},
 	}
 	for c, r := range rows {
-		b := NewColumns(Schema(c), DictionaryColumns(c))
+		b := NewColumns(Schema(c), StringStorage(c))
 		b.Append(r)
 		b.Append(r)
 		rec := b.Record()
@@ -94,7 +94,7 @@ func TestRowsAppend(t *testing.T) {
 		rec.Release()
 	}
 	// Replay rows have null task columns.
-	b := NewColumns(Schema(ConfigSFT), DictionaryColumns(ConfigSFT))
+	b := NewColumns(Schema(ConfigSFT), StringStorage(ConfigSFT))
 	b.Append(&SFTRecord{ID: "r", Messages: []ChatMessage{{"user", "q"}}, IsReplay: true})
 	rec := b.Record()
 	if !rec.Column(rec.Schema().FieldIndices("speedup")[0]).IsNull(0) || !rec.Column(rec.Schema().FieldIndices("task_id")[0]).IsNull(0) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,20 +60,30 @@ func variedRow(config string, i, scale int) datasets.Row {
 
 // TestColumnsEncodeAsPqarrow checks the column-parallel row groups against
 // pqarrow's own FileWriter on the same records: the files must be the same
-// bytes, so the level builder and the parallel encoding change nothing. The
-// records are plain (no dictionary arrays): with them the sink deliberately
-// differs where pqarrow gets statistics wrong (TestStatisticsKeepEmptyStrings).
+// bytes, so the level builder, the parallel encoding and the text written
+// by reference change nothing. No column is dictionary-encoded: with
+// dictionaries the sink deliberately differs where pqarrow gets statistics
+// wrong (TestStatisticsKeepEmptyStrings).
 func TestColumnsEncodeAsPqarrow(t *testing.T) {
 	for _, config := range datasets.Configs {
 		t.Run(config, func(t *testing.T) {
 			schema := datasets.Schema(config)
 			w := NewWriter(t.TempDir(), config, "train", schema, Options{})
+			plain := datasets.PlainColumns(config)
+			storage := func(path string) datasets.Storage {
+				if slices.Contains(plain, path) {
+					return datasets.Referenced
+				}
+				return datasets.Copied
+			}
+			var batches []*datasets.Columns
 			var recs []arrow.RecordBatch
 			for _, n := range []struct{ rows, scale int }{{1, 1}, {57, 1}, {300, 1}, {2500, 40}} {
-				b := datasets.NewColumns(schema, nil)
+				b := datasets.NewColumns(schema, storage)
 				for i := range n.rows {
 					b.Append(variedRow(config, i, n.scale))
 				}
+				batches = append(batches, b)
 				recs = append(recs, b.Record())
 			}
 			defer func() {
@@ -100,8 +111,8 @@ func TestColumnsEncodeAsPqarrow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range recs {
-				if err := w.writeRowGroup(fw, r); err != nil {
+			for _, b := range batches {
+				if err := w.writeRowGroup(fw, b); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -61,11 +62,11 @@ type File struct {
 // appears whole or not at all.
 //
 // Rows are gathered into a column batch (datasets.Columns, reused row group
-// after row group) on the caller's goroutine while
+// after row group; wide text by reference) on the caller's goroutine while
 // earlier row groups are encoded and compressed on others: one encoding
 // goroutine per shard, so that a finished shard's last row groups encode
 // while the next shard fills, at most GOMAXPROCS shards at once, and within a
-// row group the columns encode in parallel (see writeRowGroup).
+// row group the leaf columns encode in parallel (see writeRowGroup).
 type Writer struct {
 	root, config, split string
 	schema              *arrow.Schema
@@ -133,8 +134,10 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 // Dir is the folder the shards go to.
 func (w *Writer) Dir() string { return filepath.Join(w.root, "data", w.config) }
 
-// Append adds one row. An encoding or I/O error of an earlier row group is
-// returned by a later Append and by Close.
+// Append adds one row. The row's wide text (datasets.Referenced columns) is
+// kept by reference, not copied, until its row group is written; Go strings
+// never change, so the caller may drop the row at once. An encoding or I/O
+// error of an earlier row group is returned by a later Append and by Close.
 func (w *Writer) Append(r datasets.Row) error {
 	if e := w.failed.Load(); w.err == nil && e != nil {
 		w.err = fmt.Errorf("parquet %s/%s: writing an earlier row group: %w", w.config, w.split, *e)
@@ -209,7 +212,7 @@ func (w *Writer) takeBatch() *datasets.Columns {
 // newBatch allocates one of the writer's maxBatches batches.
 func (w *Writer) newBatch() *datasets.Columns {
 	w.made++
-	return datasets.NewColumns(w.schema, datasets.DictionaryColumns(w.config))
+	return datasets.NewColumns(w.schema, datasets.StringStorage(w.config))
 }
 
 // startShard starts the next shard's encoder, first waiting for an older one
@@ -259,9 +262,7 @@ func (w *Writer) encode(se *shardEnc) {
 			fail(err)
 		}
 		if se.err == nil {
-			rec := batch.Record()
-			fail(w.writeRowGroup(fw, rec))
-			rec.Release()
+			fail(w.writeRowGroup(fw, batch))
 		}
 		batch.Reset()
 		w.free <- batch
@@ -311,28 +312,63 @@ func (w *Writer) newFileWriter(f io.Writer) (*file.Writer, error) {
 	return file.NewParquetWriterWithError(f, sc.Root(), file.WithWriterProps(w.props), file.WithWriteMetadata(kv))
 }
 
-// writeRowGroup writes one record as a row group, its columns encoded and
-// compressed in parallel: a buffered row group gives every column its own
-// in-memory chunk, copied to the file in column order when it closes, so the
-// bytes do not depend on which column finished first.
-func (w *Writer) writeRowGroup(fw *file.Writer, rec arrow.RecordBatch) error {
+// writeRowGroup writes one batch as a row group, its leaf columns encoded
+// and compressed in parallel: a buffered row group gives every leaf column
+// its own in-memory chunk, copied to the file in column order when it
+// closes, so the bytes do not depend on which column finished first. Jobs
+// are leaves, not top-level columns, so that a list of structs (the
+// messages) spreads its fields over several workers.
+func (w *Writer) writeRowGroup(fw *file.Writer, batch *datasets.Columns) error {
 	rgw, err := fw.AppendBufferedRowGroupChecked()
 	if err != nil {
 		return err
 	}
 	type job struct {
-		col, leaf0 int // top-level column and its first leaf column
-		cost       int64
+		leaf int // Parquet leaf column index
+		name string
+		lc   leafColumn
+		strs []string // a Referenced leaf's values
+		cost int64
 	}
-	jobs := make([]job, rec.NumCols())
-	leaf := 0
+	// The shape gives the levels; Referenced text is read from the batch.
+	rec := batch.ShapeRecord()
+	defer rec.Release()
+	cols := batch.Leaves()
+	var jobs []job
+	defer func() {
+		for _, j := range jobs {
+			j.lc.values.Release()
+		}
+	}()
 	schema := rec.Schema() // dictionary types where the batch built dictionaries
 	for i, f := range schema.Fields() {
-		jobs[i] = job{col: i, leaf0: leaf, cost: arrayBytes(rec.Column(i).Data())}
-		leaf += leafCount(f.Type)
+		ls, err := leaves(f, rec.Column(i))
+		if err != nil {
+			return err
+		}
+		if len(jobs)+len(ls) > len(cols) {
+			releaseLeaves(ls)
+			return fmt.Errorf("column %s: the batch has %d leaf columns, its record more", f.Name, len(cols))
+		}
+		for _, l := range ls {
+			j := job{leaf: len(jobs), name: f.Name, lc: l}
+			if c := cols[j.leaf]; c.Referenced() {
+				j.strs = c.Strings()
+				for _, s := range j.strs {
+					j.cost += int64(len(s))
+				}
+			} else {
+				j.cost = arrayBytes(l.values.Data())
+			}
+			jobs = append(jobs, j)
+		}
 	}
 	// Biggest first, so the long column does not start last.
-	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.cost, a.cost) })
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(jobs[b].cost, jobs[a].cost) })
 	errs := make([]error, len(jobs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -342,11 +378,13 @@ func (w *Writer) writeRowGroup(fw *file.Writer, rec arrow.RecordBatch) error {
 			defer wg.Done()
 			for {
 				k := int(next.Add(1) - 1)
-				if k >= len(jobs) {
+				if k >= len(order) {
 					return
 				}
-				j := jobs[k]
-				errs[k] = w.writeColumn(rgw, j.leaf0, schema.Field(j.col), rec.Column(j.col))
+				j := &jobs[order[k]]
+				if err := w.writeLeaf(rgw, j.leaf, j.lc, j.strs); err != nil {
+					errs[k] = fmt.Errorf("column %s: %w", j.name, err)
+				}
 			}
 		}()
 	}
@@ -357,55 +395,63 @@ func (w *Writer) writeRowGroup(fw *file.Writer, rec arrow.RecordBatch) error {
 	return rgw.Close()
 }
 
-// writeColumn writes one Arrow column into its leaf column chunks.
-func (w *Writer) writeColumn(rgw file.BufferedRowGroupWriter, leaf0 int, f arrow.Field, col arrow.Array) error {
-	ls, err := leaves(f, col)
+// writeLeaf writes one leaf column into its column chunk; strs, if not
+// nil, are the values of a Referenced string leaf whose l.values is only
+// its shape.
+func (w *Writer) writeLeaf(rgw file.BufferedRowGroupWriter, leaf int, l leafColumn, strs []string) error {
+	cw, err := rgw.Column(leaf)
 	if err != nil {
 		return err
 	}
-	defer releaseLeaves(ls)
-	ctx := pqarrow.NewArrowWriteContext(context.Background(), &w.arrowProps)
-	for k, l := range ls {
-		cw, err := rgw.Column(leaf0 + k)
-		if err != nil {
-			return err
-		}
-		if err := pqarrow.WriteArrowToColumn(ctx, cw, l.values, l.def, l.rep, l.nullable); err != nil {
-			return fmt.Errorf("column %s: %w", f.Name, err)
-		}
-		// Encode and compress the last, partly filled page here, in
-		// parallel, rather than in the row group's Close, which closes the
-		// columns one after another: a short column's only page is its
-		// last. Close then finds no page pending and writes the same bytes.
-		// (FlushCurrentPage fails on an empty page; a page of nulls only is
-		// left to Close.)
-		if p, ok := cw.(pageFlusher); ok && cw.CurrentEncoder().EstimatedDataEncodedSize() > 0 {
-			if err := p.FlushCurrentPage(); err != nil {
-				return fmt.Errorf("column %s: %w", f.Name, err)
-			}
-		}
+	if strs != nil {
+		err = writeStrings(cw, l, strs)
+	} else {
+		ctx := pqarrow.NewArrowWriteContext(context.Background(), &w.arrowProps)
+		err = pqarrow.WriteArrowToColumn(ctx, cw, l.values, l.def, l.rep, l.nullable)
+	}
+	if err != nil {
+		return err
+	}
+	// Encode and compress the last, partly filled page here, in parallel,
+	// rather than in the row group's Close, which closes the columns one
+	// after another: a short column's only page is its last. Close then
+	// finds no page pending and writes the same bytes. (FlushCurrentPage
+	// fails on an empty page; a page of nulls only is left to Close.)
+	if p, ok := cw.(pageFlusher); ok && cw.CurrentEncoder().EstimatedDataEncodedSize() > 0 {
+		return p.FlushCurrentPage()
 	}
 	return nil
+}
+
+// writeStrings writes a Referenced string leaf: the non-null values of
+// strs, which the leaf's shape array indexes from its offset on, lent to the
+// column writer as byte slices without a copy. The writer only reads them
+// (it copies each value into its page), and Go strings never change.
+func writeStrings(cw file.ColumnChunkWriter, l leafColumn, strs []string) error {
+	bw, ok := cw.(*file.ByteArrayColumnChunkWriter)
+	if !ok {
+		return fmt.Errorf("a string column has a %s column writer", cw.Type())
+	}
+	off, n := l.values.Data().Offset(), l.values.Len()
+	vals := make([]pq.ByteArray, 0, n-l.values.NullN())
+	for i := range n {
+		if !l.values.IsValid(i) {
+			continue
+		}
+		if s := strs[off+i]; s != "" {
+			vals = append(vals, unsafe.Slice(unsafe.StringData(s), len(s)))
+		} else {
+			// Not nil: statistics take a nil value for no value.
+			vals = append(vals, pq.ByteArray{})
+		}
+	}
+	_, err := bw.WriteBatch(vals, l.def, l.rep)
+	return err
 }
 
 // pageFlusher is the method that arrow-go's column chunk writers have but
 // their interface does not name.
 type pageFlusher interface{ FlushCurrentPage() error }
-
-// leafCount is the number of Parquet leaf columns of an Arrow type.
-func leafCount(t arrow.DataType) int {
-	switch t := t.(type) {
-	case *arrow.ListType:
-		return leafCount(t.Elem())
-	case *arrow.StructType:
-		n := 0
-		for _, f := range t.Fields() {
-			n += leafCount(f.Type)
-		}
-		return n
-	}
-	return 1
-}
 
 // arrayBytes is the size of an array's buffers, children included: the
 // encoding cost estimate that orders the columns.
