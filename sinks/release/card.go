@@ -279,8 +279,10 @@ func (b *builder) card() ([]byte, error) {
 	}
 	p(" only `kept` verdicts (correct and measured faster on a GPU) make sft and rl rows.\n\n")
 	p("Removed: %d contaminated (token %d-gram overlap with the evaluation sets), %d exact and %d near duplicates "+
-		"(MinHash/LSH, threshold %.2f; the fastest of a cluster stays), %d rl tasks with a leaking reference, %d pairs with a leaking rejected side.\n\n",
-		f.Contaminated, max(b.ds.NGram, 1), f.ExactDuplicates, f.NearDuplicates, b.ds.NearDupThreshold, f.ContaminatedRL, f.ContaminatedRej)
+		"(MinHash/LSH, threshold %.2f; the fastest of a cluster stays), %d rl tasks with a leaking reference, %d pairs with a leaking rejected side, "+
+		"%d replay rows leaking evaluation code.\n\n",
+		f.Contaminated, max(b.ds.NGram, 1), f.ExactDuplicates, f.NearDuplicates, b.ds.NearDupThreshold, f.ContaminatedRL, f.ContaminatedRej,
+		f.ContaminatedReplay)
 
 	p("## Rows\n\n| config | split | rows | files |\n|---|---|---:|---:|\n")
 	configs, splits, files := b.configSplits()

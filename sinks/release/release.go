@@ -76,15 +76,16 @@ type ReplayReport struct {
 
 // Filtered counts what the filters removed.
 type Filtered struct {
-	Verdicts        map[string]int64 `json:"verdicts"`         // verdicts by status
-	Contaminated    int64            `json:"contaminated"`     // kept variants leaking evaluation code
-	ContaminatedRL  int64            `json:"contaminated_rl"`  // rl tasks whose reference leaks
-	ContaminatedRej int64            `json:"contaminated_rej"` // pairs dropped for a leaking rejected side
-	ExactDuplicates int64            `json:"exact_duplicates"`
-	NearDuplicates  int64            `json:"near_duplicates"`
-	NoConversation  int64            `json:"no_conversation"` // kept variants without a usable conversation
-	Orphans         int64            `json:"orphans"`         // verdicts without their task or variant
-	Selected        int64            `json:"selected"`        // kept variants that reached the datasets
+	Verdicts           map[string]int64 `json:"verdicts"`            // verdicts by status
+	Contaminated       int64            `json:"contaminated"`        // kept variants leaking evaluation code
+	ContaminatedRL     int64            `json:"contaminated_rl"`     // rl tasks whose reference leaks
+	ContaminatedRej    int64            `json:"contaminated_rej"`    // pairs dropped for a leaking rejected side
+	ContaminatedReplay int64            `json:"contaminated_replay"` // replay source rows leaking evaluation code, never sampled
+	ExactDuplicates    int64            `json:"exact_duplicates"`
+	NearDuplicates     int64            `json:"near_duplicates"`
+	NoConversation     int64            `json:"no_conversation"` // kept variants without a usable conversation
+	Orphans            int64            `json:"orphans"`         // verdicts without their task or variant
+	Selected           int64            `json:"selected"`        // kept variants that reached the datasets
 }
 
 // cand is what pass 1 remembers of one kept variant, in pass order.
@@ -353,6 +354,17 @@ func (b *builder) decide(ctx context.Context) error {
 	return b.sampleReplay(ctx, datasets.ReplayQuota(task, b.ds.Replay.Fraction))
 }
 
+// leaks reports whether a conversation shares an n-gram with the
+// evaluation sets: general data can quote benchmark code as well as kernels.
+func (b *builder) leaks(ms []datasets.ChatMessage) bool {
+	for _, m := range ms {
+		if b.contam.Contaminated(m.Content) {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *builder) sampleReplay(ctx context.Context, quota int64) error {
 	var wsum float64
 	for _, s := range b.ds.Replay.Sources {
@@ -380,6 +392,12 @@ func (b *builder) sampleReplay(ctx context.Context, quota int64) error {
 		q := int64(math.Ceil(float64(quota) * max(0, src.Weight) / wsum))
 		sample := datasets.NewSample[replayRow](q)
 		skipped, err := replay.Each(ctx, src, ropt, func(r replay.Row) error {
+			if b.leaks(r.Messages) {
+				// Checked before sampling, so the sample keeps its size;
+				// the other rows keep their keys.
+				b.sum.Filtered.ContaminatedReplay++
+				return nil
+			}
 			amt := datasets.Amount(b.ds.Replay.Mode, r.Messages)
 			sample.Offer(datasets.SampleKey(b.ds.Seed, si, label, r.Index), amt, replayRow{r.Messages, label, amt})
 			return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"kforge/internal/parquetrows"
 	"os"
 	"os/exec"
@@ -424,6 +425,52 @@ func TestReplayInEveryShard(t *testing.T) {
 		t.Fatalf("sft/train has %d shards, want several", n)
 	}
 	runDuckDB(t, out, sum, true)
+}
+
+// TestReplayIsDecontaminated: a replay row quoting evaluation code is never
+// sampled, and is counted, in the summary and the card.
+func TestReplayIsDecontaminated(t *testing.T) {
+	shards, eval, _ := fixture(t)
+	var src bytes.Buffer
+	for i := range 6 {
+		answer := fmt.Sprintf("A general answer number %d, about gardens and weather.", i)
+		if i == 3 {
+			answer = "Here is a transpose kernel:\n" + releasetest.Contaminated
+		}
+		b, _ := json.Marshal(map[string]any{"messages": []map[string]string{
+			{"role": "user", "content": fmt.Sprint("Question ", i)}, {"role": "assistant", "content": answer}}})
+		src.Write(append(b, '\n'))
+	}
+	path := filepath.Join(t.TempDir(), "general.jsonl")
+	if err := os.WriteFile(path, src.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds := config(t, eval, 0.9) // a quota above the source: every eligible row is sampled
+	ds.Replay.Mode = datasets.ReplayRows
+	ds.Replay.Sources = []datasets.ReplaySource{{Path: path, Split: "train", Weight: 1}}
+	out := t.TempDir()
+	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Filtered.ContaminatedReplay != 1 || sum.Replay.Rows != 5 {
+		t.Errorf("contaminated replay %d, replay rows %d; want 1 and 5", sum.Filtered.ContaminatedReplay, sum.Replay.Rows)
+	}
+	for _, f := range sum.Files {
+		if !strings.HasPrefix(f, "data/sft/") {
+			continue
+		}
+		rows, _ := readParquet(t, filepath.Join(out, f))
+		for _, r := range rows {
+			if js, _ := json.Marshal(r["messages"]); strings.Contains(string(js), "leak_transpose") {
+				t.Errorf("%s: a row quotes the evaluation kernel: %v", f, r["id"])
+			}
+		}
+	}
+	card, err := os.ReadFile(filepath.Join(out, "README.md"))
+	if err != nil || !strings.Contains(string(card), "1 replay rows leaking evaluation code") {
+		t.Errorf("the card does not count the leaking replay row (%v)", err)
+	}
 }
 
 func TestExportsAreByteIdentical(t *testing.T) {
