@@ -151,9 +151,10 @@ func (w *Writer) Append(r datasets.Row) error {
 	}
 	w.batch.Append(r)
 	n := int64(r.Size())
-	if k := min(w.opt.RowGroupBytes/max(n, 1), 1<<20); first && k > 1 {
+	if k := min(w.opt.RowGroupBytes/max(n, 1), expectRows); first && k > 1 {
 		// The writer's first row: size its first batch for a row group of
-		// rows like it (at most a row group's bytes in all).
+		// rows like it (at most a row group's bytes in all, and at most
+		// expectRows rows, as a tiny first row would size it for millions).
 		w.batch.Expect(int(k))
 	}
 	w.rgBytes += n
@@ -189,6 +190,11 @@ func (w *Writer) flushRowGroup(more bool) {
 	w.batch = next
 	w.rgBytes = 0
 }
+
+// expectRows bounds the rows a writer's first batch is sized for; beyond
+// them it grows as it fills. With the wide text kept by reference, a row
+// costs the batch about a hundred bytes.
+const expectRows = 16384
 
 // maxBatches bounds the row groups a writer holds in memory: one filling,
 // the others queued or encoding. Batches are reused, so their memory is
