@@ -2,12 +2,12 @@
 # Installs what kforge's tests need on a fresh Debian 12 machine (as root, or
 # with sudo): the HIP compiler for real compiles, git for mirrors, Node and
 # DuckDB as the independent Parquet reader, Slurm and munge for the one-node
-# cluster test, staticcheck from the Go module proxy.
+# cluster test, bubblewrap for the sandbox, staticcheck from the Go module proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-pkgs=(hipcc libamdhip64-dev git slurm-wlm munge g++ ca-certificates)
+pkgs=(hipcc libamdhip64-dev git slurm-wlm munge g++ ca-certificates bubblewrap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Sets up a Debian 12 machine to run kforge builds: git and the HIP compiler
-# (compile-only backend; GPU machines bring ROCm or CUDA themselves), then
-# builds the kforge binary into ./bin.
+# Sets up a Debian 12 machine to run kforge builds: git, bubblewrap (confines
+# candidate runs) and the HIP compiler (compile-only backend; GPU machines
+# bring ROCm or CUDA themselves), then builds the kforge binary into ./bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 missing=()
-for p in git hipcc libamdhip64-dev; do
+for p in git bubblewrap hipcc libamdhip64-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -76,6 +76,19 @@ func cmdDoctor(ctx context.Context, e *env, args []string) int {
 		model += " (" + m.Note + ")"
 	}
 	fmt.Fprintln(e.stdout, model)
+	sb := "candidate runs: "
+	switch {
+	case rep.Sandbox.Confined:
+		sb += "confined (bwrap: read-only filesystem, home hidden, no network, own PID namespace)"
+	case rep.Sandbox.Isolated:
+		sb += "no network, own PID namespace, but not confined to a read-only filesystem"
+	default:
+		sb += "not isolated"
+	}
+	if rep.Sandbox.Note != "" {
+		sb += " (" + rep.Sandbox.Note + ")"
+	}
+	fmt.Fprintln(e.stdout, sb)
 	fmt.Fprintln(e.stdout, "\nverification backends:")
 	for _, b := range rep.Backends {
 		fmt.Fprintf(e.stdout, "  %-13s %-6s %s\n", b.Name, map[bool]string{true: "usable", false: "no"}[b.Usable], b.Why)

@@ -106,9 +106,13 @@ func (r *Runner) Run(ctx context.Context, bin string, c Case, prof Profiler) (sa
 		profDir = d
 		prog, args = prof.Command(bin, args, d)
 	}
+	var writable []string
+	if profDir != "" {
+		writable = []string{profDir}
+	}
 	res, err := r.Sandbox.Run(ctx, sandbox.Spec{
 		Program: prog, Args: args, Env: c.Env(), WorkDir: r.WorkDir,
-		GPU: r.GPU, Limits: r.Limits, Network: r.Network,
+		GPU: r.GPU, Limits: r.Limits, Network: r.Network, Writable: writable,
 	})
 	if err != nil && profDir != "" {
 		os.RemoveAll(profDir)

@@ -3,7 +3,10 @@
 // limits (CPU time, address space, open files, processes, file size), a
 // minimal environment pinned to one GPU, and, where the machine allows, new
 // user, PID and network namespaces (no network; every descendant dies with
-// the run). A hung or crashing program costs its own limit and nothing else.
+// the run). With bubblewrap (bwrap) installed, a run is also confined: the
+// whole filesystem is read-only but for its scratch directory, and the home
+// directory (tokens, keys, caches) is hidden. A hung, crashing or hostile
+// program costs its own limit and nothing else.
 package sandbox
 
 import (
@@ -54,6 +57,9 @@ type Spec struct {
 	Limits Limits
 	// Network allows the run to use the host's network.
 	Network bool
+	// Writable are directories, besides the scratch directory, that a
+	// confined run may write (a profiler's output directory).
+	Writable []string
 	// Keep leaves the scratch directory in place (for debugging).
 	Keep bool
 }
@@ -70,6 +76,9 @@ type Result struct {
 	Seconds   float64
 	// Isolated is true when the run had its own network and PID namespaces.
 	Isolated bool
+	// Confined is true when the run saw a read-only filesystem (its scratch
+	// and Writable directories excepted) without the home directory.
+	Confined bool
 	// Note says why isolation was not available, if it was not.
 	Note string
 }
@@ -77,11 +86,14 @@ type Result struct {
 // Output is stdout then stderr.
 func (r Result) Output() string { return r.Stdout + r.Stderr }
 
-// Sandbox runs programs. It probes once whether namespaces are available.
+// Sandbox runs programs. It probes once whether bwrap can confine runs and
+// whether namespaces are available.
 type Sandbox struct {
 	once    sync.Once
 	nsOK    bool
 	nsNote  string
+	bwrap   string // bwrap's path when it works here
+	fsNote  string // why runs are not confined
 	passEnv []string
 	prlimit string
 }
@@ -101,7 +113,20 @@ func (s *Sandbox) Isolation() (bool, string) {
 	return s.nsOK, s.nsNote
 }
 
+// Confinement reports whether runs are confined to a read-only filesystem
+// without the home directory, and if not, why.
+func (s *Sandbox) Confinement() (bool, string) {
+	s.once.Do(s.probe)
+	return s.bwrap != "", s.fsNote
+}
+
 func (s *Sandbox) probe() {
+	s.probeBwrap()
+	if s.bwrap != "" {
+		// bwrap makes the namespaces itself.
+		s.nsOK = true
+		return
+	}
 	cmd := exec.Command("/bin/sh", "-c", "exit 0")
 	cmd.SysProcAttr = nsAttr()
 	if err := cmd.Run(); err != nil {
@@ -195,18 +220,33 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.Wall)
 	defer cancel()
 	name, argv, limitNote := s.limitArgs(l, prog, spec.Args)
+	s.once.Do(s.probe)
+	if s.bwrap != "" {
+		argv = append(append(bwrapArgs(dir, prog, spec), name), argv...)
+		name = s.bwrap
+		res.Confined = true
+	}
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Dir = dir
 	cmd.Env = s.env(dir, spec)
 	isolated := false
-	if ok, note := s.Isolation(); ok && !spec.Network {
+	switch ok, note := s.Isolation(); {
+	case s.bwrap != "":
+		// bwrap unshares the namespaces (the network too, unless
+		// spec.Network) and its child dies with it.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		isolated = !spec.Network
+	case ok && !spec.Network:
 		cmd.SysProcAttr = nsAttr()
 		isolated = true
-	} else {
+	default:
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if !spec.Network {
 			res.Note = note
 		}
+	}
+	if s.bwrap == "" {
+		res.Note = strings.TrimPrefix(res.Note+"; "+s.fsNote, "; ")
 	}
 	cmd.Cancel = func() error {
 		// The whole group: the program and whatever it started.
@@ -240,6 +280,11 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			res.Exit = -1
 			res.Signal = ws.Signal().String()
+		} else if res.Confined && res.Exit > 128 && res.Exit <= 128+64 {
+			// bwrap reports a child killed by a signal as 128+signal, as
+			// shells do (so does a program that exits with such a code).
+			res.Signal = syscall.Signal(res.Exit - 128).String()
+			res.Exit = -1
 		}
 	case errors.Is(err, exec.ErrWaitDelay):
 		res.Exit = cmd.ProcessState.ExitCode()

@@ -190,3 +190,59 @@ func TestMissingProgram(t *testing.T) {
 		t.Fatal("want error")
 	}
 }
+
+// TestRunsAreConfined: a hostile program cannot read the home directory
+// (where Hub tokens and keys live) or write outside its scratch directory
+// and the directories it is given, even when its own binary lives in the
+// home directory.
+func TestRunsAreConfined(t *testing.T) {
+	s := New()
+	if ok, note := s.Confinement(); !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI installs bubblewrap, but: %s", note)
+		}
+		t.Skip(note)
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	secret := filepath.Join(home, ".cache", "huggingface", "token")
+	if err := os.MkdirAll(filepath.Dir(secret), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secret, []byte("hf_secret_value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "planted")
+	writable := t.TempDir()
+	bin := filepath.Join(home, "build", "prog.sh") // the program itself is in the hidden home
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`cat %s; ls -A %s; echo x > %s && echo planted; touch /etc/kforge-planted && echo etc; echo ok > mine && cat mine; echo w > %s/out && echo wrote`,
+		secret, home, outside, writable)
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Run(context.Background(), Spec{Program: bin, WorkDir: t.TempDir(), Limits: DefaultLimits(10 * time.Second), Writable: []string{writable}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Confined {
+		t.Fatalf("run not confined: %+v", res)
+	}
+	out := res.Output()
+	for _, leak := range []string{"hf_secret_value", ".cache", "planted", "etc\n"} {
+		if strings.Contains(res.Stdout, leak) {
+			t.Errorf("the run could %q:\n%s", leak, out)
+		}
+	}
+	if _, err := os.Stat(outside); !os.IsNotExist(err) {
+		t.Errorf("the run wrote %s", outside)
+	}
+	if !strings.Contains(res.Stdout, "ok\n") || !strings.Contains(res.Stdout, "wrote") {
+		t.Errorf("the run could not use its scratch and writable directories:\n%s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(writable, "out")); err != nil || string(b) != "w\n" {
+		t.Errorf("writable dir: %q %v", b, err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"kforge/filters/sandbox"
 )
 
 // Tool is one external program a backend may need.
@@ -42,6 +44,14 @@ type Probe struct {
 	HipccRefuse []string  `json:"hipcc_refuse"` // targets it refused or could not build
 	GPUs        []GPU     `json:"gpus"`
 	Backends    []Backend `json:"backends"`
+	Sandbox     Sandbox   `json:"sandbox"`
+}
+
+// Sandbox is how candidate runs are isolated on this machine.
+type Sandbox struct {
+	Isolated bool   `json:"isolated"` // own network and PID namespaces
+	Confined bool   `json:"confined"` // read-only filesystem, home hidden (bwrap)
+	Note     string `json:"note,omitempty"`
 }
 
 // ProbeArchs are the AMD targets doctor tries.
@@ -61,6 +71,7 @@ func ProbeMachine(ctx context.Context) *Probe {
 		{"rocm-smi", "--version", `(\d+\.\d+\.\d+)`},
 		{"nvidia-smi", "--version", `DRIVER version\s*:\s*(\S+)`},
 		{"git", "--version", `git version (\S+)`},
+		{"bwrap", "--version", `bubblewrap (\S+)`},
 		{"c++", "--version", `(\d+\.\d+\.\d+)`},
 	}
 	for _, v := range versions {
@@ -72,6 +83,17 @@ func ProbeMachine(ctx context.Context) *Probe {
 	p.GPUs = append(p.GPUs, probeAMD(ctx)...)
 	p.GPUs = append(p.GPUs, probeNVIDIA(ctx)...)
 	p.Backends = p.backends()
+	sb := sandbox.New()
+	var notes []string
+	iso, note := sb.Isolation()
+	if note != "" {
+		notes = append(notes, note)
+	}
+	conf, note := sb.Confinement()
+	if note != "" {
+		notes = append(notes, note)
+	}
+	p.Sandbox = Sandbox{Isolated: iso, Confined: conf, Note: strings.Join(notes, "; ")}
 	return p
 }
 

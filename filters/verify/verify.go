@@ -413,6 +413,9 @@ func (v *Verifier) measure(ctx context.Context, p *Prepared, gpu string, cases [
 	if ok, note := v.sb.Isolation(); !ok && !v.cfg.Network {
 		notes = append(notes, note)
 	}
+	if ok, note := v.sb.Confinement(); !ok {
+		notes = append(notes, note)
+	}
 	rejected := func(err error) (measured, error) {
 		var rej *measure.Rejection
 		if !errors.As(err, &rej) {
