@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"kforge/datasets"
+	"kforge/filters/sandbox"
 	"kforge/pipeline"
 )
 
@@ -47,6 +48,10 @@ type Compiler struct {
 	WorkDir string
 	// HIPInclude is the directory holding hip/ headers for nvcc (default /usr/include).
 	HIPInclude string
+	// Sandbox, when set, confines the compiler as it confines runs (see
+	// sandbox.Confine): a source can make the assembler read any file it
+	// can see (.incbin), and compiler messages reach verdict logs.
+	Sandbox *sandbox.Sandbox
 
 	version string
 	// nvInclude holds HIP's headers patched for the installed CUDA (nvcc).
@@ -274,6 +279,10 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
+	if c.Sandbox != nil {
+		readable := append([]string{c.Path, c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
+		c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
+	}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()

@@ -2,6 +2,7 @@ package compile
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"kforge/datasets"
+	"kforge/filters/sandbox"
 	"kforge/pipeline"
 )
 
@@ -183,5 +185,50 @@ func TestNVCCArgs(t *testing.T) {
 	}
 	if strings.Contains(a, "offload-arch") || strings.Contains(a, "Rpass") {
 		t.Errorf("clang-only flags reach nvcc: %s", a)
+	}
+}
+
+// TestConfinedCompileCannotReadHome: a source whose assembly pulls in a file
+// (.incbin) can read the home directory, where the Hub token lives, from an
+// unconfined compiler; a confined one sees an empty home.
+func TestConfinedCompileCannotReadHome(t *testing.T) {
+	sb := sandbox.New()
+	if ok, note := sb.Confinement(); !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI installs bubblewrap, but: %s", note)
+		}
+		t.Skip(note)
+	}
+	ctx := context.Background()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	secret := filepath.Join(home, "token")
+	if err := os.WriteFile(secret, []byte("hf_secret_value"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prog := fmt.Sprintf("#include <cstdio>\nasm(\".section .rodata\\nleak: .incbin \\\"%s\\\"\\n.byte 0\\n.text\");\nextern \"C\" const char leak[];\nint main() { std::puts(leak); }\n", secret)
+	job := Job{Files: []datasets.File{{Path: "m.cpp", Content: prog}}, Sources: []string{"m.cpp"}}
+	for _, confined := range []bool{false, true} {
+		c, err := New(ctx, Compiler{Kind: Host, WorkDir: t.TempDir()})
+		if err != nil {
+			t.Skipf("no host compiler: %v", err)
+		}
+		if confined {
+			c.Sandbox = sb
+		}
+		out, err := c.Compile(ctx, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !confined {
+			// The attack works without confinement: the test means something.
+			if b, err := exec.Command(out.Binary).Output(); !out.Result.OK || err != nil || !strings.Contains(string(b), "hf_secret_value") {
+				t.Fatalf("unconfined: %+v %q %v", out.Result, b, err)
+			}
+			continue
+		}
+		if out.Result.OK || strings.Contains(out.Result.Log, "hf_secret_value") {
+			t.Fatalf("confined compile read the home directory: %+v", out.Result)
+		}
 	}
 }

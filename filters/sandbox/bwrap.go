@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// probeBwrap finds bwrap and checks that it can confine a run on this
+// probeBwrap finds bwrap and checks that it can confine a command on this
 // machine (it needs user namespaces, or root).
 func (s *Sandbox) probeBwrap() {
 	p, err := exec.LookPath("bwrap")
@@ -23,7 +23,7 @@ func (s *Sandbox) probeBwrap() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command(p, append(bwrapArgs(dir, "/bin/sh", Spec{}), "/bin/sh", "-c", "exit 0")...)
+	cmd := exec.Command(p, append(confineArgs(dir, nil, []string{dir}, false), "/bin/sh", "-c", "exit 0")...)
 	cmd.WaitDelay = 5 * time.Second
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.fsNote = fmt.Sprintf("bwrap cannot confine runs on this machine (%v: %s): runs can read the home directory and write wherever kforge can",
@@ -33,74 +33,90 @@ func (s *Sandbox) probeBwrap() {
 	s.bwrap = p
 }
 
-// bwrapArgs are bwrap's options for a run in scratch: the root read-only, a
-// fresh /proc and /dev/shm, the devices (GPUs) as they are, the home
-// directory hidden under an empty tmpfs, then read-only the directories the
-// run needs that lie in hidden ones (the program's, the libraries'), and
-// writable the scratch and spec.Writable. New namespaces, no capabilities,
-// its own session, and it dies with kforge.
-func bwrapArgs(scratch, prog string, spec Spec) []string {
+// Confine rewrites cmd to run confined as Run's programs are (see
+// confineArgs), in dir, seeing readable and writing writable besides; the
+// network stays. It returns false, leaving cmd as it was, where bwrap
+// cannot confine commands. For the compiler: a source can make the
+// assembler read a file (.incbin), and its error messages reach logs.
+func (s *Sandbox) Confine(cmd *exec.Cmd, dir string, readable, writable []string) bool {
+	s.once.Do(s.probe)
+	if s.bwrap == "" || cmd.Err != nil {
+		return false
+	}
+	args := append(confineArgs(dir, readable, append([]string{dir}, writable...), true), cmd.Path)
+	cmd.Args = append(append([]string{s.bwrap}, args...), cmd.Args[1:]...)
+	cmd.Path = s.bwrap
+	return true
+}
+
+// runArgs are bwrap's options for a Run in scratch: it reads its program's
+// directory, the paths its arguments name (a profiled binary) and the GPU
+// runtime's library paths, and writes scratch and spec.Writable.
+func runArgs(scratch, prog string, spec Spec) []string {
+	readable := append([]string{prog}, spec.Args...)
+	for _, k := range []string{"LD_LIBRARY_PATH", "ROCM_PATH", "HIP_PATH", "CUDA_HOME", "CUDA_PATH", "HSA_PATH"} {
+		readable = append(readable, filepath.SplitList(os.Getenv(k))...)
+	}
+	return confineArgs(scratch, readable, append([]string{scratch}, spec.Writable...), spec.Network)
+}
+
+// confineArgs are bwrap's options for a confined command that starts in
+// dir: the root read-only, a fresh /proc and /dev/shm, the devices (GPUs)
+// as they are, and the home and temporary directories hidden under empty
+// tmpfs mounts (tokens and keys; other runs' files); then, read-only, those
+// of the readable paths (files stand for their directories) that lie in a
+// hidden directory, and the writable directories. New namespaces (the
+// network too unless network), no capabilities, a session of its own, and
+// it dies with kforge.
+func confineArgs(dir string, readable, writable []string, network bool) []string {
 	args := []string{"--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--tmpfs", "/dev/shm", "--proc", "/proc",
 		"--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"}
-	if spec.Network {
+	if network {
 		args = append(args, "--share-net")
 	}
 	hidden := hiddenDirs()
 	for _, h := range hidden {
 		args = append(args, "--tmpfs", h)
 	}
-	// What the run must read: the program's directory, directories and
-	// files named by absolute arguments (a profiled binary), the GPU
-	// runtime's library paths. Only those inside a hidden directory need a
-	// mount; anything else is visible already, and binding an ancestor of a
-	// hidden directory would show it again.
-	var need []string
-	add := func(p string) {
+	// Only paths inside a hidden directory need a mount: anything else is
+	// visible already, and binding an ancestor of a hidden directory would
+	// show it again.
+	seen := map[string]bool{}
+	for _, p := range readable {
 		if !filepath.IsAbs(p) {
-			return
+			continue
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			return
+			continue
 		}
 		if !st.IsDir() {
 			p = filepath.Dir(p)
 		}
-		need = append(need, filepath.Clean(p))
-	}
-	add(prog)
-	for _, a := range spec.Args {
-		add(a)
-	}
-	for _, k := range []string{"LD_LIBRARY_PATH", "ROCM_PATH", "HIP_PATH", "CUDA_HOME", "CUDA_PATH", "HSA_PATH"} {
-		for _, p := range filepath.SplitList(os.Getenv(k)) {
-			add(p)
-		}
-	}
-	for _, p := range need {
-		if under(p, hidden) {
+		if p = filepath.Clean(p); under(p, hidden) && !seen[p] {
+			seen[p] = true
 			args = append(args, "--ro-bind", p, p)
 		}
 	}
-	for _, w := range append([]string{scratch}, spec.Writable...) {
+	for _, w := range writable {
 		if w, err := filepath.Abs(w); err == nil {
 			args = append(args, "--bind", w, w)
 		}
 	}
-	return append(args, "--chdir", scratch, "--")
+	return append(args, "--chdir", dir, "--")
 }
 
-// hiddenDirs are the directories a run must not see: the user's home (Hub
-// tokens, SSH keys, caches) and a Hugging Face home set elsewhere.
+// hiddenDirs are the directories a confined command must not see: the
+// user's home (Hub tokens, SSH keys, caches), a Hugging Face home set
+// elsewhere, and the temporary directory (other runs' programs and files).
 func hiddenDirs() []string {
 	var out []string
-	for _, k := range []string{"HOME", "HF_HOME"} {
-		d := os.Getenv(k)
+	for _, d := range []string{os.Getenv("HOME"), os.Getenv("HF_HOME"), os.TempDir()} {
 		if d == "" || !filepath.IsAbs(d) {
 			continue
 		}
 		d = filepath.Clean(d)
-		if st, err := os.Stat(d); err != nil || !st.IsDir() || d == "/" {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() || d == "/" || under(d, out) {
 			continue
 		}
 		out = append(out, d)

@@ -222,7 +222,7 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 	name, argv, limitNote := s.limitArgs(l, prog, spec.Args)
 	s.once.Do(s.probe)
 	if s.bwrap != "" {
-		argv = append(append(bwrapArgs(dir, prog, spec), name), argv...)
+		argv = append(append(runArgs(dir, prog, spec), name), argv...)
 		name = s.bwrap
 		res.Confined = true
 	}

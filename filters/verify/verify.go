@@ -129,6 +129,7 @@ func New(cfg Config, opt Options) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{cfg: cfg, opt: opt, be: be, sb: sandbox.New()}
+	be.compiler.Sandbox = v.sb
 	v.slots = make(chan string, len(be.gpus))
 	for _, g := range be.gpus {
 		v.slots <- g
