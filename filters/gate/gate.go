@@ -80,6 +80,10 @@ func Check(r datasets.Region, candidate string) *Rejection {
 			return reject(RuleNonASCII, "byte 0x%02x at offset %d", c, i)
 		}
 	}
+	// Strings are blanked with the comments below; look inside them first.
+	if m := reAsmInclude.FindStringSubmatch(candidate); m != nil {
+		return reject(RuleInclude, "assembler directive .%s: a region may not include files", m[1])
+	}
 	code, err := stripComments(candidate)
 	if err != nil {
 		return err
@@ -158,6 +162,10 @@ func isIdent(c byte) bool {
 
 var (
 	reInclude = regexp.MustCompile(`(?m)^[ \t]*(#|%:|\?\?=)[ \t]*(include|import|embed)\b|__has_include`)
+	// An assembler directive that reads a file, in a string (inline asm).
+	// Spellings that hide it (escapes, split literals) meet the confined
+	// compiler, which cannot see the home directory.
+	reAsmInclude = regexp.MustCompile(`"[^"\n]*\.(incbin|include)\b`)
 	// Any directive (also spelled with digraphs or trigraphs) or _Pragma, except
 	// #pragma unroll / nounroll, which only steer loop unrolling.
 	reDirective   = regexp.MustCompile(`(?m)^[ \t]*(#|%:|\?\?=)[ \t]*(\w*)`)
@@ -171,6 +179,7 @@ func commonRules(code string) *Rejection {
 	if m := reInclude.FindString(code); m != "" {
 		return reject(RuleInclude, "%q: a region may not include files", strings.TrimSpace(m))
 	}
+
 	for _, m := range reDirective.FindAllStringSubmatchIndex(code, -1) {
 		line := lineAt(code, m[0])
 		if rePragmaOK.MatchString(line) {

@@ -49,6 +49,7 @@ func TestHIPKernelsRejected(t *testing.T) {
 		{"empty", "  \n", RuleEmpty},
 		{"include", "#include <rocblas/rocblas.h>\n" + ok, RuleInclude},
 		{"include-spaced", "  #  include \"x.h\"\n" + ok, RuleInclude},
+		{"asm incbin", "asm(\".section .rodata\\nk: .incbin \\\"/root/.cache/huggingface/token\\\"\");\n" + ok, RuleInclude},
 		{"define rewrites harness", "#define main fake_main\n" + ok, RulePreprocessor},
 		{"undef", ok + "#undef CHECK\n", RulePreprocessor},
 		{"digraph define", "%:define X 1\n" + ok, RulePreprocessor},
