@@ -2,12 +2,14 @@ package datasets
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // MergeShards reads complete shard directories together and calls fn with
@@ -37,13 +39,9 @@ func MergeShards(dirs []string, fn func(*ShardData) error) error {
 			dst  **jsonlStream
 			key  func([]byte) (string, error)
 		}{
-			{TasksFile, &t.tasks, keyOf(func(x *struct {
-				ID string `json:"id"`
-			}) string {
-				return x.ID
-			})},
-			{VariantsFile, &t.variants, keyOf(taskIDOf)},
-			{VerdictsFile, &t.verdicts, keyOf(taskIDOf)},
+			{TasksFile, &t.tasks, jsonKey("id")},
+			{VariantsFile, &t.variants, jsonKey("task_id")},
+			{VerdictsFile, &t.verdicts, jsonKey("task_id")},
 		} {
 			s, err := openJSONL(filepath.Join(dir, f.name), f.key)
 			if err != nil {
@@ -83,13 +81,6 @@ func MergeShards(dirs []string, fn func(*ShardData) error) error {
 	}
 }
 
-// taskIDOf reads only the task id of a variant or verdict line.
-func taskIDOf(x *struct {
-	TaskID string `json:"task_id"`
-}) string {
-	return x.TaskID
-}
-
 // jsonlStream reads one JSON object per line, keeping the next line and its key.
 type jsonlStream struct {
 	path string
@@ -102,14 +93,38 @@ type jsonlStream struct {
 	keyf func([]byte) (string, error)
 }
 
-// keyOf decodes only what a key needs (T is a struct of the key fields).
-func keyOf[T any](key func(*T) string) func([]byte) (string, error) {
+// jsonKey returns a function that reads the string value of one top-level
+// key of a JSON object, stopping there: kforge writes the key first or
+// second, and decoding (or merely validating) whole lines, which carry the
+// code and conversations, made the key cost as much as the line. The line
+// is decoded, and so validated, whole when it is taken. A missing key is "".
+func jsonKey(name string) func([]byte) (string, error) {
 	return func(b []byte) (string, error) {
-		var x T
-		if err := json.Unmarshal(b, &x); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		if t, err := dec.Token(); err != nil {
 			return "", err
+		} else if t != json.Delim('{') {
+			return "", fmt.Errorf("want a JSON object, found %v", t)
 		}
-		return key(&x), nil
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return "", err
+			}
+			if k, _ := t.(string); !strings.EqualFold(k, name) {
+				var skip json.RawMessage
+				if err := dec.Decode(&skip); err != nil {
+					return "", err
+				}
+				continue
+			}
+			var v string
+			if err := dec.Decode(&v); err != nil {
+				return "", fmt.Errorf("%s: %w", name, err)
+			}
+			return v, nil
+		}
+		return "", nil
 	}
 }
 

@@ -110,3 +110,30 @@ func TestMergeShardsRefusesIncompleteAndUnsorted(t *testing.T) {
 		t.Errorf("broken line: %v", err)
 	}
 }
+
+// TestJSONKey reads one top-level key and stops there, as the merge reads a
+// line's task id before it decodes the line.
+func TestJSONKey(t *testing.T) {
+	key := jsonKey("task_id")
+	for _, c := range []struct {
+		line, want string
+		err        bool
+	}{
+		{`{"id":"v1","task_id":"t1","messages":[{"role":"user","content":"x"}]}`, "t1", false},
+		{`{"task_id":"t2"}`, "t2", false},
+		{`{"nested":{"task_id":"inner"},"code":"\"task_id\":\"fake\"","task_id":"t3"}`, "t3", false},
+		{`{"Task_ID":"t4"}`, "t4", false}, // encoding/json matches keys case-insensitively too
+		{` { "id" : 7 , "task_id" : "t5" } `, "t5", false},
+		{`{"id":"v1"}`, "", false},
+		{`{"task_id":"t6", broken`, "t6", false}, // the whole line is validated when it is decoded
+		{`{"id":"v1", broken`, "", true},
+		{`["task_id","t1"]`, "", true},
+		{`{"task_id":17}`, "", true},
+		{`not json`, "", true},
+	} {
+		got, err := key([]byte(c.line))
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("%s: got %q, %v; want %q (error %v)", c.line, got, err, c.want, c.err)
+		}
+	}
+}
