@@ -421,10 +421,14 @@ func (w *Writer) writeLeaf(rgw file.BufferedRowGroupWriter, leaf int, l leafColu
 	// Encode and compress the last, partly filled page here, in parallel,
 	// rather than in the row group's Close, which closes the columns one
 	// after another: a short column's only page is its last. Close then
-	// finds no page pending and writes the same bytes. (FlushCurrentPage
-	// fails on an empty page; a page of nulls only is left to Close.)
-	if p, ok := cw.(pageFlusher); ok && cw.CurrentEncoder().EstimatedDataEncodedSize() > 0 {
-		return p.FlushCurrentPage()
+	// finds no page pending and writes the same bytes. FlushCurrentPage
+	// fails on an empty page, which the page statistics tell (a dictionary
+	// encoder's size estimate is never 0); a page of nulls only, or a
+	// column without statistics, is left to Close.
+	if p, ok := cw.(pageFlusher); ok {
+		if st := cw.PageStatistics(); st != nil && st.NumValues() > 0 {
+			return p.FlushCurrentPage()
+		}
 	}
 	return nil
 }

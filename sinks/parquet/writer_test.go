@@ -187,3 +187,23 @@ func TestWriteErrorSurfaces(t *testing.T) {
 		t.Errorf("Close err = %v", err)
 	}
 }
+
+// TestRowGroupEndingOnAPageBoundary: when a column's last rows exactly fill a
+// page, nothing is left to flush at the end of the row group. (131072 small
+// rows in one row group did that for the dictionary columns, and flushing the
+// empty page crashed the encoder.)
+func TestRowGroupEndingOnAPageBoundary(t *testing.T) {
+	w := NewWriter(t.TempDir(), datasets.ConfigSFT, "train", datasets.Schema(datasets.ConfigSFT), Options{RowGroupBytes: 1 << 40, MaxShardBytes: 1 << 40})
+	const n = 131072
+	for i := range n {
+		r := &datasets.SFTRecord{ID: fmt.Sprint(i), Messages: []datasets.ChatMessage{{Role: "user", Content: "q"}, {Role: "assistant", Content: "a"}},
+			TaskID: "t", Kind: "k", Speedup: 1.5, BaselineMS: 2, CandidateMS: 1}
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := w.Close()
+	if err != nil || len(files) != 1 || files[0].Rows != n {
+		t.Fatalf("files %+v, err %v", files, err)
+	}
+}
