@@ -388,7 +388,7 @@ func (w *Writer) writeRowGroup(fw *file.Writer, batch *datasets.Columns) error {
 					return
 				}
 				j := &jobs[order[k]]
-				if err := w.writeLeaf(rgw, j.leaf, j.lc, j.strs); err != nil {
+				if err := w.safeWriteLeaf(rgw, j.leaf, j.lc, j.strs); err != nil {
 					errs[k] = fmt.Errorf("column %s: %w", j.name, err)
 				}
 			}
@@ -399,6 +399,18 @@ func (w *Writer) writeRowGroup(fw *file.Writer, batch *datasets.Columns) error {
 		return err
 	}
 	return rgw.Close()
+}
+
+// safeWriteLeaf is writeLeaf with a panic in arrow-go's encoders turned
+// into an error: in an encoding goroutine it would end the process and
+// leave every shard's temporary file behind.
+func (w *Writer) safeWriteLeaf(rgw file.BufferedRowGroupWriter, leaf int, l leafColumn, strs []string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the encoder panicked: %v", r)
+		}
+	}()
+	return w.writeLeaf(rgw, leaf, l, strs)
 }
 
 // writeLeaf writes one leaf column into its column chunk; strs, if not
