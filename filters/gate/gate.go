@@ -80,8 +80,10 @@ func Check(r datasets.Region, candidate string) *Rejection {
 			return reject(RuleNonASCII, "byte 0x%02x at offset %d", c, i)
 		}
 	}
-	// Strings are blanked with the comments below; look inside them first.
-	if m := reAsmInclude.FindStringSubmatch(candidate); m != nil {
+	// Strings are blanked with the comments below; look inside them first,
+	// with line continuations joined as the compiler joins them.
+	joined := strings.NewReplacer("\\\r\n", "", "\\\n", "").Replace(candidate)
+	if m := reAsmInclude.FindStringSubmatch(joined); m != nil {
 		return reject(RuleInclude, "assembler directive .%s: a region may not include files", m[1])
 	}
 	code, err := stripComments(candidate)
@@ -162,10 +164,11 @@ func isIdent(c byte) bool {
 
 var (
 	reInclude = regexp.MustCompile(`(?m)^[ \t]*(#|%:|\?\?=)[ \t]*(include|import|embed)\b|__has_include`)
-	// An assembler directive that reads a file, in a string (inline asm).
-	// Spellings that hide it (escapes, split literals) meet the confined
-	// compiler, which cannot see the home directory.
-	reAsmInclude = regexp.MustCompile(`"[^"\n]*\.(incbin|include)\b`)
+	// An assembler directive that reads a file (inline asm), in any case
+	// (assemblers accept .INCBIN), anywhere: kernels have no other use for
+	// the words. Spellings that hide it (escapes, split literals) meet the
+	// confined compiler, which cannot see the home directory.
+	reAsmInclude = regexp.MustCompile(`(?i)\.[ \t]*(incbin|include)\b`)
 	// Any directive (also spelled with digraphs or trigraphs) or _Pragma, except
 	// #pragma unroll / nounroll, which only steer loop unrolling.
 	reDirective   = regexp.MustCompile(`(?m)^[ \t]*(#|%:|\?\?=)[ \t]*(\w*)`)

@@ -50,6 +50,8 @@ func TestHIPKernelsRejected(t *testing.T) {
 		{"include", "#include <rocblas/rocblas.h>\n" + ok, RuleInclude},
 		{"include-spaced", "  #  include \"x.h\"\n" + ok, RuleInclude},
 		{"asm incbin", "asm(\".section .rodata\\nk: .incbin \\\"/root/.cache/huggingface/token\\\"\");\n" + ok, RuleInclude},
+		{"asm INCBIN", "asm(\"k: .INCBIN \\\"/etc/hostname\\\"\");\n" + ok, RuleInclude},
+		{"asm incbin continued", "asm(\"k: .inc\\\nbin \\\"/etc/hostname\\\"\");\n" + ok, RuleInclude},
 		{"define rewrites harness", "#define main fake_main\n" + ok, RulePreprocessor},
 		{"undef", ok + "#undef CHECK\n", RulePreprocessor},
 		{"digraph define", "%:define X 1\n" + ok, RulePreprocessor},
