@@ -200,7 +200,13 @@ const maxCachedBinary = 256 << 20
 
 // Key is the cache key of job on this compiler.
 func (c *Compiler) Key(job Job) pipeline.Key {
-	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs)
+	// Whether the compiler ran confined is part of the key: an unconfined
+	// result could have embedded any file the compiler could read.
+	confined := false
+	if c.Sandbox != nil {
+		confined, _ = c.Sandbox.Confinement()
+	}
+	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs, confined)
 }
 
 // Compile builds job. A program that does not compile is an Output with
@@ -279,9 +285,12 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
+	confined := false
 	if c.Sandbox != nil {
-		readable := append([]string{c.Path, c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
-		c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
+		// The toolchain's whole tree (bin/.. holds its libraries and
+		// headers), the include directories and the extra sources.
+		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
+		confined = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
 	}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -305,6 +314,10 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	var ee *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &ee) {
 		return cached{}, fmt.Errorf("compile: run %s: %w", c.Path, runErr)
+	}
+	if confined && ee != nil && sandbox.IsSetupFailure(ee.ExitCode(), log.String()) {
+		// Not the source's fault, and not to be cached as its result.
+		return cached{}, fmt.Errorf("compile: confining %s failed: %s", c.Path, strings.TrimSpace(log.String()))
 	}
 	res.Log = Trim(dropRemarks(text), 8000)
 	if runErr != nil {

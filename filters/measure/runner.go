@@ -112,7 +112,7 @@ func (r *Runner) Run(ctx context.Context, bin string, c Case, prof Profiler) (sa
 	}
 	res, err := r.Sandbox.Run(ctx, sandbox.Spec{
 		Program: prog, Args: args, Env: c.Env(), WorkDir: r.WorkDir,
-		GPU: r.GPU, Limits: r.Limits, Network: r.Network, Writable: writable,
+		GPU: r.GPU, Limits: r.Limits, Network: r.Network, Writable: writable, Readable: []string{bin},
 	})
 	if err != nil && profDir != "" {
 		os.RemoveAll(profDir)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,40 +35,63 @@ func (s *Sandbox) probeBwrap() {
 }
 
 // Confine rewrites cmd to run confined as Run's programs are (see
-// confineArgs), in dir, seeing readable and writing writable besides; the
-// network stays. It returns false, leaving cmd as it was, where bwrap
-// cannot confine commands. For the compiler: a source can make the
-// assembler read a file (.incbin), and its error messages reach logs.
+// confineArgs), in dir, seeing readable and the GPU toolchains' directories
+// and writing writable besides, with dir as its TMPDIR; the network stays.
+// It returns false, leaving cmd as it was, where bwrap cannot confine
+// commands. For the compiler: a source can make the assembler read a file
+// (.incbin), and compiler messages reach logs.
 func (s *Sandbox) Confine(cmd *exec.Cmd, dir string, readable, writable []string) bool {
 	s.once.Do(s.probe)
 	if s.bwrap == "" || cmd.Err != nil {
 		return false
 	}
-	args := append(confineArgs(dir, readable, append([]string{dir}, writable...), true), cmd.Path)
+	args := append(confineArgs(dir, append(readable, toolchainDirs()...), append([]string{dir}, writable...), true), cmd.Path)
 	cmd.Args = append(append([]string{s.bwrap}, args...), cmd.Args[1:]...)
 	cmd.Path = s.bwrap
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "TMPDIR="+dir) // the temporary directory is hidden
 	return true
 }
 
-// runArgs are bwrap's options for a Run in scratch: it reads its program's
-// directory, the paths its arguments name (a profiled binary) and the GPU
-// runtime's library paths, and writes scratch and spec.Writable.
-func runArgs(scratch, prog string, spec Spec) []string {
-	readable := append([]string{prog}, spec.Args...)
+// IsSetupFailure reports whether a confined command's output says that
+// bwrap itself failed (exit status 1, before the command started): an
+// infrastructure fault, not the command's.
+func IsSetupFailure(exit int, stderr string) bool {
+	return exit == 1 && strings.HasPrefix(stderr, "bwrap: ")
+}
+
+// toolchainDirs are the GPU runtime's and toolchains' directories from the
+// environment, which a confined command must still read when they lie in a
+// hidden directory (a ROCm or CUDA installed under the home).
+func toolchainDirs() []string {
+	var out []string
 	for _, k := range []string{"LD_LIBRARY_PATH", "ROCM_PATH", "HIP_PATH", "CUDA_HOME", "CUDA_PATH", "HSA_PATH"} {
-		readable = append(readable, filepath.SplitList(os.Getenv(k))...)
+		out = append(out, filepath.SplitList(os.Getenv(k))...)
 	}
+	return out
+}
+
+// runArgs are bwrap's options for a Run in scratch: it reads its program's
+// directory, spec.Readable (a profiled binary) and the toolchains'
+// directories, and writes scratch and spec.Writable. (Not every absolute
+// argument: case arguments come from task data.)
+func runArgs(scratch, prog string, spec Spec) []string {
+	readable := append(append([]string{prog}, spec.Readable...), toolchainDirs()...)
 	return confineArgs(scratch, readable, append([]string{scratch}, spec.Writable...), spec.Network)
 }
 
 // confineArgs are bwrap's options for a confined command that starts in
 // dir: the root read-only, a fresh /proc and /dev/shm, the devices (GPUs)
-// as they are, and the home and temporary directories hidden under empty
-// tmpfs mounts (tokens and keys; other runs' files); then, read-only, those
-// of the readable paths (files stand for their directories) that lie in a
-// hidden directory, and the writable directories. New namespaces (the
-// network too unless network), no capabilities, a session of its own, and
-// it dies with kforge.
+// as they are, and the home, temporary and runtime directories hidden under
+// empty tmpfs mounts (tokens and keys; other runs' files; the sockets of
+// services that would start programs outside, such as the user's D-Bus or
+// Docker); then, read-only, those of the readable paths (files stand for
+// their directories) that lie in a hidden directory, and the writable
+// directories; the hidden directories are then made read-only, so that
+// they cannot fill memory. New namespaces (the network too unless network),
+// no capabilities, a session of its own, and it dies with kforge.
 func confineArgs(dir string, readable, writable []string, network bool) []string {
 	args := []string{"--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--tmpfs", "/dev/shm", "--proc", "/proc",
 		"--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"}
@@ -103,25 +127,31 @@ func confineArgs(dir string, readable, writable []string, network bool) []string
 			args = append(args, "--bind", w, w)
 		}
 	}
+	for _, h := range hidden {
+		args = append(args, "--remount-ro", h)
+	}
 	return append(args, "--chdir", dir, "--")
 }
 
 // hiddenDirs are the directories a confined command must not see: the
 // user's home (Hub tokens, SSH keys, caches), a Hugging Face home set
-// elsewhere, and the temporary directory (other runs' programs and files).
+// elsewhere, the temporary directory (other runs' programs and files), and
+// the runtime directories (service sockets; /var/run is a link to /run).
 func hiddenDirs() []string {
 	var out []string
-	for _, d := range []string{os.Getenv("HOME"), os.Getenv("HF_HOME"), os.TempDir()} {
+	for _, d := range []string{os.Getenv("HOME"), os.Getenv("HF_HOME"), os.TempDir(), "/run", os.Getenv("XDG_RUNTIME_DIR")} {
 		if d == "" || !filepath.IsAbs(d) {
 			continue
 		}
 		d = filepath.Clean(d)
-		if st, err := os.Stat(d); err != nil || !st.IsDir() || d == "/" || under(d, out) {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() || d == "/" || slices.Contains(out, d) {
 			continue
 		}
 		out = append(out, d)
 	}
-	return out
+	// One mount for nested ones: the outer covers the inner.
+	all := slices.Clone(out)
+	return slices.DeleteFunc(out, func(d string) bool { return under(d, all) })
 }
 
 // under reports whether p lies strictly inside one of dirs.

@@ -60,6 +60,10 @@ type Spec struct {
 	// Writable are directories, besides the scratch directory, that a
 	// confined run may write (a profiler's output directory).
 	Writable []string
+	// Readable are files or directories, besides the program's, that a
+	// confined run must read where they lie in a hidden directory (the
+	// binary a profiler runs).
+	Readable []string
 	// Keep leaves the scratch directory in place (for debugging).
 	Keep bool
 }
@@ -297,6 +301,9 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil && !res.TimedOut {
 		// The caller gave up: not the program's doing.
 		return res, fmt.Errorf("sandbox: run %s: %w", filepath.Base(prog), ctxErr)
+	}
+	if res.Confined && IsSetupFailure(res.Exit, res.Stderr) {
+		return res, fmt.Errorf("sandbox: confining the run failed: %s", strings.TrimSpace(res.Stderr))
 	}
 	if (res.Exit == 125 && strings.Contains(res.Stderr, "ulimit")) || strings.HasPrefix(res.Stderr, "prlimit: ") {
 		return res, fmt.Errorf("sandbox: setting limits failed: %s", strings.TrimSpace(res.Stderr))

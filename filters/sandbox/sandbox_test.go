@@ -192,9 +192,9 @@ func TestMissingProgram(t *testing.T) {
 }
 
 // TestRunsAreConfined: a hostile program cannot read the home directory
-// (where Hub tokens and keys live) or write outside its scratch directory
-// and the directories it is given, even when its own binary lives in the
-// home directory.
+// (where Hub tokens and keys live), fill it, reach the sockets under /run,
+// or write outside its scratch directory and the directories it is given,
+// even when its own binary lives in the home directory.
 func TestRunsAreConfined(t *testing.T) {
 	s := New()
 	if ok, note := s.Confinement(); !ok {
@@ -218,8 +218,8 @@ func TestRunsAreConfined(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	body := fmt.Sprintf(`cat %s; ls -A %s; echo x > %s && echo planted; touch /etc/kforge-planted && echo etc; echo ok > mine && cat mine; echo w > %s/out && echo wrote`,
-		secret, home, outside, writable)
+	body := fmt.Sprintf(`cat %s; ls -A %s; echo x > %s && echo planted; touch /etc/kforge-planted && echo etc; echo y > %s/fill && echo homewrite; echo "run:$(ls -A /run | wc -l)"; echo ok > mine && cat mine; echo w > %s/out && echo wrote`,
+		secret, home, outside, home, writable)
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -231,13 +231,16 @@ func TestRunsAreConfined(t *testing.T) {
 		t.Fatalf("run not confined: %+v", res)
 	}
 	out := res.Output()
-	for _, leak := range []string{"hf_secret_value", ".cache", "planted", "etc\n"} {
+	for _, leak := range []string{"hf_secret_value", ".cache", "planted", "etc\n", "homewrite"} {
 		if strings.Contains(res.Stdout, leak) {
 			t.Errorf("the run could %q:\n%s", leak, out)
 		}
 	}
 	if _, err := os.Stat(outside); !os.IsNotExist(err) {
 		t.Errorf("the run wrote %s", outside)
+	}
+	if !strings.Contains(res.Stdout, "run:0\n") {
+		t.Errorf("the run sees the host's /run (service sockets):\n%s", out)
 	}
 	if !strings.Contains(res.Stdout, "ok\n") || !strings.Contains(res.Stdout, "wrote") {
 		t.Errorf("the run could not use its scratch and writable directories:\n%s", out)

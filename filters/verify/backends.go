@@ -125,6 +125,12 @@ func cudaBackend(ctx context.Context, cfg Config, opt Options) (*backend, error)
 	if err != nil {
 		return nil, err
 	}
+	// The CUDA runtime creates /dev/nvidia-uvm on first use through the
+	// setuid nvidia-modprobe, which cannot run inside the confined sandbox;
+	// create it here (a no-op when it exists).
+	if _, err := os.Stat("/dev/nvidia-uvm"); err != nil {
+		run(ctx, "nvidia-modprobe", "-u", "-c=0")
+	}
 	if _, err := os.Stat(filepath.Join(hipInclude(), "hip", "hip_runtime.h")); err != nil {
 		return nil, fmt.Errorf("verify: backend cuda: HIP headers not found under %s (install libamdhip64-dev or set KFORGE_HIP_INCLUDE): %w", hipInclude(), err)
 	}

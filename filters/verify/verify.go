@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -271,9 +272,15 @@ func (v *Verifier) job(ctx context.Context, t *datasets.Task) (compile.Job, erro
 			root = root + "/" + t.Source.Subdir
 		}
 		for _, d := range t.Build.IncludeDirs {
+			if !filepath.IsLocal(d) {
+				return job, fmt.Errorf("task %s: include directory %q leaves the checkout", t.ID, d)
+			}
 			job.IncludeDirs = append(job.IncludeDirs, root+"/"+d)
 		}
 		for _, s := range t.Build.RepoSources {
+			if !filepath.IsLocal(s) {
+				return job, fmt.Errorf("task %s: source %q leaves the checkout", t.ID, s)
+			}
 			job.RepoSources = append(job.RepoSources, root+"/"+s)
 		}
 	}
