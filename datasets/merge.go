@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 )
 
 // MergeShards reads complete shard directories together and calls fn with
@@ -17,9 +19,13 @@ import (
 // whichever shard holds them), in task-id order. The order of what fn sees
 // therefore depends only on the tasks, never on how they were split into
 // shards: a build in N shards and a build in one give the same sequence,
-// which is what makes their releases byte-identical. Memory is one task's
+// which is what makes their releases byte-identical. Memory is a few tasks'
 // data per shard. Each file must be in the canonical order a build writes
 // (ShardData.Sort); a file out of order is an error naming it.
+//
+// Lines are read on one goroutine, decoded (JSON decoding is most of a
+// merge's time) on GOMAXPROCS others, and handed to fn in order on the
+// caller's goroutine.
 func MergeShards(dirs []string, fn func(*ShardData) error) error {
 	var streams []*jsonlStream
 	defer func() {
@@ -52,33 +58,116 @@ func MergeShards(dirs []string, fn func(*ShardData) error) error {
 		}
 		shards = append(shards, t)
 	}
-	for {
-		next, any := "", false
-		for _, s := range streams {
-			if s.ok && (!any || s.key < next) {
-				next, any = s.key, true
+
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *mergeGroup, workers)
+	order := make(chan *mergeGroup, 2*workers) // groups in task order, decoded or not
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range jobs {
+				g.decode()
 			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		readErr <- func() error {
+			for {
+				next, any := "", false
+				for _, s := range streams {
+					if s.ok && (!any || s.key < next) {
+						next, any = s.key, true
+					}
+				}
+				if !any {
+					return nil
+				}
+				g := &mergeGroup{done: make(chan struct{})}
+				for _, t := range shards {
+					for _, x := range []struct {
+						s   *jsonlStream
+						dst *[]rawLine
+					}{{t.tasks, &g.tasks}, {t.variants, &g.variants}, {t.verdicts, &g.verdicts}} {
+						if err := x.s.takeRaw(next, x.dst); err != nil {
+							return err
+						}
+					}
+				}
+				select {
+				case order <- g:
+				case <-stop:
+					return nil
+				}
+				jobs <- g
+			}
+		}()
+	}()
+	finish := func(err error) error {
+		close(stop)
+		for range order { // let the reader end; the workers drain
 		}
-		if !any {
-			return nil
+		wg.Wait()
+		return err
+	}
+	for g := range order {
+		<-g.done
+		if g.err != nil {
+			return finish(g.err)
 		}
-		var d ShardData
-		for _, t := range shards {
-			if err := takeAll(t.tasks, next, &d.Tasks); err != nil {
-				return err
-			}
-			if err := takeAll(t.variants, next, &d.Variants); err != nil {
-				return err
-			}
-			if err := takeAll(t.verdicts, next, &d.Verdicts); err != nil {
-				return err
-			}
-		}
-		d.Sort()
-		if err := fn(&d); err != nil {
-			return err
+		if err := fn(&g.data); err != nil {
+			return finish(err)
 		}
 	}
+	wg.Wait()
+	return <-readErr
+}
+
+// rawLine is one undecoded line and where it came from.
+type rawLine struct {
+	raw  []byte
+	path string
+	line int
+}
+
+// mergeGroup is one task's lines from every shard, decoded by a worker
+// (done closes when data or err is set).
+type mergeGroup struct {
+	tasks, variants, verdicts []rawLine
+	data                      ShardData
+	err                       error
+	done                      chan struct{}
+}
+
+func (g *mergeGroup) decode() {
+	defer close(g.done)
+	if g.err = decodeLines(g.tasks, &g.data.Tasks); g.err != nil {
+		return
+	}
+	if g.err = decodeLines(g.variants, &g.data.Variants); g.err != nil {
+		return
+	}
+	if g.err = decodeLines(g.verdicts, &g.data.Verdicts); g.err != nil {
+		return
+	}
+	g.data.Sort()
+}
+
+// decodeLines decodes lines into out.
+func decodeLines[T any](lines []rawLine, out *[]T) error {
+	for _, l := range lines {
+		var x T
+		if err := json.Unmarshal(l.raw, &x); err != nil {
+			return fmt.Errorf("%s:%d: %w", l.path, l.line, err)
+		}
+		*out = append(*out, x)
+	}
+	return nil
 }
 
 // jsonlStream reads one JSON object per line, keeping the next line and its key.
@@ -174,14 +263,10 @@ func (s *jsonlStream) advance() error {
 	}
 }
 
-// takeAll decodes every line of s whose key is key into out.
-func takeAll[T any](s *jsonlStream, key string, out *[]T) error {
+// takeRaw appends every line of s whose key is key to out, undecoded.
+func (s *jsonlStream) takeRaw(key string, out *[]rawLine) error {
 	for s.ok && s.key == key {
-		var x T
-		if err := json.Unmarshal(s.raw, &x); err != nil {
-			return fmt.Errorf("%s:%d: %w", s.path, s.line, err)
-		}
-		*out = append(*out, x)
+		*out = append(*out, rawLine{raw: s.raw, path: s.path, line: s.line})
 		if err := s.advance(); err != nil {
 			return err
 		}
