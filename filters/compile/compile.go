@@ -285,17 +285,18 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	confined := false
+	var status *sandbox.Status
 	if c.Sandbox != nil {
 		// The toolchain's whole tree (bin/.. holds its libraries and
 		// headers), the include directories and the extra sources.
 		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
-		confined = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
+		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
 	}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()
 	runErr := cmd.Run()
+	ran := status == nil || status.Ran()
 	res := datasets.CompileResult{Seconds: time.Since(start).Seconds()}
 	text := strings.ReplaceAll(FilterLog(log.String()), dir+"/", "")
 	switch c.Kind {
@@ -315,7 +316,7 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	if runErr != nil && !errors.As(runErr, &ee) {
 		return cached{}, fmt.Errorf("compile: run %s: %w", c.Path, runErr)
 	}
-	if confined && ee != nil && sandbox.IsSetupFailure(ee.ExitCode(), log.String()) {
+	if !ran && cctx.Err() == nil {
 		// Not the source's fault, and not to be cached as its result.
 		return cached{}, fmt.Errorf("compile: confining %s failed: %s", c.Path, strings.TrimSpace(log.String()))
 	}

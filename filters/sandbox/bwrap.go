@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,29 +39,59 @@ func (s *Sandbox) probeBwrap() {
 // Confine rewrites cmd to run confined as Run's programs are (see
 // confineArgs), in dir, seeing readable and the GPU toolchains' directories
 // and writing writable besides, with dir as its TMPDIR; the network stays.
-// It returns false, leaving cmd as it was, where bwrap cannot confine
-// commands. For the compiler: a source can make the assembler read a file
+// It returns nil, leaving cmd as it was, where bwrap cannot confine
+// commands; otherwise the caller must call the Status's Ran once cmd has
+// finished. For the compiler: a source can make the assembler read a file
 // (.incbin), and compiler messages reach logs.
-func (s *Sandbox) Confine(cmd *exec.Cmd, dir string, readable, writable []string) bool {
+func (s *Sandbox) Confine(cmd *exec.Cmd, dir string, readable, writable []string) *Status {
 	s.once.Do(s.probe)
 	if s.bwrap == "" || cmd.Err != nil {
-		return false
+		return nil
 	}
-	args := append(confineArgs(dir, append(readable, toolchainDirs()...), append([]string{dir}, writable...), true), cmd.Path)
-	cmd.Args = append(append([]string{s.bwrap}, args...), cmd.Args[1:]...)
+	st, err := newStatus(cmd)
+	if err != nil {
+		return nil
+	}
+	args := append(st.args(), confineArgs(dir, append(readable, toolchainDirs()...), append([]string{dir}, writable...), true)...)
+	cmd.Args = append(append(append([]string{s.bwrap}, args...), cmd.Path), cmd.Args[1:]...)
 	cmd.Path = s.bwrap
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, "TMPDIR="+dir) // the temporary directory is hidden
-	return true
+	return st
 }
 
-// IsSetupFailure reports whether a confined command's output says that
-// bwrap itself failed (exit status 1, before the command started): an
-// infrastructure fault, not the command's.
-func IsSetupFailure(exit int, stderr string) bool {
-	return exit == 1 && strings.HasPrefix(stderr, "bwrap: ")
+// Status tells whether a confined command ran: bwrap writes the command's
+// exit status to a pipe (--json-status-fd) only when it started it, so a
+// failure to set up the confinement is never taken for the command's own
+// failure, whatever the command prints.
+type Status struct{ r, w *os.File }
+
+// newStatus makes the pipe and passes its write end to cmd as its first
+// extra file (descriptor 3).
+func newStatus(cmd *exec.Cmd) (*Status, error) {
+	if len(cmd.ExtraFiles) > 0 {
+		return nil, fmt.Errorf("sandbox: the command already has extra files")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = []*os.File{w}
+	return &Status{r: r, w: w}, nil
+}
+
+// args are bwrap's options that name the pipe.
+func (st *Status) args() []string { return []string{"--json-status-fd", "3"} }
+
+// Ran reports whether bwrap started the command and saw it end, and
+// releases the pipe; call it once, after the command has finished.
+func (st *Status) Ran() bool {
+	st.w.Close()
+	defer st.r.Close()
+	b, _ := io.ReadAll(io.LimitReader(st.r, 1<<16))
+	return bytes.Contains(b, []byte(`"exit-code"`))
 }
 
 // toolchainDirs are the GPU runtime's and toolchains' directories from the

@@ -225,12 +225,16 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 	defer cancel()
 	name, argv, limitNote := s.limitArgs(l, prog, spec.Args)
 	s.once.Do(s.probe)
+	cmd := exec.CommandContext(ctx, name, argv...)
+	var status *Status
 	if s.bwrap != "" {
-		argv = append(append(runArgs(dir, prog, spec), name), argv...)
-		name = s.bwrap
+		if status, err = newStatus(cmd); err != nil {
+			return res, fmt.Errorf("sandbox: %w", err)
+		}
+		cmd.Path = s.bwrap
+		cmd.Args = append(append(append([]string{s.bwrap}, status.args()...), runArgs(dir, prog, spec)...), cmd.Args...)
 		res.Confined = true
 	}
-	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Dir = dir
 	cmd.Env = s.env(dir, spec)
 	isolated := false
@@ -264,6 +268,7 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 	start := time.Now()
 	err = cmd.Run()
 	res.Seconds = time.Since(start).Seconds()
+	ran := status == nil || status.Ran()
 	if cmd.Process != nil {
 		// Reap any survivors of the group even after a normal exit.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -302,7 +307,7 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 		// The caller gave up: not the program's doing.
 		return res, fmt.Errorf("sandbox: run %s: %w", filepath.Base(prog), ctxErr)
 	}
-	if res.Confined && IsSetupFailure(res.Exit, res.Stderr) {
+	if !ran && !res.TimedOut {
 		return res, fmt.Errorf("sandbox: confining the run failed: %s", strings.TrimSpace(res.Stderr))
 	}
 	if (res.Exit == 125 && strings.Contains(res.Stderr, "ulimit")) || strings.HasPrefix(res.Stderr, "prlimit: ") {

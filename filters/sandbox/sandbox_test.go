@@ -249,3 +249,22 @@ func TestRunsAreConfined(t *testing.T) {
 		t.Errorf("writable dir: %q %v", b, err)
 	}
 }
+
+// TestConfinementFailureIsNotTheProgramsFault: bwrap failing to set up a
+// run is an error of the run, while a program that merely prints what bwrap
+// would and exits 1 gets its result like any other.
+func TestConfinementFailureIsNotTheProgramsFault(t *testing.T) {
+	s := New()
+	if ok, note := s.Confinement(); !ok {
+		t.Skip(note)
+	}
+	bad := Spec{Program: script(t, "exit 0"), WorkDir: t.TempDir(), Limits: DefaultLimits(10 * time.Second),
+		Writable: []string{filepath.Join(t.TempDir(), "missing")}}
+	if _, err := s.Run(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "confining") {
+		t.Fatalf("a failed confinement: err %v", err)
+	}
+	res, err := s.Run(context.Background(), Spec{Program: script(t, `echo "bwrap: not really" >&2; exit 1`), WorkDir: t.TempDir(), Limits: DefaultLimits(10 * time.Second)})
+	if err != nil || res.Exit != 1 || !res.Confined {
+		t.Fatalf("a program's own exit 1: %+v %v", res, err)
+	}
+}
