@@ -19,13 +19,15 @@ import (
 // whichever shard holds them), in task-id order. The order of what fn sees
 // therefore depends only on the tasks, never on how they were split into
 // shards: a build in N shards and a build in one give the same sequence,
-// which is what makes their releases byte-identical. Memory is a few tasks'
-// data per shard. Each file must be in the canonical order a build writes
-// (ShardData.Sort); a file out of order is an error naming it.
+// which is what makes their releases byte-identical. Memory is about
+// 2·GOMAXPROCS tasks' data. Each file must be in the canonical order a build
+// writes (ShardData.Sort); a file out of order is an error naming it.
 //
 // Lines are read on one goroutine, decoded (JSON decoding is most of a
 // merge's time) on GOMAXPROCS others, and handed to fn in order on the
-// caller's goroutine.
+// caller's goroutine. A line is read only as far as its key when read, and
+// validated whole when decoded, so fn may see the tasks read ahead of a
+// broken line before the merge fails with it.
 func MergeShards(dirs []string, fn func(*ShardData) error) error {
 	var streams []*jsonlStream
 	defer func() {
@@ -88,7 +90,7 @@ func MergeShards(dirs []string, fn func(*ShardData) error) error {
 				if !any {
 					return nil
 				}
-				g := &mergeGroup{done: make(chan struct{})}
+				g := &mergeGroup{key: next, done: make(chan struct{})}
 				for _, t := range shards {
 					for _, x := range []struct {
 						s   *jsonlStream
@@ -108,23 +110,23 @@ func MergeShards(dirs []string, fn func(*ShardData) error) error {
 			}
 		}()
 	}()
-	finish := func(err error) error {
+	// However this returns (an error, or a panic in fn), the reader ends
+	// and the workers drain before the streams close.
+	defer func() {
 		close(stop)
-		for range order { // let the reader end; the workers drain
+		for range order {
 		}
 		wg.Wait()
-		return err
-	}
+	}()
 	for g := range order {
 		<-g.done
 		if g.err != nil {
-			return finish(g.err)
+			return g.err
 		}
 		if err := fn(&g.data); err != nil {
-			return finish(err)
+			return err
 		}
 	}
-	wg.Wait()
 	return <-readErr
 }
 
@@ -138,6 +140,7 @@ type rawLine struct {
 // mergeGroup is one task's lines from every shard, decoded by a worker
 // (done closes when data or err is set).
 type mergeGroup struct {
+	key                       string // the task id
 	tasks, variants, verdicts []rawLine
 	data                      ShardData
 	err                       error
@@ -146,24 +149,27 @@ type mergeGroup struct {
 
 func (g *mergeGroup) decode() {
 	defer close(g.done)
-	if g.err = decodeLines(g.tasks, &g.data.Tasks); g.err != nil {
-		return
+	g.err = errors.Join(
+		decodeLines(g.key, g.tasks, &g.data.Tasks, func(t *Task) string { return t.ID }),
+		decodeLines(g.key, g.variants, &g.data.Variants, func(v *Variant) string { return v.TaskID }),
+		decodeLines(g.key, g.verdicts, &g.data.Verdicts, func(v *Verdict) string { return v.TaskID }))
+	g.tasks, g.variants, g.verdicts = nil, nil, nil // the raw lines are done with
+	if g.err == nil {
+		g.data.Sort()
 	}
-	if g.err = decodeLines(g.variants, &g.data.Variants); g.err != nil {
-		return
-	}
-	if g.err = decodeLines(g.verdicts, &g.data.Verdicts); g.err != nil {
-		return
-	}
-	g.data.Sort()
 }
 
-// decodeLines decodes lines into out.
-func decodeLines[T any](lines []rawLine, out *[]T) error {
+// decodeLines decodes lines into out, each of which must belong to the task
+// key (a line whose key was read differently, from duplicate keys, is an
+// error rather than data under the wrong task).
+func decodeLines[T any](key string, lines []rawLine, out *[]T, taskOf func(*T) string) error {
 	for _, l := range lines {
 		var x T
 		if err := json.Unmarshal(l.raw, &x); err != nil {
 			return fmt.Errorf("%s:%d: %w", l.path, l.line, err)
+		}
+		if k := taskOf(&x); k != key {
+			return fmt.Errorf("%s:%d: task %q decodes as %q (duplicate keys?)", l.path, l.line, key, k)
 		}
 		*out = append(*out, x)
 	}

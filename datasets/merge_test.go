@@ -1,12 +1,15 @@
 package datasets
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeShard writes d, sorted, as a complete shard directory.
@@ -108,6 +111,49 @@ func TestMergeShardsRefusesIncompleteAndUnsorted(t *testing.T) {
 	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\"}\n{broken\n"), 0o644)
 	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
 		t.Errorf("broken line: %v", err)
+	}
+	// Valid up to its key, broken after it: found when the line is decoded.
+	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\"}\n{\"id\":\"b\", broken\n"), 0o644)
+	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
+		t.Errorf("line broken after its key: %v", err)
+	}
+	// Duplicate keys: the key read first and the value decoded last differ.
+	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\",\"ID\":\"z\"}\n"), 0o644)
+	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "duplicate keys") {
+		t.Errorf("duplicate keys: %v", err)
+	}
+}
+
+// TestMergeShardsStopsCleanly: an error from fn, early or late, comes back
+// and leaves no reader or decoder goroutine behind.
+func TestMergeShardsStopsCleanly(t *testing.T) {
+	root := t.TempDir()
+	var dirs []string
+	for i, n := range []int{40, 25} {
+		d := filepath.Join(root, fmt.Sprint("s", i))
+		writeShard(t, d, mergeTestData(n))
+		dirs = append(dirs, d)
+	}
+	before := runtime.NumGoroutine()
+	for _, stopAt := range []int{0, 7, 39} {
+		calls := 0
+		stop := errors.New("stop")
+		err := MergeShards(dirs, func(*ShardData) error {
+			calls++
+			if calls > stopAt {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || calls != stopAt+1 {
+			t.Errorf("stop at %d: %d calls, err %v", stopAt, calls, err)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left behind", n-before)
 	}
 }
 
