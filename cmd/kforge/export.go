@@ -28,7 +28,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(cfgPath, "config", "", "same as -c")
 	partial := fs.Bool("partial", false, "export from the complete shards even when some lack their DONE marker")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	memLimit := fs.Int64("mem-limit-mb", 350, "soft Go heap limit in MB (GOMEMLIMIT overrides)")
+	memLimit := fs.Int64("mem-limit-mb", 300, "soft Go heap limit in MB (GOMEMLIMIT overrides)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: kforge export --from DIR --out DIR [-c FILE] [--partial]\n\n"+
 			"Rebuild the release (Parquet, card, manifest) from a build's shards with no model call and no GPU run.\n\nflags:")
