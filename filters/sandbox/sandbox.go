@@ -98,6 +98,7 @@ type Sandbox struct {
 	nsNote  string
 	bwrap   string // bwrap's path when it works here
 	fsNote  string // why runs are not confined
+	noFS    bool   // confinement turned off by the caller
 	passEnv []string
 	prlimit string
 }
@@ -108,6 +109,13 @@ func New() *Sandbox {
 	if p, err := exec.LookPath("prlimit"); err == nil {
 		s.prlimit = p
 	}
+	return s
+}
+
+// WithoutConfinement turns confinement off (before the first run), for a
+// GPU runtime that fails inside it; runs still get the namespaces.
+func (s *Sandbox) WithoutConfinement() *Sandbox {
+	s.noFS = true
 	return s
 }
 

@@ -268,3 +268,16 @@ func TestConfinementFailureIsNotTheProgramsFault(t *testing.T) {
 		t.Fatalf("a program's own exit 1: %+v %v", res, err)
 	}
 }
+
+// TestWithoutConfinement: the switch for a GPU runtime that fails inside
+// bwrap leaves the namespaces and says why runs are not confined.
+func TestWithoutConfinement(t *testing.T) {
+	s := New().WithoutConfinement()
+	if ok, note := s.Confinement(); ok || !strings.Contains(note, "unconfined") {
+		t.Fatalf("confinement %v, note %q", ok, note)
+	}
+	res, err := s.Run(context.Background(), Spec{Program: script(t, "exit 0"), WorkDir: t.TempDir(), Limits: DefaultLimits(10 * time.Second)})
+	if err != nil || res.Confined || !strings.Contains(res.Note, "unconfined") {
+		t.Fatalf("%+v %v", res, err)
+	}
+}

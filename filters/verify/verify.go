@@ -130,6 +130,9 @@ func New(cfg Config, opt Options) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{cfg: cfg, opt: opt, be: be, sb: sandbox.New()}
+	if cfg.Unconfined {
+		v.sb.WithoutConfinement()
+	}
 	be.compiler.Sandbox = v.sb
 	v.slots = make(chan string, len(be.gpus))
 	for _, g := range be.gpus {
