@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,85 +244,24 @@ func (c *Compiler) Compile(ctx context.Context, job Job) (Output, error) {
 }
 
 func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
-	if err := os.MkdirAll(c.WorkDir, 0o755); err != nil {
-		return cached{}, fmt.Errorf("compile: work dir: %w", err)
-	}
-	dir, err := os.MkdirTemp(c.WorkDir, "build-")
+	dir, err := c.buildDir(job)
 	if err != nil {
-		return cached{}, fmt.Errorf("compile: build dir: %w", err)
+		return cached{}, err
 	}
 	defer os.RemoveAll(dir)
-	for _, f := range job.Files {
-		p, err := safeJoin(dir, f.Path)
-		if err != nil {
-			return cached{}, err
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return cached{}, fmt.Errorf("compile: %w", err)
-		}
-		if err := os.WriteFile(p, []byte(f.Content), 0o644); err != nil {
-			return cached{}, fmt.Errorf("compile: %w", err)
-		}
-	}
-	if job.ConfigHeader != "" {
-		p := filepath.Join(dir, "ck", "config.h")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return cached{}, fmt.Errorf("compile: %w", err)
-		}
-		if err := os.WriteFile(p, []byte(job.ConfigHeader), 0o644); err != nil {
-			return cached{}, fmt.Errorf("compile: %w", err)
-		}
-	}
-	for _, s := range job.Sources {
-		if _, err := safeJoin(dir, s); err != nil {
-			return cached{}, err
-		}
-	}
 	bin := filepath.Join(dir, "prog")
-	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, c.Path, c.args(job, dir, bin)...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var status *sandbox.Status
-	if c.Sandbox != nil {
-		// The toolchain's whole tree (bin/.. holds its libraries and
-		// headers), the include directories and the extra sources.
-		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
-		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
+	r, err := c.run(ctx, job, dir, c.args(job, dir, bin), nil)
+	if err != nil {
+		return cached{}, err
 	}
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	start := time.Now()
-	runErr := cmd.Run()
-	ran := status == nil || status.Ran()
-	res := datasets.CompileResult{Seconds: time.Since(start).Seconds()}
-	text := strings.ReplaceAll(FilterLog(log.String()), dir+"/", "")
+	res := r.result
 	switch c.Kind {
 	case HIPCC:
-		res.Kernels = ParseAMDResources(text, len(c.Archs) > 1)
+		res.Kernels = ParseAMDResources(r.text, len(c.Archs) > 1)
 	case NVCC:
-		res.Kernels = ParseNVCCResources(text)
+		res.Kernels = ParseNVCCResources(r.text)
 	}
-	if ctx.Err() != nil {
-		return cached{}, fmt.Errorf("compile: %w", ctx.Err())
-	}
-	if cctx.Err() != nil {
-		res.Log = Trim(fmt.Sprintf("compile timed out after %s\n%s", c.Timeout, text), 8000)
-		return cached{Result: res}, nil
-	}
-	var ee *exec.ExitError
-	if runErr != nil && !errors.As(runErr, &ee) {
-		return cached{}, fmt.Errorf("compile: run %s: %w", c.Path, runErr)
-	}
-	if !ran && cctx.Err() == nil {
-		// Not the source's fault, and not to be cached as its result.
-		return cached{}, fmt.Errorf("compile: confining %s failed: %s", c.Path, strings.TrimSpace(log.String()))
-	}
-	res.Log = Trim(dropRemarks(text), 8000)
-	if runErr != nil {
+	if r.timedOut || r.failed {
 		return cached{Result: res}, nil
 	}
 	b, err := os.ReadFile(bin)
@@ -335,6 +275,106 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 		v.Binary = nil
 	}
 	return v, nil
+}
+
+// buildDir writes job's files into a fresh build directory.
+func (c *Compiler) buildDir(job Job) (string, error) {
+	if err := os.MkdirAll(c.WorkDir, 0o755); err != nil {
+		return "", fmt.Errorf("compile: work dir: %w", err)
+	}
+	dir, err := os.MkdirTemp(c.WorkDir, "build-")
+	if err != nil {
+		return "", fmt.Errorf("compile: build dir: %w", err)
+	}
+	fail := func(err error) (string, error) {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	for _, f := range job.Files {
+		p, err := safeJoin(dir, f.Path)
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fail(fmt.Errorf("compile: %w", err))
+		}
+		if err := os.WriteFile(p, []byte(f.Content), 0o644); err != nil {
+			return fail(fmt.Errorf("compile: %w", err))
+		}
+	}
+	if job.ConfigHeader != "" {
+		p := filepath.Join(dir, "ck", "config.h")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fail(fmt.Errorf("compile: %w", err))
+		}
+		if err := os.WriteFile(p, []byte(job.ConfigHeader), 0o644); err != nil {
+			return fail(fmt.Errorf("compile: %w", err))
+		}
+	}
+	for _, s := range job.Sources {
+		if _, err := safeJoin(dir, s); err != nil {
+			return fail(err)
+		}
+	}
+	return dir, nil
+}
+
+// ran is one finished compiler process.
+type ran struct {
+	result   datasets.CompileResult // Seconds and Log filled
+	text     string                 // the whole filtered log
+	timedOut bool
+	failed   bool // the compiler exited non-zero
+}
+
+// run runs the compiler with args in dir, confined when a sandbox is set.
+// stdout, when not nil, receives the compiler's standard output apart from
+// its log. An error means the compiler could not be run (not the source's
+// fault, never to be cached).
+func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, stdout io.Writer) (ran, error) {
+	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, c.Path, args...)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var status *sandbox.Status
+	if c.Sandbox != nil {
+		// The toolchain's whole tree (bin/.. holds its libraries and
+		// headers), the include directories and the extra sources.
+		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
+		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
+	}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	start := time.Now()
+	runErr := cmd.Run()
+	started := status == nil || status.Ran()
+	r := ran{result: datasets.CompileResult{Seconds: time.Since(start).Seconds()}}
+	r.text = strings.ReplaceAll(FilterLog(log.String()), dir+"/", "")
+	if ctx.Err() != nil {
+		return r, fmt.Errorf("compile: %w", ctx.Err())
+	}
+	if cctx.Err() != nil {
+		r.timedOut = true
+		r.result.Log = Trim(fmt.Sprintf("compile timed out after %s\n%s", c.Timeout, r.text), 8000)
+		return r, nil
+	}
+	var ee *exec.ExitError
+	if runErr != nil && !errors.As(runErr, &ee) {
+		return r, fmt.Errorf("compile: run %s: %w", c.Path, runErr)
+	}
+	if !started {
+		// Not the source's fault, and not to be cached as its result.
+		return r, fmt.Errorf("compile: confining %s failed: %s", c.Path, strings.TrimSpace(log.String()))
+	}
+	r.result.Log = Trim(dropRemarks(r.text), 8000)
+	r.failed = runErr != nil
+	return r, nil
 }
 
 // safeJoin joins a task-relative path to dir, refusing paths that leave it.

@@ -81,6 +81,10 @@ type Verifier struct {
 	sb    *sandbox.Sandbox
 	slots chan string   // free GPUs
 	csem  chan struct{} // compile slots
+	// front parses hip-kernels regions for the AST gate (hipcc's clang);
+	// frontErr says why there is none.
+	front    *compile.Compiler
+	frontErr error
 }
 
 // New returns a verifier for cfg's backend, or an error naming what this
@@ -134,6 +138,10 @@ func New(cfg Config, opt Options) (*Verifier, error) {
 		v.sb.WithoutConfinement()
 	}
 	be.compiler.Sandbox = v.sb
+	v.front, v.frontErr = frontEnd(ctx, cfg, opt, be)
+	if v.front != nil {
+		v.front.Sandbox = v.sb
+	}
 	v.slots = make(chan string, len(be.gpus))
 	for _, g := range be.gpus {
 		v.slots <- g
@@ -205,6 +213,21 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 		v.reject(vd, "gate/"+rej.Rule, rej.Detail)
 		return p, nil
 	}
+	if rej, err := v.astGate(ctx, t, region); err != nil {
+		return nil, err
+	} else if rej != nil && rej.Rule == gate.RuleParse {
+		// It does not compile: the compiler's messages are the verdict.
+		vd.Gate = datasets.Check{OK: true}
+		v.count("gated")
+		vd.Compile = datasets.CompileResult{Log: rej.Detail}
+		v.reject(vd, "compile", "the candidate does not compile: "+firstErrors(rej.Detail, 3))
+		vd.Logs = rej.Detail
+		return p, nil
+	} else if rej != nil {
+		vd.Gate = datasets.Check{Rule: rej.Rule, Detail: rej.Detail}
+		v.reject(vd, "gate/"+rej.Rule, rej.Detail)
+		return p, nil
+	}
 	vd.Gate = datasets.Check{OK: true}
 	v.count("gated")
 	files, err := splice.Splice(t, region)
@@ -234,7 +257,7 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 	}
 	vd.Compile = out.Result
 	if !out.Result.OK {
-		v.reject(vd, "compile", "the candidate does not compile: "+firstLines(out.Result.Log, 3))
+		v.reject(vd, "compile", "the candidate does not compile: "+firstErrors(out.Result.Log, 3))
 		vd.Logs = out.Result.Log
 		return p, nil
 	}
@@ -288,6 +311,24 @@ func (v *Verifier) job(ctx context.Context, t *datasets.Task) (compile.Job, erro
 		}
 	}
 	return job, nil
+}
+
+// firstErrors is the first n error lines of a compiler log (the include
+// chain and warnings before them say little), else its first lines.
+func firstErrors(s string, n int) string {
+	var errs []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "error:") || strings.Contains(l, "error ") && strings.Contains(l, ": error") {
+			errs = append(errs, strings.TrimSpace(l))
+		}
+	}
+	if len(errs) == 0 {
+		return firstLines(s, n)
+	}
+	if len(errs) > n {
+		errs = errs[:n]
+	}
+	return strings.Join(errs, " | ")
 }
 
 func firstLines(s string, n int) string {

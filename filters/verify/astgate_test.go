@@ -1,0 +1,67 @@
+//go:build hosttest
+
+package verify
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"kforge/datasets"
+)
+
+// TestCompilerViewRejects: candidates that the text rules let through (or
+// misread) are rejected on the build's own path by the AST check, each by
+// its named rule, before anything is compiled or run.
+func TestCompilerViewRejects(t *testing.T) {
+	tk := polyTask(t)
+	v, stats, _ := hostVerifier(t)
+	ctx := context.Background()
+	const body = "{ const int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) y[i] = x[i]; }\n"
+	const sig = "__global__ void poly(const float* x, float* y, int n) "
+	cases := []struct{ name, region, rule string }{
+		{"asm label takes over printf", "__device__ int say(const char*, ...) asm(\"printf\");\n" + sig + "{ say(\"PASS\\n\"); }\n", "no-asm"},
+		{"constructor attribute", "[[gnu::constructor]] __device__ void boot() {}\n" + sig + body, "attribute-allowlist"},
+		{"static data member in device memory", "struct M { static __device__ float saved[64]; };\n__device__ float M::saved[64];\n" + sig + body, "no-device-globals"},
+		{"thread_local", "__device__ float acc(float v) { thread_local float s = 0; s += v; return s; }\n" + sig + body, "no-static-locals"},
+		{"printf through a pointer", sig + "{ int (*p)(const char*, ...) = printf; if (threadIdx.x == 0) p(\"PASS\\n\"); }\n", "call-allowlist"},
+		{"replaces the harness's RNG", "__device__ unsigned next(unsigned& s) { return s; }\n" + sig + body, "no-harness-names"},
+		{"raw bytes of inline asm", sig + "{ asm volatile(\".byte 0x0f, 0x05\"); }\n", "no-asm"},
+		{"kernel signature widened", "__global__ void poly(const float* x, float* y, long n) " + body, "signature"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			vd, err := v.Verify(ctx, tk, candidate(t, tk, c.region))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vd.Status != datasets.StatusRejected || vd.RejectedBy != "gate/"+c.rule || vd.Gate.OK || vd.Gate.Rule != c.rule {
+				t.Fatalf("status %s rejected_by %q (%s), want gate/%s", vd.Status, vd.RejectedBy, vd.Reason, c.rule)
+			}
+			if vd.Compile.OK || len(vd.Correctness) != 0 || vd.Timing != nil {
+				t.Fatalf("a gate rejection went further: %+v", vd)
+			}
+		})
+	}
+	if stats.Get("compiled") != 0 || stats.Get("kept") != 0 {
+		t.Fatalf("funnel %+v", stats.Snapshot().Counters)
+	}
+}
+
+// TestReferenceMustPassTheGate: a task whose own reference region breaks
+// the allowlist cannot be judged; it is the task's fault, not a candidate's.
+func TestReferenceMustPassTheGate(t *testing.T) {
+	tk := polyTask(t)
+	bad := strings.Replace(tk.Region.Text, "const float v = x[i];", "static int calls; calls++;\n    const float v = x[i];", 1)
+	f := tk.Files[0]
+	f.Content = f.Content[:tk.Region.Start] + bad + f.Content[tk.Region.End:]
+	tk.Files = append([]datasets.File{f}, tk.Files[1:]...)
+	tk.Region.End = tk.Region.Start + len(bad)
+	tk.Region.Text = bad
+	v, _, _ := hostVerifier(t)
+	_, err := v.Verify(context.Background(), tk, candidate(t, tk, "single"))
+	if !errors.Is(err, ErrTask) || !strings.Contains(err.Error(), "no-static-locals") {
+		t.Fatalf("got %v, want ErrTask naming no-static-locals", err)
+	}
+}
