@@ -99,7 +99,7 @@ func Check(r datasets.Region, candidate string) *Rejection {
 	case KindCKInstance:
 		return checkCK(r, code)
 	case KindTileConfig:
-		return checkTile(code)
+		return checkTile(r, code)
 	}
 	return reject(RuleUnknownKind, "region kind %q has no gate rules", r.Kind)
 }
