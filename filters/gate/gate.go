@@ -99,7 +99,7 @@ func Check(r datasets.Region, candidate string) *Rejection {
 	case KindCKInstance:
 		return checkCK(r, code)
 	case KindTileConfig:
-		return checkTile(code)
+		return checkTile(r, code)
 	}
 	return reject(RuleUnknownKind, "region kind %q has no gate rules", r.Kind)
 }
@@ -341,77 +341,4 @@ func normParams(p string) string {
 		p = strings.ReplaceAll(p, t+" ", t)
 	}
 	return strings.ReplaceAll(p, "__restrict__", "__restrict")
-}
-
-var (
-	reCKAlias    = regexp.MustCompile(`^\s*using\s+(\w+)\s*=\s*([\w:]+\s*<[\s\S]*>)\s*;\s*$`)
-	reCKAllowed  = regexp.MustCompile(`^[\w\s:<>,.+\-*/()]*$`)
-	reLambdaLike = regexp.MustCompile(`\[[^\]]*\]\s*(\(|\{|mutable|->)|\[\s*[=&]`)
-	reTileDecl   = regexp.MustCompile(`^(static\s+)?(inline\s+)?(constexpr\s+|const\s+)?([\w:<>,\s]+?)\s+\w+\s*(=[^;{}]+)?;$|^using\s+\w+\s*=\s*[^;{}]+;$`)
-)
-
-// checkCK enforces a ck-instance region: exactly one type alias whose value is
-// a template with an argument list, under the reference's alias name.
-func checkCK(r datasets.Region, code string) *Rejection {
-	if reLambdaLike.MatchString(code) {
-		return reject(RuleLambda, "a device-op instance may not hold lambdas")
-	}
-	if strings.ContainsAny(code, "{}") {
-		return reject(RuleBraces, "a device-op instance may not hold braces")
-	}
-	if strings.Count(code, ";") != 1 {
-		return reject(RuleCKAlias, "want exactly one 'using Name = Template<...>;', found %d statements", strings.Count(code, ";"))
-	}
-	m := reCKAlias.FindStringSubmatch(code)
-	if m == nil {
-		return reject(RuleCKAlias, "want 'using Name = Template<...>;'")
-	}
-	if !reCKAllowed.MatchString(m[2]) || strings.Contains(m[2], "\"") || strings.Contains(m[2], "'") {
-		return reject(RuleCKAlias, "template arguments may hold only names, numbers and nested template argument lists")
-	}
-	if want := reCKAlias.FindStringSubmatch(mustStrip(r.Text)); want != nil && want[1] != m[1] {
-		return reject(RuleCKAliasName, "alias %q, the harness uses %q", m[1], want[1])
-	}
-	if want := reCKAlias.FindStringSubmatch(mustStrip(r.Text)); want != nil {
-		if tmpl := templateName(want[2]); tmpl != templateName(m[2]) {
-			return reject(RuleCKAlias, "template %q, the task's instance is a %q", templateName(m[2]), tmpl)
-		}
-	}
-	return nil
-}
-
-func templateName(s string) string {
-	if i := strings.IndexByte(s, '<'); i >= 0 {
-		return strings.TrimSpace(s[:i])
-	}
-	return strings.TrimSpace(s)
-}
-
-func mustStrip(s string) string {
-	c, err := stripComments(s)
-	if err != nil {
-		return s
-	}
-	return c
-}
-
-// checkTile enforces a tile-config region: only aliases and constant
-// declarations, no braces, lambdas or statements.
-func checkTile(code string) *Rejection {
-	if reLambdaLike.MatchString(code) {
-		return reject(RuleLambda, "a tile configuration may not hold lambdas")
-	}
-	if strings.ContainsAny(code, "{}") {
-		return reject(RuleBraces, "a tile configuration may not hold braces")
-	}
-	for _, st := range strings.SplitAfter(code, ";") {
-		st = strings.Join(strings.Fields(st), " ")
-		if st == "" {
-			continue
-		}
-		if !reTileDecl.MatchString(st) || strings.Contains(st, "(") && !strings.HasPrefix(st, "using") {
-			return reject(RuleTileDeclarations, "%q is not a constant or alias declaration", clip(st))
-		}
-	}
-	return nil
 }
