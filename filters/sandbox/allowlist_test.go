@@ -141,3 +141,33 @@ func TestMemoryHogIsStopped(t *testing.T) {
 		t.Logf("gpu %q: %s; %s", gpu, res.Describe(), res.Memory)
 	}
 }
+
+// TestWithoutBwrap: where bwrap is missing, runs keep their namespaces and
+// limits, and Confinement says what they lack.
+func TestWithoutBwrap(t *testing.T) {
+	s := New()
+	t.Setenv("PATH", t.TempDir()) // no bwrap on it
+	ok, note := s.Confinement()
+	if ok {
+		t.Fatal("confined without bwrap")
+	}
+	for _, want := range []string{"not installed", "whole filesystem", "home directory", "/dev", "kforge's own user"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note does not say %q: %s", want, note)
+		}
+	}
+	r := s.Report(8192)
+	if r.Allowlist || r.UID != os.Getuid() || r.Missing == "" || !strings.Contains(r.RunMemory, "RLIMIT_AS") {
+		t.Errorf("report %+v", r)
+	}
+	res, err := s.Run(context.Background(), Spec{Program: script(t, `tail -n +3 /proc/net/dev | wc -l`), WorkDir: t.TempDir(), Limits: DefaultLimits(10 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Confined || !strings.Contains(res.Note, "not installed") {
+		t.Errorf("result %+v", res)
+	}
+	if iso, _ := s.Isolation(); iso && (strings.TrimSpace(res.Stdout) != "1" || !res.Isolated || r.CompileNetwork) {
+		t.Errorf("namespaces lost without bwrap: %+v %+v", res, r)
+	}
+}

@@ -425,3 +425,44 @@ func (r Result) Describe() string {
 		return "exit " + strconv.Itoa(r.Exit)
 	}
 }
+
+// Report is what confinement runs and compiles get on this machine.
+type Report struct {
+	// Isolated: runs get new user, network and PID namespaces.
+	Isolated bool
+	// Allowlist: runs and compiles see only the allowlisted filesystem and
+	// a fresh /dev (bwrap).
+	Allowlist bool
+	// UID is the uid a run has inside its namespace (kforge's own without
+	// bwrap).
+	UID int
+	// CompileNetwork: compiles can reach the host's network.
+	CompileNetwork bool
+	// RunMemory, GPUMemory and CompileMemory are the memory limits that
+	// apply by default to CPU runs, GPU runs and compiles.
+	RunMemory, GPUMemory, CompileMemory string
+	// Missing says what is missing, if anything.
+	Missing string
+}
+
+// Report says what confinement runs and compiles get here, for compiles
+// limited to compileMB MiB.
+func (s *Sandbox) Report(compileMB int) Report {
+	s.once.Do(s.probe)
+	r := Report{Isolated: s.nsOK, Allowlist: s.bwrap != "", UID: os.Getuid(), CompileNetwork: !s.nsOK}
+	if r.Allowlist {
+		r.UID = sandboxID
+	}
+	l := DefaultLimits(time.Minute)
+	r.RunMemory = s.MemoryLimit(l, false)
+	r.GPUMemory = s.MemoryLimit(l, true)
+	r.CompileMemory = s.MemoryLimit(Limits{AddressMB: compileMB}, false)
+	var notes []string
+	for _, n := range []string{s.nsNote, s.fsNote} {
+		if n != "" {
+			notes = append(notes, n)
+		}
+	}
+	r.Missing = strings.Join(notes, "; ")
+	return r
+}
