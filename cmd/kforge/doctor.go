@@ -76,19 +76,32 @@ func cmdDoctor(ctx context.Context, e *env, args []string) int {
 		model += " (" + m.Note + ")"
 	}
 	fmt.Fprintln(e.stdout, model)
-	sb := "candidate runs: "
+	sb := rep.Sandbox
+	runs := "candidate runs and compiles: "
 	switch {
-	case rep.Sandbox.Confined:
-		sb += "confined (bwrap: read-only filesystem, home hidden, no network, own PID namespace)"
-	case rep.Sandbox.Isolated:
-		sb += "no network, own PID namespace, but not confined to a read-only filesystem"
+	case sb.Confined:
+		runs += "confined (bwrap: allowlisted filesystem, fresh /dev, no network, own PID namespace)"
+	case sb.Isolated:
+		runs += "no network, own PID namespace, but not confined to the allowlist"
 	default:
-		sb += "not isolated"
+		runs += "not isolated"
 	}
-	if rep.Sandbox.Note != "" {
-		sb += " (" + rep.Sandbox.Note + ")"
+	fmt.Fprintln(e.stdout, runs)
+	uid := fmt.Sprintf("no (uid %d, kforge's own)", sb.UID)
+	if sb.UID != 0 && sb.Confined {
+		uid = fmt.Sprintf("yes (uid %d inside its user namespace)", sb.UID)
+	} else if sb.UID != 0 {
+		uid = fmt.Sprintf("kforge's own (uid %d)", sb.UID)
 	}
-	fmt.Fprintln(e.stdout, sb)
+	fmt.Fprintf(e.stdout, "  allowlisted filesystem:  %s\n", yesNo(sb.Confined))
+	fmt.Fprintf(e.stdout, "  unprivileged uid:        %s\n", uid)
+	fmt.Fprintf(e.stdout, "  network for compiles:    %s\n", map[bool]string{true: "on (no network namespace here)", false: "off"}[sb.CompileNetwork])
+	fmt.Fprintf(e.stdout, "  memory limit, CPU runs:  %s\n", sb.RunMemory)
+	fmt.Fprintf(e.stdout, "  memory limit, GPU runs:  %s\n", sb.GPUMemory)
+	fmt.Fprintf(e.stdout, "  memory limit, compiles:  %s\n", sb.CompileMemory)
+	if sb.Note != "" {
+		fmt.Fprintf(e.stdout, "  missing: %s\n", sb.Note)
+	}
 	fmt.Fprintln(e.stdout, "\nverification backends:")
 	for _, b := range rep.Backends {
 		fmt.Fprintf(e.stdout, "  %-13s %-6s %s\n", b.Name, map[bool]string{true: "usable", false: "no"}[b.Usable], b.Why)

@@ -49,15 +49,23 @@ type Compiler struct {
 	WorkDir string
 	// HIPInclude is the directory holding hip/ headers for nvcc (default /usr/include).
 	HIPInclude string
-	// Sandbox, when set, confines the compiler as it confines runs (see
-	// sandbox.Confine): a source can make the assembler read any file it
-	// can see (.incbin), and compiler messages reach verdict logs.
+	// Sandbox, when set, confines the compiler as it confines runs, and
+	// always without network (see sandbox.Confine): a source can make the
+	// assembler read any file it can see (.incbin), and compiler messages
+	// reach verdict logs.
 	Sandbox *sandbox.Sandbox
+	// MemoryMB is a confined compile's address-space limit (RLIMIT_AS) in
+	// MiB (default DefaultMemoryMB; compilers reserve little beyond what
+	// they use).
+	MemoryMB int
 
 	version string
 	// nvInclude holds HIP's headers patched for the installed CUDA (nvcc).
 	nvInclude string
 }
+
+// DefaultMemoryMB is a compile's memory limit by default (8 GiB).
+const DefaultMemoryMB = 8192
 
 // Job is one program to build.
 type Job struct {
@@ -99,6 +107,9 @@ func New(ctx context.Context, c Compiler) (*Compiler, error) {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Minute
+	}
+	if c.MemoryMB <= 0 {
+		c.MemoryMB = DefaultMemoryMB
 	}
 	if c.HIPInclude == "" {
 		c.HIPInclude = "/usr/include"
@@ -201,11 +212,14 @@ const maxCachedBinary = 256 << 20
 
 // Key is the cache key of job on this compiler.
 func (c *Compiler) Key(job Job) pipeline.Key {
-	// Whether the compiler ran confined is part of the key: an unconfined
-	// result could have embedded any file the compiler could read.
-	confined := false
+	// How the compiler was confined is part of the key: an unconfined
+	// result (or one from before the allowlist) could have embedded any
+	// file the compiler could read.
+	confined := "unconfined"
 	if c.Sandbox != nil {
-		confined, _ = c.Sandbox.Confinement()
+		if ok, _ := c.Sandbox.Confinement(); ok {
+			confined = "allowlist"
+		}
 	}
 	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs, confined)
 }
@@ -342,9 +356,10 @@ func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, 
 	var status *sandbox.Status
 	if c.Sandbox != nil {
 		// The toolchain's whole tree (bin/.. holds its libraries and
-		// headers), the include directories and the extra sources.
+		// headers; not bound when that is / or the home), the include
+		// directories and the extra sources. No network, ever.
 		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
-		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil)
+		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil, c.MemoryMB)
 	}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

@@ -232,3 +232,92 @@ func TestConfinedCompileCannotReadHome(t *testing.T) {
 		}
 	}
 }
+
+// confining returns a sandbox that confines commands, or skips the test
+// where bwrap cannot (failing it in CI, which installs bubblewrap).
+func confining(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+	sb := sandbox.New()
+	if ok, note := sb.Confinement(); !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI installs bubblewrap, but: %s", note)
+		}
+		t.Skip(note)
+	}
+	return sb
+}
+
+// TestConfinedCompileHasNoNetwork: the compiler (here a stand-in that prints
+// the network interfaces it sees, its uid and its memory limit, then fails)
+// sees only the loopback interface, runs unprivileged and under an
+// address-space limit.
+func TestConfinedCompileHasNoNetwork(t *testing.T) {
+	for _, bwrap := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bwrap=%v", bwrap), func(t *testing.T) {
+			var sb *sandbox.Sandbox
+			if bwrap {
+				sb = confining(t)
+			} else {
+				// Without bwrap the compiler still gets namespaces.
+				sb = sandbox.New()
+				t.Setenv("PATH", t.TempDir())
+				if ok, note := sb.Isolation(); !ok {
+					t.Skip(note)
+				}
+			}
+			compileNoNetwork(t, sb, bwrap)
+		})
+	}
+}
+
+func compileNoNetwork(t *testing.T, sb *sandbox.Sandbox, confined bool) {
+	fake := filepath.Join(t.TempDir(), "fakecc")
+	body := "#!/bin/sh\nPATH=/usr/bin:/bin\n[ \"$1\" = --version ] && { echo 'fakecc version 1'; exit 0; }\n" +
+		"tail -n +3 /proc/net/dev | while read -r i rest; do echo \"iface:$i\"; done\necho \"uid:$(id -u)\"\necho \"as:$(ulimit -v)\"\nexit 1\n"
+	if err := os.WriteFile(fake, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(context.Background(), Compiler{Kind: Host, Path: fake, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Sandbox = sb
+	out, err := c.Compile(context.Background(), Job{Files: []datasets.File{{Path: "m.cpp", Content: "int main() {}\n"}}, Sources: []string{"m.cpp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := out.Result.Log
+	if !strings.Contains(log, "iface:lo:") {
+		t.Fatalf("the stand-in compiler did not run as expected:\n%s", log)
+	}
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(l, "iface:") && l != "iface:lo:" {
+			t.Errorf("the compiler sees a network interface: %s\n%s", l, log)
+		}
+	}
+	if confined && strings.Contains(log, "uid:0\n") {
+		t.Errorf("the compiler runs as root in its namespace:\n%s", log)
+	}
+	if strings.Contains(log, "as:unlimited") {
+		t.Errorf("the compiler has no memory limit:\n%s", log)
+	}
+}
+
+// TestConfinedHipccCompile: hipcc (a Perl script running clang and lld, and
+// reading the LLVM and HIP trees and a few files under /etc) still compiles
+// inside the allowlist.
+func TestConfinedHipccCompile(t *testing.T) {
+	if _, err := exec.LookPath("hipcc"); err != nil {
+		t.Skip("hipcc not installed")
+	}
+	sb := confining(t)
+	ctx := context.Background()
+	c, err := New(ctx, Compiler{Kind: HIPCC, Archs: []string{"gfx90a"}, WorkDir: t.TempDir(), Timeout: 5 * time.Minute, Sandbox: sb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Compile(ctx, Job{Files: []datasets.File{{Path: "k.hip", Content: vadd}}, Sources: []string{"k.hip"}, Flags: []string{"-O3"}})
+	if err != nil || !out.Result.OK || len(out.Result.Kernels) != 2 {
+		t.Fatalf("%+v %v", out.Result, err)
+	}
+}

@@ -1,12 +1,14 @@
 // Package sandbox runs untrusted programs: each run gets its own scratch
 // directory, a wall-clock limit that kills its whole process group, resource
-// limits (CPU time, address space, open files, processes, file size), a
-// minimal environment pinned to one GPU, and, where the machine allows, new
-// user, PID and network namespaces (no network; every descendant dies with
-// the run). With bubblewrap (bwrap) installed, a run is also confined: the
-// whole filesystem is read-only but for its scratch directory, and the home
-// directory (tokens, keys, caches) is hidden. A hung, crashing or hostile
-// program costs its own limit and nothing else.
+// limits (CPU time, memory, open files, processes, file size), a minimal
+// environment pinned to one GPU, and, where the machine allows, new user,
+// PID and network namespaces (no network; every descendant dies with the
+// run). With bubblewrap (bwrap) installed, a run is also confined to an
+// allowlist of the host's filesystem (the toolchains and their libraries,
+// its program and the paths it is given; see confinement), a fresh /dev
+// with only its GPU's device nodes, and an unprivileged uid; the compiler is
+// confined the same way (Confine), without network. A hung, crashing or
+// hostile program costs its own limit and nothing else.
 package sandbox
 
 import (
@@ -17,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,19 +30,33 @@ import (
 // Limits bound one run. Zero means no limit for that resource (Wall excepted:
 // it defaults to one minute).
 type Limits struct {
-	Wall        time.Duration
-	CPUSeconds  int
+	Wall       time.Duration
+	CPUSeconds int
+	// MemoryMB is the run's memory limit, applied as fits the run: on a CPU
+	// run (Spec.GPU empty) as an address-space limit (RLIMIT_AS); on a GPU
+	// run, whose runtime reserves far more address space than it uses (ROCm,
+	// CUDA), as a cgroup v2 memory.max where kforge may make cgroups (see
+	// probeCgroup), else as a data-segment limit (RLIMIT_DATA: private
+	// writable memory, heap and anonymous mappings; not what the GPU driver
+	// maps for the device). Result.Memory says which applied.
+	MemoryMB int
+	// AddressMB (RLIMIT_AS) and DataMB (RLIMIT_DATA), when set, apply as
+	// they are and take the place of MemoryMB.
 	AddressMB   int
+	DataMB      int
 	OpenFiles   int
 	Processes   int
 	FileSizeMB  int
 	OutputBytes int // bytes of stdout and of stderr kept (default 1 MiB each)
 }
 
+// DefaultMemoryMB is a candidate run's memory limit by default (4 GiB).
+const DefaultMemoryMB = 4096
+
 // DefaultLimits are the limits for a candidate run of wall duration.
 func DefaultLimits(wall time.Duration) Limits {
 	cpu := int(wall.Seconds()*2) + 1
-	return Limits{Wall: wall, CPUSeconds: cpu, OpenFiles: 256, Processes: 4096, FileSizeMB: 256, OutputBytes: 1 << 20}
+	return Limits{Wall: wall, CPUSeconds: cpu, MemoryMB: DefaultMemoryMB, OpenFiles: 256, Processes: 4096, FileSizeMB: 256, OutputBytes: 1 << 20}
 }
 
 // Spec is one program run.
@@ -60,9 +77,9 @@ type Spec struct {
 	// Writable are directories, besides the scratch directory, that a
 	// confined run may write (a profiler's output directory).
 	Writable []string
-	// Readable are files or directories, besides the program's, that a
-	// confined run must read where they lie in a hidden directory (the
-	// binary a profiler runs).
+	// Readable are files or directories, besides the program and the
+	// toolchains, that a confined run may read (the binary a profiler
+	// runs); nothing else outside the allowlist is there.
 	Readable []string
 	// Keep leaves the scratch directory in place (for debugging).
 	Keep bool
@@ -80,9 +97,11 @@ type Result struct {
 	Seconds   float64
 	// Isolated is true when the run had its own network and PID namespaces.
 	Isolated bool
-	// Confined is true when the run saw a read-only filesystem (its scratch
-	// and Writable directories excepted) without the home directory.
+	// Confined is true when the run saw only the allowlist (see
+	// confinement) and ran as an unprivileged uid.
 	Confined bool
+	// Memory says which memory limit applied to the run, if any.
+	Memory string
 	// Note says why isolation was not available, if it was not.
 	Note string
 }
@@ -99,6 +118,9 @@ type Sandbox struct {
 	bwrap   string // bwrap's path when it works here
 	fsNote  string // why runs are not confined
 	noFS    bool   // confinement turned off by the caller
+	sized   bool   // bwrap can size a tmpfs
+	cgroup  string // a cgroup v2 directory where runs get their own memory.max
+	cgNote  string // why there is none
 	passEnv []string
 	prlimit string
 }
@@ -125,14 +147,15 @@ func (s *Sandbox) Isolation() (bool, string) {
 	return s.nsOK, s.nsNote
 }
 
-// Confinement reports whether runs are confined to a read-only filesystem
-// without the home directory, and if not, why.
+// Confinement reports whether runs and compiles are confined to the
+// allowlist as an unprivileged uid, and if not, what they lack.
 func (s *Sandbox) Confinement() (bool, string) {
 	s.once.Do(s.probe)
 	return s.bwrap != "", s.fsNote
 }
 
 func (s *Sandbox) probe() {
+	s.probeCgroup()
 	s.probeBwrap()
 	if s.bwrap != "" {
 		// bwrap makes the namespaces itself.
@@ -173,6 +196,7 @@ func (s *Sandbox) limitArgs(l Limits, prog string, args []string) (name string, 
 		}
 		set("cpu", int64(l.CPUSeconds))
 		set("as", int64(l.AddressMB)<<20)
+		set("data", int64(l.DataMB)<<20)
 		set("nofile", int64(l.OpenFiles))
 		set("nproc", int64(l.Processes))
 		set("fsize", int64(l.FileSizeMB)<<20)
@@ -186,6 +210,7 @@ func (s *Sandbox) limitArgs(l Limits, prog string, args []string) (name string, 
 	}
 	set("t", l.CPUSeconds)
 	set("v", l.AddressMB*1024)
+	set("d", l.DataMB*1024)
 	set("n", l.OpenFiles)
 	set("f", l.FileSizeMB*2048) // 512-byte blocks
 	b.WriteString(`ulimit -c 0; exec "$0" "$@"`)
@@ -231,20 +256,34 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, l.Wall)
 	defer cancel()
-	name, argv, limitNote := s.limitArgs(l, prog, spec.Args)
 	s.once.Do(s.probe)
+	gpu := spec.GPU != ""
+	var cg *cgroup
+	l, res.Memory, cg = s.memory(l, gpu)
+	if cg != nil {
+		defer cg.remove()
+	}
+	name, argv, limitNote := s.limitArgs(l, prog, spec.Args)
 	cmd := exec.CommandContext(ctx, name, argv...)
 	var status *Status
+	env := s.env(dir, spec)
 	if s.bwrap != "" {
 		if status, err = newStatus(cmd); err != nil {
 			return res, fmt.Errorf("sandbox: %w", err)
 		}
+		c := confinement{dir: dir, readable: append([]string{prog}, spec.Readable...), writable: append([]string{dir}, spec.Writable...),
+			network: spec.Network, gpu: gpu, gpuIndex: spec.GPU, sized: s.sized}
 		cmd.Path = s.bwrap
-		cmd.Args = append(append(append([]string{s.bwrap}, status.args()...), runArgs(dir, prog, spec)...), cmd.Args...)
+		cmd.Args = append(append(append([]string{s.bwrap}, status.args()...), c.args()...), cmd.Args...)
 		res.Confined = true
+		if gpu && slices.ContainsFunc(gpuDevices(spec.GPU), nvidiaGPUNode) {
+			// Only this GPU's node is there: the CUDA driver numbers the
+			// GPUs it can open, so it is device 0.
+			env = append(env, "CUDA_VISIBLE_DEVICES=0", "HIP_VISIBLE_DEVICES=0")
+		}
 	}
 	cmd.Dir = dir
-	cmd.Env = s.env(dir, spec)
+	cmd.Env = env
 	isolated := false
 	switch ok, note := s.Isolation(); {
 	case s.bwrap != "":
@@ -260,6 +299,9 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 		if !spec.Network {
 			res.Note = note
 		}
+	}
+	if cg != nil {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.fd()
 	}
 	if s.bwrap == "" {
 		res.Note = strings.TrimPrefix(res.Note+"; "+s.fsNote, "; ")
@@ -382,4 +424,45 @@ func (r Result) Describe() string {
 	default:
 		return "exit " + strconv.Itoa(r.Exit)
 	}
+}
+
+// Report is what confinement runs and compiles get on this machine.
+type Report struct {
+	// Isolated: runs get new user, network and PID namespaces.
+	Isolated bool
+	// Allowlist: runs and compiles see only the allowlisted filesystem and
+	// a fresh /dev (bwrap).
+	Allowlist bool
+	// UID is the uid a run has inside its namespace (kforge's own without
+	// bwrap).
+	UID int
+	// CompileNetwork: compiles can reach the host's network.
+	CompileNetwork bool
+	// RunMemory, GPUMemory and CompileMemory are the memory limits that
+	// apply by default to CPU runs, GPU runs and compiles.
+	RunMemory, GPUMemory, CompileMemory string
+	// Missing says what is missing, if anything.
+	Missing string
+}
+
+// Report says what confinement runs and compiles get here, for compiles
+// limited to compileMB MiB.
+func (s *Sandbox) Report(compileMB int) Report {
+	s.once.Do(s.probe)
+	r := Report{Isolated: s.nsOK, Allowlist: s.bwrap != "", UID: os.Getuid(), CompileNetwork: !s.nsOK}
+	if r.Allowlist {
+		r.UID = sandboxID
+	}
+	l := DefaultLimits(time.Minute)
+	r.RunMemory = s.MemoryLimit(l, false)
+	r.GPUMemory = s.MemoryLimit(l, true)
+	r.CompileMemory = s.MemoryLimit(Limits{AddressMB: compileMB}, false)
+	var notes []string
+	for _, n := range []string{s.nsNote, s.fsNote} {
+		if n != "" {
+			notes = append(notes, n)
+		}
+	}
+	r.Missing = strings.Join(notes, "; ")
+	return r
 }

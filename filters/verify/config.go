@@ -19,6 +19,6 @@ type Config struct {
 	MaxSpeedup     float64       `yaml:"max_speedup" default:"10" min:"1" doc:"Quarantine (never keep) speedups above this ceiling: they are more often a broken measurement than a real win."`
 	Profiler       string        `yaml:"profiler" default:"auto" enum:"auto|rocprofv3|ncu|program" doc:"Kernel timing source: the profiler when present (auto), or the program's own timing line."`
 	Network        bool          `yaml:"network" default:"false" doc:"Allow candidate programs network access (normally they get a fresh network namespace where the machine allows)."`
-	Unconfined     bool          `yaml:"unconfined" default:"false" doc:"Run candidate programs and the compiler without bubblewrap's confinement (a read-only filesystem but their own directories; the home, temporary and runtime directories hidden). Only for a GPU runtime that fails inside it."`
-	MemoryMB       int           `yaml:"memory_mb" default:"0" min:"0" doc:"Address-space limit for a run in MiB (0: none; GPU runtimes reserve much virtual memory)."`
+	Unconfined     bool          `yaml:"unconfined" default:"false" doc:"Run candidate programs and the compiler without bubblewrap's confinement (an allowlist of the filesystem: the toolchains, their own files and directories, a fresh /dev with only their GPU's nodes; an unprivileged uid). Only for a GPU runtime that fails inside it."`
+	MemoryMB       int           `yaml:"memory_mb" default:"0" min:"0" doc:"Memory limit for a run in MiB (0: 4096). A CPU run gets it as an address-space limit; a GPU run, whose runtime reserves much address space, as a cgroup v2 memory.max where kforge may make cgroups (KFORGE_CGROUP, or a container's root cgroup), else as a data-segment limit."`
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"kforge/filters/compile"
 	"kforge/filters/sandbox"
 )
 
@@ -47,11 +48,21 @@ type Probe struct {
 	Sandbox     Sandbox   `json:"sandbox"`
 }
 
-// Sandbox is how candidate runs are isolated on this machine.
+// Sandbox is how candidate runs and compiles are isolated on this machine.
 type Sandbox struct {
-	Isolated bool   `json:"isolated"` // own network and PID namespaces
-	Confined bool   `json:"confined"` // read-only filesystem, home hidden (bwrap)
-	Note     string `json:"note,omitempty"`
+	Isolated bool `json:"isolated"` // own network and PID namespaces
+	// Confined: runs and compiles see only the allowlisted filesystem and
+	// a fresh /dev (bwrap).
+	Confined bool `json:"confined"`
+	// UID is a run's uid inside its namespace (non-zero: unprivileged).
+	UID int `json:"uid"`
+	// CompileNetwork: compiles can reach the network.
+	CompileNetwork bool `json:"compile_network"`
+	// The memory limit CPU runs, GPU runs and compiles get by default.
+	RunMemory     string `json:"run_memory"`
+	GPUMemory     string `json:"gpu_memory"`
+	CompileMemory string `json:"compile_memory"`
+	Note          string `json:"note,omitempty"`
 }
 
 // ProbeArchs are the AMD targets doctor tries.
@@ -83,17 +94,9 @@ func ProbeMachine(ctx context.Context) *Probe {
 	p.GPUs = append(p.GPUs, probeAMD(ctx)...)
 	p.GPUs = append(p.GPUs, probeNVIDIA(ctx)...)
 	p.Backends = p.backends()
-	sb := sandbox.New()
-	var notes []string
-	iso, note := sb.Isolation()
-	if note != "" {
-		notes = append(notes, note)
-	}
-	conf, note := sb.Confinement()
-	if note != "" {
-		notes = append(notes, note)
-	}
-	p.Sandbox = Sandbox{Isolated: iso, Confined: conf, Note: strings.Join(notes, "; ")}
+	r := sandbox.New().Report(compile.DefaultMemoryMB)
+	p.Sandbox = Sandbox{Isolated: r.Isolated, Confined: r.Allowlist, UID: r.UID, CompileNetwork: r.CompileNetwork,
+		RunMemory: r.RunMemory, GPUMemory: r.GPUMemory, CompileMemory: r.CompileMemory, Note: r.Missing}
 	return p
 }
 

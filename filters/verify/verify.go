@@ -445,7 +445,9 @@ func (v *Verifier) runner(t *datasets.Task, gpu string) *measure.Runner {
 		wall = time.Duration(s * float64(time.Second))
 	}
 	r := &measure.Runner{Sandbox: v.sb, WorkDir: v.opt.WorkDir, Limits: v.be.limits(wall), GPU: gpu, Network: v.cfg.Network, Profiler: v.be.profiler}
-	r.Limits.AddressMB = v.cfg.MemoryMB
+	if v.cfg.MemoryMB > 0 {
+		r.Limits.MemoryMB = v.cfg.MemoryMB
+	}
 	for _, s := range t.Region.Signatures {
 		if m := reKernelName.FindStringSubmatch(s); m != nil {
 			r.Kernels = append(r.Kernels, m[1])
