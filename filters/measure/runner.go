@@ -134,13 +134,17 @@ func (r *Runner) Correctness(ctx context.Context, t *datasets.Task, who, bin str
 		}
 		size, seed := caseName(c)
 		ok, why := Pass(t.Run.Pass, res)
+		rule := FailRule(res)
+		if cut, cwhy := capped(res); cut {
+			ok, why, rule = false, cwhy, RuleOutputCap
+		}
 		rr := datasets.RunResult{Size: size, Seed: seed, Who: who, Pass: ok, Exit: res.Exit, Seconds: res.Seconds, Detail: why}
 		out = append(out, rr)
 		if !ok {
 			if who == Reference {
 				return out, fmt.Errorf("%w on size %s seed %s: %s", ErrReference, size, seed, why)
 			}
-			return out, &Rejection{Rule: FailRule(res), Detail: fmt.Sprintf("size %s seed %s: %s", size, seed, why)}
+			return out, &Rejection{Rule: rule, Detail: fmt.Sprintf("size %s seed %s: %s", size, seed, why)}
 		}
 	}
 	return out, nil
@@ -204,6 +208,9 @@ func (r *Runner) timedRun(ctx context.Context, t *datasets.Task, who, bin string
 			return fmt.Errorf("%w in a timed run: %s", ErrReference, detail)
 		}
 		return &Rejection{Rule: rule, Detail: "timed run: " + detail}
+	}
+	if cut, why := capped(res); cut {
+		return 0, fail(RuleOutputCap, why)
 	}
 	if ok, why := Pass(t.Run.Pass, res); !ok {
 		if prof != nil && who == Reference {
