@@ -23,10 +23,6 @@ func polyTaskSpec(t *testing.T) *datasets.Task {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shim, err := os.ReadFile(dir + "host_hip.h")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := string(mainSrc)
 	begin := "// KFORGE-REGION-BEGIN\n"
 	start := strings.Index(s, begin) + len(begin)
@@ -36,7 +32,7 @@ func polyTaskSpec(t *testing.T) *datasets.Task {
 		Description: "Evaluates the polynomial sum_k x^k/(k+1), k = 0..12, at every element of a float vector.",
 		Source: datasets.Source{Repo: "kforge-fixtures", Commit: strings.Repeat("0", 40), Path: "poly/main.hip", Blob: datasets.Hash("blob", s)[:40],
 			Lines: [2]int{strings.Count(s[:start], "\n") + 1, strings.Count(s[:end], "\n")}, License: "MIT"},
-		Files: []datasets.File{{Path: "main.hip", Content: s}, {Path: "host_hip.h", Content: string(shim)}},
+		Files: []datasets.File{{Path: "main.hip", Content: s}},
 		Region: datasets.Region{File: "main.hip", Start: start, End: end, Text: s[start:end], Kind: "hip-kernels",
 			Rules:      []string{"Keep the kernel signature.", "Only __global__ and __device__ functions.", "No #include, macros, host API, I/O or libraries."},
 			Signatures: []string{"__global__ void poly(const float* x, float* y, int n)"}},
@@ -83,7 +79,7 @@ func TestFixtureTaskIsConsistent(t *testing.T) {
 	a, _ := json.Marshal(tk)
 	b, _ := json.Marshal(want)
 	if string(a) != string(b) {
-		t.Fatal("tasks.jsonl is stale (main.hip or host_hip.h changed): go test ./filters/verify -run FixtureTask -update")
+		t.Fatal("tasks.jsonl is stale (main.hip changed): go test ./filters/verify -run FixtureTask -update")
 	}
 	hidden, tail := false, false
 	for _, s := range tk.Sizes {
