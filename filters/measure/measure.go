@@ -28,6 +28,8 @@ const (
 	RuleNoise       = "noise"           // the candidate's p75 is not below the reference's p25
 	RuleCeiling     = "speedup-ceiling" // quarantined: implausibly fast
 	RuleOutputCap   = "output-cap"      // the run's output hit the sandbox's cap: lines past it were never seen
+	RuleScrub       = "scrub"           // passes only when outputs are not poisoned before each launch (reuses results)
+	// The judge's runtime names its own rules (hiprt), e.g. "nondeterministic".
 )
 
 // capped says why a run whose output hit the sandbox's cap cannot be
