@@ -17,9 +17,12 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/poly/tasks.jsonl from main.hip")
 
 // polyTaskSpec is the fixture task, built from testdata/poly/main.hip.
-func polyTaskSpec(t *testing.T) *datasets.Task {
+func polyTaskSpec(t *testing.T) *datasets.Task { return polyTaskFrom(t, "main.hip") }
+
+// polyTaskFrom is the fixture task built from the harness in testdata/poly/file.
+func polyTaskFrom(t *testing.T, file string) *datasets.Task {
 	dir := "testdata/poly/"
-	mainSrc, err := os.ReadFile(dir + "main.hip")
+	mainSrc, err := os.ReadFile(dir + file)
 	if err != nil {
 		t.Fatal(err)
 	}
