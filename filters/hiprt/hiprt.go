@@ -21,12 +21,14 @@ package hiprt
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -230,4 +232,35 @@ func hasWord(s, w string) bool {
 		}
 	}
 	return false
+}
+
+// InterposerName is the file name of the built interposer.
+const InterposerName = "libkforge_hiprt.so"
+
+// BuildInterposer builds the ROCm interposer (rocm/interposer.cpp) with the
+// C++ compiler cxx (g++, clang++ or hipcc) against the HIP headers under
+// hipInclude (the directory holding hip/), into dir, and returns the
+// library's path. It is linked with libamdhip64 where the linker finds it,
+// else its HIP symbols are resolved in the program it is preloaded into.
+//
+// The interposer is untested on a GPU: see rocm/interposer.cpp.
+func BuildInterposer(ctx context.Context, cxx, hipInclude, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("hiprt: %w", err)
+	}
+	src := filepath.Join(dir, "interposer.cpp")
+	if err := os.WriteFile(src, interposer, 0o644); err != nil {
+		return "", fmt.Errorf("hiprt: %w", err)
+	}
+	lib := filepath.Join(dir, InterposerName)
+	base := []string{"-std=c++17", "-O2", "-shared", "-fPIC", "-D__HIP_PLATFORM_AMD__=1", "-I" + hipInclude, src, "-o", lib, "-ldl"}
+	var errs []string
+	for _, extra := range [][]string{{"-lamdhip64"}, nil} {
+		out, err := exec.CommandContext(ctx, cxx, append(base, extra...)...).CombinedOutput()
+		if err == nil {
+			return lib, nil
+		}
+		errs = append(errs, fmt.Sprintf("%v: %s", err, strings.TrimSpace(string(out))))
+	}
+	return "", fmt.Errorf("hiprt: building the interposer with %s: %s", cxx, strings.Join(errs, "; "))
 }
