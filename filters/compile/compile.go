@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"kforge/datasets"
+	"kforge/filters/hiprt"
 	"kforge/filters/sandbox"
 	"kforge/pipeline"
 )
@@ -62,6 +63,9 @@ type Compiler struct {
 	version string
 	// nvInclude holds HIP's headers patched for the installed CUDA (nvcc).
 	nvInclude string
+	// hostInclude holds kforge's HIP runtime stand-in (Host): first on the
+	// include path, so <hip/hip_runtime.h> is kforge's (see filters/hiprt).
+	hostInclude string
 }
 
 // DefaultMemoryMB is a compile's memory limit by default (8 GiB).
@@ -134,6 +138,12 @@ func New(ctx context.Context, c Compiler) (*Compiler, error) {
 			return nil, fmt.Errorf("compile: %w", err)
 		}
 	}
+	if c.Kind == Host {
+		c.hostInclude = filepath.Join(c.WorkDir, "hiprt-include")
+		if err := hiprt.WriteHeaders(c.hostInclude); err != nil {
+			return nil, fmt.Errorf("compile: %w", err)
+		}
+	}
 	cc := c
 	return &cc, nil
 }
@@ -171,7 +181,7 @@ func (c *Compiler) args(job Job, dir, bin string) []string {
 			a = append(a, "-gencode", fmt.Sprintf("arch=compute_%s,code=sm_%s", sm, sm))
 		}
 	case Host:
-		a = append(a, "-x", "c++", "-DKFORGE_HOST=1", "-std=c++17", "-pthread")
+		a = append(a, "-x", "c++", "-DKFORGE_HOST=1", "-std=c++17", "-pthread", "-I"+c.hostInclude)
 	}
 	a = append(a, "-I"+dir)
 	for _, d := range job.IncludeDirs {
@@ -221,7 +231,12 @@ func (c *Compiler) Key(job Job) pipeline.Key {
 			confined = "allowlist"
 		}
 	}
-	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs, confined)
+	runtime := ""
+	if c.Kind == Host {
+		// Host programs are built with kforge's HIP runtime stand-in.
+		runtime = hiprt.Hash()
+	}
+	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs, confined, runtime)
 }
 
 // Compile builds job. A program that does not compile is an Output with
@@ -358,7 +373,7 @@ func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, 
 		// The toolchain's whole tree (bin/.. holds its libraries and
 		// headers; not bound when that is / or the home), the include
 		// directories and the extra sources. No network, ever.
-		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude}, job.IncludeDirs...)
+		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude, c.hostInclude}, job.IncludeDirs...)
 		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil, c.MemoryMB)
 	}
 	var log bytes.Buffer

@@ -27,7 +27,20 @@ const (
 	RuleNotFaster   = "not-faster"      // speedup below the minimum
 	RuleNoise       = "noise"           // the candidate's p75 is not below the reference's p25
 	RuleCeiling     = "speedup-ceiling" // quarantined: implausibly fast
+	RuleOutputCap   = "output-cap"      // the run's output hit the sandbox's cap: lines past it were never seen
+	RuleScrub       = "scrub"           // passes only when outputs are not poisoned before each launch (reuses results)
+	// The judge's runtime names its own rules (hiprt), e.g. "nondeterministic".
 )
+
+// capped says why a run whose output hit the sandbox's cap cannot be
+// judged: the lines past the cap (a FAIL, a second timing line) were dropped
+// unseen, so a run that floods its output is never taken for a pass.
+func capped(res sandbox.Result) (bool, string) {
+	if !res.Truncated {
+		return false, ""
+	}
+	return true, fmt.Sprintf("the output hit the sandbox's cap and was cut, so what came after it was never judged (%s)", res.Describe())
+}
 
 // Pass applies rule to a finished run and says why it failed.
 func Pass(rule datasets.PassRule, res sandbox.Result) (bool, string) {

@@ -263,3 +263,33 @@ func TestTimingWithProfiler(t *testing.T) {
 		t.Fatalf("fallback: %+v %q %v", tm, note, err)
 	}
 }
+
+// TestOutputCap: a run whose output hits the cap is never judged on what
+// was kept of it. The flooding program prints PASS and its timing line,
+// then floods stdout so that its FAIL line falls past the cap: the
+// candidate is rejected by rule output-cap (correctness and timed runs),
+// the reference is a task error.
+func TestOutputCap(t *testing.T) {
+	tk := testTask()
+	flood := prog(t, `echo PASS; echo "Perf: 1.0 ms"; head -c 100000 /dev/zero | tr '\0' x; echo; echo "FAIL: 4 wrong"`)
+	good := prog(t, `echo PASS; echo "Perf: 2.0 ms"`)
+	r := runner(t)
+	r.Limits.OutputBytes = 64 << 10
+	ctx := context.Background()
+	cases := Cases(tk, 1)
+	var rej *Rejection
+	rs, err := r.Correctness(ctx, tk, Candidate, flood, cases)
+	if !errors.As(err, &rej) || rej.Rule != RuleOutputCap || len(rs) != 1 || rs[0].Pass || !strings.Contains(rs[0].Detail, "cap") {
+		t.Fatalf("flooding candidate: %+v %v", rs, err)
+	}
+	if _, err := r.Correctness(ctx, tk, Reference, flood, cases); !errors.Is(err, ErrReference) || !strings.Contains(err.Error(), "cap") {
+		t.Fatalf("flooding reference: %v", err)
+	}
+	c, _ := TimingCase(tk)
+	if _, _, err := r.Timing(ctx, tk, good, flood, c, 0, 1); !errors.As(err, &rej) || rej.Rule != RuleOutputCap {
+		t.Fatalf("flooding timed candidate: %v", err)
+	}
+	if _, _, err := r.Timing(ctx, tk, flood, good, c, 0, 1); !errors.Is(err, ErrReference) {
+		t.Fatalf("flooding timed reference: %v", err)
+	}
+}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"kforge/datasets"
+	"kforge/filters/hiprt"
 	"kforge/filters/sandbox"
 )
 
@@ -81,6 +85,20 @@ func (r *Rejection) Error() string { return r.Rule + ": " + r.Detail }
 // machine is at fault, not the candidate.
 var ErrReference = errors.New("reference program failed")
 
+// Judge is kforge's runtime in the programs run (filters/hiprt): the host
+// stand-in compiled into host-built programs, or the ROCm interposer
+// preloaded. It poisons allocations, times every launch and reports on a
+// channel that only kforge reads, and in scrub mode poisons outputs before
+// every launch and checks that launches are deterministic.
+type Judge struct {
+	// Name is Timing.Source when kernel times come from the judge.
+	Name string
+	// Preload is the LD_PRELOAD library ("" when compiled in).
+	Preload string
+	// Env is added to each run's environment (the interposer's kernel list).
+	Env map[string]string
+}
+
 // Runner runs a task's programs in the sandbox on one device.
 type Runner struct {
 	Sandbox *sandbox.Sandbox
@@ -88,98 +106,211 @@ type Runner struct {
 	Limits  sandbox.Limits
 	GPU     string
 	Network bool
-	// Profiler times kernels; nil means the program's own timing line.
+	// Profiler times kernels; nil means the judge's times, or the
+	// program's own timing line.
 	Profiler Profiler
 	// Kernels are the names of the region's kernels (for profiler filtering).
 	Kernels []string
+	// Judge, when set, is kforge's runtime in the programs.
+	Judge *Judge
+	// Scrub runs the programs in the judge's scrub mode.
+	Scrub bool
 }
 
-// Run runs bin on c once and returns the result (no judgement).
-func (r *Runner) Run(ctx context.Context, bin string, c Case, prof Profiler) (sandbox.Result, string, error) {
+// Outcome is one finished run.
+type Outcome struct {
+	sandbox.Result
+	// ProfDir holds the profiler's output (the caller removes it).
+	ProfDir string
+	// Report is what the judge reported on its channel (nil without a judge).
+	Report *hiprt.Report
+}
+
+// maxReport bounds the judge's channel read back.
+const maxReport = 16 << 20
+
+// Run runs bin on c once and returns the outcome (no judgement).
+func (r *Runner) Run(ctx context.Context, bin string, c Case, prof Profiler) (Outcome, error) {
 	prog, args := bin, c.Args()
-	profDir := ""
+	var out Outcome
+	var writable []string
 	if prof != nil {
 		d, err := os.MkdirTemp(r.WorkDir, "prof-")
 		if err != nil {
-			return sandbox.Result{}, "", fmt.Errorf("profiler dir: %w", err)
+			return out, fmt.Errorf("profiler dir: %w", err)
 		}
-		profDir = d
+		out.ProfDir = d
+		writable = append(writable, d)
 		prog, args = prof.Command(bin, args, d)
 	}
-	var writable []string
-	if profDir != "" {
-		writable = []string{profDir}
+	env := c.Env()
+	readable := []string{bin}
+	chDir := ""
+	if r.Judge != nil {
+		// The channel lies in a directory of its own, outside the run's
+		// scratch directory (its working, home and temporary directory),
+		// and is read only after the run: nothing the program prints is
+		// taken for it. kforge's variables override the task's.
+		d, err := os.MkdirTemp(r.WorkDir, "judge-")
+		if err != nil {
+			if out.ProfDir != "" {
+				os.RemoveAll(out.ProfDir)
+			}
+			return out, fmt.Errorf("judge dir: %w", err)
+		}
+		chDir = d
+		defer os.RemoveAll(d)
+		writable = append(writable, d)
+		maps.Copy(env, r.Judge.Env)
+		env[hiprt.EnvChannel] = filepath.Join(d, "channel")
+		env[hiprt.EnvScrub] = "0"
+		if r.Scrub {
+			env[hiprt.EnvScrub] = "1"
+		}
+		if r.Judge.Preload != "" {
+			env["LD_PRELOAD"] = r.Judge.Preload
+			readable = append(readable, r.Judge.Preload)
+		}
 	}
 	res, err := r.Sandbox.Run(ctx, sandbox.Spec{
-		Program: prog, Args: args, Env: c.Env(), WorkDir: r.WorkDir,
-		GPU: r.GPU, Limits: r.Limits, Network: r.Network, Writable: writable, Readable: []string{bin},
+		Program: prog, Args: args, Env: env, WorkDir: r.WorkDir,
+		GPU: r.GPU, Limits: r.Limits, Network: r.Network, Writable: writable, Readable: readable,
 	})
-	if err != nil && profDir != "" {
-		os.RemoveAll(profDir)
+	out.Result = res
+	if err != nil {
+		if out.ProfDir != "" {
+			os.RemoveAll(out.ProfDir)
+		}
+		return out, err
 	}
-	return res, profDir, err
+	if chDir != "" {
+		rep := hiprt.Report{Launches: map[string][]float64{}}
+		if f, err := os.Open(filepath.Join(chDir, "channel")); err == nil {
+			b, _ := io.ReadAll(io.LimitReader(f, maxReport))
+			f.Close()
+			rep = hiprt.ParseReport(b)
+		}
+		out.Report = &rep
+	}
+	return out, nil
 }
 
 func caseName(c Case) (string, string) { return c.Size.Name, c.Seed.Name }
 
-// Correctness runs bin on every case and judges each run with the task's
-// pass rule. It stops at the first failure and returns it as a Rejection
-// (for the reference, an error wrapping ErrReference).
+// judge applies kforge's rules and then the task's pass rule to a finished
+// run: the output cap, a failure the judge reported, then the pass rule. It
+// returns whether the run passed, and if not the rule and why.
+func (r *Runner) judge(t *datasets.Task, o Outcome) (ok bool, rule, why string) {
+	if cut, why := capped(o.Result); cut {
+		return false, RuleOutputCap, why
+	}
+	if o.Report != nil {
+		if rule, detail, failed := o.Report.Failed(); failed {
+			return false, rule, fmt.Sprintf("%s (%s)", detail, o.Result.Describe())
+		}
+	}
+	ok, why = Pass(t.Run.Pass, o.Result)
+	if ok {
+		return true, "", ""
+	}
+	rule = FailRule(o.Result)
+	if r.Scrub && rule == RuleCorrectness {
+		rule = RuleScrub
+		why = "with every output poisoned before each launch: " + why
+	}
+	return false, rule, why
+}
+
+// Correctness runs bin on every case and judges each run with kforge's
+// rules and the task's pass rule. It stops at the first failure and returns
+// it as a Rejection (for the reference, an error wrapping ErrReference).
 func (r *Runner) Correctness(ctx context.Context, t *datasets.Task, who, bin string, cases []Case) ([]datasets.RunResult, error) {
 	var out []datasets.RunResult
 	for _, c := range cases {
-		res, _, err := r.Run(ctx, bin, c, nil)
+		o, err := r.Run(ctx, bin, c, nil)
 		if err != nil {
 			return out, err
 		}
 		size, seed := caseName(c)
-		ok, why := Pass(t.Run.Pass, res)
-		rr := datasets.RunResult{Size: size, Seed: seed, Who: who, Pass: ok, Exit: res.Exit, Seconds: res.Seconds, Detail: why}
+		ok, rule, why := r.judge(t, o)
+		rr := datasets.RunResult{Size: size, Seed: seed, Who: who, Pass: ok, Exit: o.Exit, Seconds: o.Seconds, Detail: why}
 		out = append(out, rr)
 		if !ok {
 			if who == Reference {
 				return out, fmt.Errorf("%w on size %s seed %s: %s", ErrReference, size, seed, why)
 			}
-			return out, &Rejection{Rule: FailRule(res), Detail: fmt.Sprintf("size %s seed %s: %s", size, seed, why)}
+			return out, &Rejection{Rule: rule, Detail: fmt.Sprintf("size %s seed %s: %s", size, seed, why)}
 		}
 	}
 	return out, nil
 }
 
+// source is where a timed run's kernel time comes from.
+type source int
+
+const (
+	fromProgram  source = iota // the program's own timing line
+	fromProfiler               // an external profiler
+	fromJudge                  // kforge's runtime in the program
+)
+
 // Timing measures reference and candidate interleaved (ABAB…) on c after
 // warmup untimed pairs, reps timed pairs. Every timed run must also pass.
-// When the profiler fails on the reference, timing falls back to the
-// program's own line and note says so.
+// Kernel time comes from the profiler, else from the judge, else from the
+// program's own line; when the profiler or the judge gives no time for the
+// reference, timing falls back to the next and note says so.
 func (r *Runner) Timing(ctx context.Context, t *datasets.Task, refBin, candBin string, c Case, warmup, reps int) (tm *datasets.Timing, note string, err error) {
-	prof := r.Profiler
+	src, prof := fromProgram, r.Profiler
 	if prof != nil {
-		if _, err := r.timedRun(ctx, t, Reference, refBin, c, prof); err != nil {
-			if !errors.Is(err, errProfiler) {
-				return nil, "", err
-			}
-			note = fmt.Sprintf("profiler %s unusable (%v); timing from the program's own line", prof.Name(), err)
-			prof = nil
+		src = fromProfiler
+	} else if r.Judge != nil {
+		src = fromJudge
+	}
+	var notes []string
+	for src != fromProgram {
+		_, err := r.timedRun(ctx, t, Reference, refBin, c, src)
+		if err == nil {
+			break
 		}
+		if !errors.Is(err, errSource) {
+			return nil, "", err
+		}
+		if src == fromProfiler {
+			notes = append(notes, fmt.Sprintf("profiler %s unusable (%v)", prof.Name(), err))
+			src = fromProgram
+			if r.Judge != nil {
+				src = fromJudge
+			}
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("kforge's runtime timed no launch of the region's kernels (%v)", err))
+		src = fromProgram
+	}
+	if len(notes) > 0 {
+		note = strings.Join(notes, "; ") + "; timing from " + map[source]string{fromJudge: "kforge's runtime", fromProgram: "the program's own line"}[src]
 	}
 	tm = &datasets.Timing{Source: "program", Size: c.Size.Name}
-	if prof != nil {
+	switch src {
+	case fromProfiler:
 		tm.Source = prof.Name()
+	case fromJudge:
+		tm.Source = r.Judge.Name
 	}
 	for i := 0; i < warmup; i++ {
-		if _, err := r.timedRun(ctx, t, Reference, refBin, c, nil); err != nil {
+		if _, err := r.timedRun(ctx, t, Reference, refBin, c, fromProgram); err != nil {
 			return nil, note, err
 		}
-		if _, err := r.timedRun(ctx, t, Candidate, candBin, c, nil); err != nil {
+		if _, err := r.timedRun(ctx, t, Candidate, candBin, c, fromProgram); err != nil {
 			return nil, note, err
 		}
 	}
 	for i := 0; i < reps; i++ {
-		ms, err := r.timedRun(ctx, t, Reference, refBin, c, prof)
+		ms, err := r.timedRun(ctx, t, Reference, refBin, c, src)
 		if err != nil {
 			return nil, note, err
 		}
 		tm.Reference = append(tm.Reference, ms)
-		ms, err = r.timedRun(ctx, t, Candidate, candBin, c, prof)
+		ms, err = r.timedRun(ctx, t, Candidate, candBin, c, src)
 		if err != nil {
 			return nil, note, err
 		}
@@ -189,15 +320,20 @@ func (r *Runner) Timing(ctx context.Context, t *datasets.Task, refBin, candBin s
 	return tm, note, nil
 }
 
-var errProfiler = errors.New("profiler")
+// errSource marks a reference run that the profiler or the judge gave no time for.
+var errSource = errors.New("no kernel time")
 
-func (r *Runner) timedRun(ctx context.Context, t *datasets.Task, who, bin string, c Case, prof Profiler) (float64, error) {
-	res, profDir, err := r.Run(ctx, bin, c, prof)
+func (r *Runner) timedRun(ctx context.Context, t *datasets.Task, who, bin string, c Case, src source) (float64, error) {
+	var prof Profiler
+	if src == fromProfiler {
+		prof = r.Profiler
+	}
+	o, err := r.Run(ctx, bin, c, prof)
 	if err != nil {
 		return 0, err
 	}
-	if profDir != "" {
-		defer os.RemoveAll(profDir)
+	if o.ProfDir != "" {
+		defer os.RemoveAll(o.ProfDir)
 	}
 	fail := func(rule, detail string) error {
 		if who == Reference {
@@ -205,31 +341,59 @@ func (r *Runner) timedRun(ctx context.Context, t *datasets.Task, who, bin string
 		}
 		return &Rejection{Rule: rule, Detail: "timed run: " + detail}
 	}
-	if ok, why := Pass(t.Run.Pass, res); !ok {
-		if prof != nil && who == Reference {
-			return 0, fmt.Errorf("%w: %s", errProfiler, why)
+	if ok, rule, why := r.judge(t, o); !ok {
+		if prof != nil && who == Reference && rule != RuleOutputCap {
+			return 0, fmt.Errorf("%w: %s", errSource, why)
 		}
-		return 0, fail(FailRule(res), why)
+		return 0, fail(rule, why)
 	}
-	// The program's own line must be there exactly once, even under a
-	// profiler: a second one is forged.
+	// The program's own line must be there exactly once, even when the
+	// time comes from elsewhere: a second one is forged.
 	var ms float64
-	if t.Run.PerfPattern != "" || prof == nil {
-		v, perr := ParsePerf(t.Run.PerfPattern, res.Stdout)
+	if t.Run.PerfPattern != "" || src == fromProgram {
+		v, perr := ParsePerf(t.Run.PerfPattern, o.Stdout)
 		if perr != nil {
 			return 0, fail(RuleTimingLine, perr.Error())
 		}
 		ms = v
 	}
-	if prof == nil {
-		return ms, nil
-	}
-	kms, err := prof.Parse(res, profDir, r.Kernels)
-	if err != nil {
-		if who == Reference {
-			return 0, fmt.Errorf("%w: %v", errProfiler, err)
+	switch src {
+	case fromProfiler:
+		kms, err := prof.Parse(o.Result, o.ProfDir, r.Kernels)
+		if err != nil {
+			if who == Reference {
+				return 0, fmt.Errorf("%w: %v", errSource, err)
+			}
+			return 0, fail(RuleTimingLine, fmt.Sprintf("%s: %v", prof.Name(), err))
 		}
-		return 0, fail(RuleTimingLine, fmt.Sprintf("%s: %v", prof.Name(), err))
+		return kms, nil
+	case fromJudge:
+		kms, err := JudgeTime(o.Report, r.Kernels)
+		if err != nil {
+			if who == Reference {
+				return 0, fmt.Errorf("%w: %v", errSource, err)
+			}
+			return 0, fail(RuleTimingLine, "kforge's runtime: "+err.Error())
+		}
+		return kms, nil
 	}
-	return kms, nil
+	return ms, nil
+}
+
+// JudgeTime is a run's kernel time from the judge's report: for each of the
+// region's kernels (all kernels when names is empty), the median of its
+// launches after the first (the first pays for cold caches and, on a GPU,
+// for loading the code), summed.
+func JudgeTime(rep *hiprt.Report, names []string) (float64, error) {
+	if rep == nil {
+		return 0, errors.New("no report")
+	}
+	durs := map[string][]float64{}
+	for k, ls := range rep.Launches {
+		if len(ls) > 1 {
+			ls = ls[1:]
+		}
+		durs[k] = ls
+	}
+	return sumMedians(durs, names)
 }

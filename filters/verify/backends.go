@@ -14,6 +14,7 @@ import (
 
 	"kforge/datasets"
 	"kforge/filters/compile"
+	"kforge/filters/hiprt"
 	"kforge/filters/measure"
 	"kforge/filters/sandbox"
 )
@@ -98,7 +99,46 @@ func rocmBackend(ctx context.Context, cfg Config, opt Options) (*backend, error)
 	dev.Clocks = clockSummary(run(ctx, "rocm-smi", "--showclocks"))
 	be := &backend{name: BackendROCm, device: dev, compiler: c, gpus: gpus, measures: true, limits: gpuLimits}
 	be.profiler, be.note, err = pickProfiler(cfg.Profiler, "rocprofv3", func(p string) measure.Profiler { return measure.Rocprofv3{Path: p} })
-	return be, err
+	if err != nil {
+		return nil, err
+	}
+	be.judge, err = rocmJudge(ctx, opt)
+	if err != nil {
+		// Runs go on without it, as before: say so on every verdict.
+		be.note = strings.TrimSpace(be.note + "\n" + err.Error() + ": allocations are not poisoned, outputs not scrubbed, and kforge does not time launches itself")
+	}
+	return be, nil
+}
+
+// rocmJudge builds kforge's ROCm interposer (filters/hiprt), preloaded into
+// every run: poisoned allocations, scrub mode for the region's kernels, and
+// launch times from HIP events when no profiler times them.
+//
+// UNTESTED ON A GPU: the interposer is only built and link-checked by
+// kforge's tests (no AMD GPU where they run).
+func rocmJudge(ctx context.Context, opt Options) (*measure.Judge, error) {
+	cxx := ""
+	for _, n := range []string{"g++", "c++", "clang++", "hipcc"} {
+		if p, err := exec.LookPath(n); err == nil {
+			cxx = p
+			break
+		}
+	}
+	if cxx == "" {
+		return nil, fmt.Errorf("no C++ compiler to build kforge's ROCm interposer")
+	}
+	inc := hipInclude()
+	for _, d := range []string{filepath.Join(os.Getenv("ROCM_PATH"), "include"), "/opt/rocm/include"} {
+		if _, err := os.Stat(filepath.Join(inc, "hip", "hip_runtime_api.h")); err == nil {
+			break
+		}
+		inc = d
+	}
+	lib, err := hiprt.BuildInterposer(ctx, cxx, inc, filepath.Join(opt.WorkDir, "hiprt-"+hiprt.Hash()))
+	if err != nil {
+		return nil, err
+	}
+	return &measure.Judge{Name: "kforge-interposer", Preload: lib}, nil
 }
 
 func cudaBackend(ctx context.Context, cfg Config, opt Options) (*backend, error) {

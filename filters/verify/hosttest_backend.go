@@ -10,6 +10,7 @@ import (
 
 	"kforge/datasets"
 	"kforge/filters/compile"
+	"kforge/filters/measure"
 	"kforge/filters/sandbox"
 )
 
@@ -30,5 +31,7 @@ func hostTestBackend(ctx context.Context, cfg Config, opt Options) (*backend, er
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		dev.Driver = "linux " + strings.TrimSpace(string(b))
 	}
-	return &backend{name: BackendHostTest, device: dev, compiler: c, gpus: []string{""}, measures: true, limits: sandbox.DefaultLimits}, nil
+	// Host programs are built with kforge's HIP runtime stand-in (filters/hiprt).
+	judge := &measure.Judge{Name: "kforge"}
+	return &backend{name: BackendHostTest, device: dev, compiler: c, gpus: []string{""}, measures: true, limits: sandbox.DefaultLimits, judge: judge}, nil
 }

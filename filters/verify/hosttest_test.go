@@ -125,8 +125,14 @@ func TestHostTestSelection(t *testing.T) {
 		t.Fatalf("half-work candidate: %s %s %s (timing %+v)", vd.Status, vd.RejectedBy, vd.Reason, vd.Timing)
 	}
 	tm := vd.Timing
-	if tm == nil || tm.Source != "program" || tm.Size != "default" || len(tm.Reference) != 5 || len(tm.Candidate) != 5 {
+	// Kernel times come from kforge's runtime stand-in, not the program's
+	// Perf line; the fixture's reference passes in scrub mode, so scrub
+	// mode is on.
+	if tm == nil || tm.Source != "kforge" || tm.Size != "default" || len(tm.Reference) != 5 || len(tm.Candidate) != 5 {
 		t.Fatalf("timing %+v", tm)
+	}
+	if !strings.Contains(vd.Logs, "scrub mode: outputs poisoned") {
+		t.Fatalf("logs %q", vd.Logs)
 	}
 	if vd.Speedup != tm.RefMedian/tm.CandMedian || vd.Speedup < 1.05 || !(tm.CandIQR[1] < tm.RefIQR[0]) {
 		t.Fatalf("speedup %v timing %+v", vd.Speedup, tm)
@@ -171,5 +177,64 @@ func TestHostTestSelection(t *testing.T) {
 	c := stats.Snapshot().Counters
 	if c["gated"] != 4 || c["compiled"] != 4 || c["correct"] != 4 || c["faster"] != 3 || c["kept"] != 2 {
 		t.Fatalf("funnel %+v", c)
+	}
+}
+
+// TestJudgeAttacks: attacks that the candidate's own program cannot see,
+// and that were kept before the judge decided pass and time.
+func TestJudgeAttacks(t *testing.T) {
+	tk := polyTask(t)
+	v, stats, _ := hostVerifier(t)
+	ctx := context.Background()
+
+	// Reads its own output to skip work in later launches: scrub mode
+	// poisons the output before every launch, so the timed launches do all
+	// the work and the candidate is no faster than the reference.
+	vd, err := v.Verify(ctx, tk, candidate(t, tk, "reuse_output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd.Status != datasets.StatusRejected || (vd.RejectedBy != "not-faster" && vd.RejectedBy != "noise") || vd.Timing == nil || vd.Timing.Source != "kforge" || vd.Speedup > 1.5 {
+		t.Fatalf("reuse_output: %s %s %s speedup %v timing %+v", vd.Status, vd.RejectedBy, vd.Reason, vd.Speedup, vd.Timing)
+	}
+	if !strings.Contains(vd.Logs, "scrub mode: outputs poisoned") {
+		t.Fatalf("reuse_output logs %q", vd.Logs)
+	}
+
+	// Trusts the output's earlier contents (zero when fresh, the answer
+	// when left by an earlier launch or process): every allocation starts
+	// poisoned, so its very first run fails.
+	vd, err = v.Verify(ctx, tk, candidate(t, tk, "stale_memory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd.Status != datasets.StatusRejected || vd.RejectedBy != "correctness" || len(vd.Correctness) != 1 || vd.Correctness[0].Pass || vd.Timing != nil {
+		t.Fatalf("stale_memory: %s %s %s %+v", vd.Status, vd.RejectedBy, vd.Reason, vd.Correctness)
+	}
+
+	// Floods stdout through a harness that reports every mismatch, so that
+	// its FAIL line falls past the output cap.
+	verbose := polyTaskFrom(t, "verbose_main.hip")
+	verbose.Sizes = []datasets.Size{
+		{Name: "default", Args: []string{"16384", "5"}, Dims: map[string]int64{"N": 16384}, Origin: "example_default"},
+		{Name: "small", Args: []string{"8192", "3"}, Dims: map[string]int64{"N": 8192}, Origin: "generated"},
+		{Name: "tail", Args: []string{"10007", "3"}, Dims: map[string]int64{"N": 10007}, Hidden: true, Origin: "generated_tail"},
+	}
+	verbose.Run.Pass = datasets.PassRule{Fail: []string{"FAIL"}}
+	verbose.ID = datasets.TaskID(verbose)
+	vd, err = v.Verify(ctx, verbose, candidate(t, verbose, "flood"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd.Status != datasets.StatusRejected || vd.RejectedBy != "output-cap" || vd.Timing != nil || !strings.Contains(vd.Reason, "cap") {
+		t.Fatalf("flood: %s %s %s", vd.Status, vd.RejectedBy, vd.Reason)
+	}
+	// The verbose harness is honest with an honest candidate.
+	if vd, err = v.Verify(ctx, verbose, candidate(t, verbose, "single")); err != nil || vd.Status != datasets.StatusKept {
+		t.Fatalf("single on the verbose harness: %v %s %s %s", err, vd.Status, vd.RejectedBy, vd.Reason)
+	}
+	n := stats.Snapshot().Rejections["verify"]
+	if n["output-cap"] != 1 || n["correctness"] != 1 || stats.Get("kept") != 1 {
+		t.Fatalf("rejections %+v, funnel %+v", n, stats.Snapshot().Counters)
 	}
 }

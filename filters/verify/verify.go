@@ -14,6 +14,7 @@ import (
 	"kforge/datasets"
 	"kforge/filters/compile"
 	"kforge/filters/gate"
+	"kforge/filters/hiprt"
 	"kforge/filters/measure"
 	"kforge/filters/sandbox"
 	"kforge/filters/splice"
@@ -68,6 +69,9 @@ type backend struct {
 	compiler *compile.Compiler
 	gpus     []string // device indices, one measuring worker each; "" is no GPU
 	profiler measure.Profiler
+	// judge is kforge's runtime in the programs (filters/hiprt), if the
+	// backend has one: poisoned allocations, scrub mode, kforge's timing.
+	judge    *measure.Judge
 	measures bool // false: compile-only, never keeps
 	limits   func(wall time.Duration) sandbox.Limits
 	note     string
@@ -379,7 +383,7 @@ func (v *Verifier) Measure(ctx context.Context, p *Prepared) (datasets.Verdict, 
 	for i, c := range cases {
 		args[i] = append(c.Args(), fmt.Sprint(c.Env()))
 	}
-	timingCfg := []any{v.cfg.Warmup, v.cfg.Repetitions, v.cfg.MinSpeedup, v.cfg.MaxSpeedup, v.profilerName(), t.Run.Pass, t.Run.PerfPattern}
+	timingCfg := []any{v.cfg.Warmup, v.cfg.Repetitions, v.cfg.MinSpeedup, v.cfg.MaxSpeedup, v.profilerName(), t.Run.Pass, t.Run.PerfPattern, v.judgeKey()}
 	key := pipeline.NewKey("measure", p.ReferenceHash, p.BinaryHash, v.deviceKey(), args, timingCfg)
 	m, _, err := pipeline.Cached(ctx, v.opt.Cache, key, func(ctx context.Context) (measured, error) {
 		return v.measure(ctx, p, gpu, cases)
@@ -430,6 +434,14 @@ func (v *Verifier) deviceKey() datasets.Device {
 	return d
 }
 
+// judgeKey identifies the backend's judge in measurement cache keys.
+func (v *Verifier) judgeKey() string {
+	if v.be.judge == nil {
+		return ""
+	}
+	return v.be.judge.Name + " " + hiprt.Hash()
+}
+
 func (v *Verifier) profilerName() string {
 	if v.be.profiler == nil {
 		return "program"
@@ -447,6 +459,15 @@ func (v *Verifier) runner(t *datasets.Task, gpu string) *measure.Runner {
 	r := &measure.Runner{Sandbox: v.sb, WorkDir: v.opt.WorkDir, Limits: v.be.limits(wall), GPU: gpu, Network: v.cfg.Network, Profiler: v.be.profiler}
 	if v.cfg.MemoryMB > 0 {
 		r.Limits.MemoryMB = v.cfg.MemoryMB
+	}
+	if j := v.be.judge; j != nil {
+		jj := *j
+		if j.Preload != "" {
+			// The interposer scrubs the region's kernels' non-const pointer
+			// arguments, which it learns from the task's signatures.
+			jj.Env = map[string]string{hiprt.EnvKernels: hiprt.ScrubKernels(t.Region.Signatures)}
+		}
+		r.Judge = &jj
 	}
 	for _, s := range t.Region.Signatures {
 		if m := reKernelName.FindStringSubmatch(s); m != nil {
@@ -495,6 +516,14 @@ func (v *Verifier) measure(ctx context.Context, p *Prepared, gpu string, cases [
 		return m, err
 	}
 	m.Correctness = append(m.Correctness, refRuns...)
+	if r.Judge != nil {
+		scrub, note, err := v.scrubProbe(ctx, p, r, cases)
+		if err != nil {
+			return m, err
+		}
+		r.Scrub = scrub
+		notes = append(notes, note)
+	}
 	after, err := r.Correctness(ctx, t, measure.Candidate, p.Binary, cases)
 	m.Correctness = append(m.Correctness, after...)
 	if err != nil {
@@ -524,6 +553,41 @@ func (v *Verifier) measure(ctx context.Context, p *Prepared, gpu string, cases [
 	m.Speedup, m.Status, m.RejectedBy, m.Reason = sel.Speedup, sel.Status, sel.Rule, sel.Reason
 	m.Logs = strings.Join(notes, "\n")
 	return m, nil
+}
+
+// scrubProbed is whether a task's reference passes in scrub mode.
+type scrubProbed struct {
+	OK  bool   `json:"ok"`
+	Why string `json:"why,omitempty"`
+}
+
+// scrubProbe runs the reference in the judge's scrub mode on every case
+// (once per task and device): outputs poisoned before each launch, launches
+// checked for determinism. If it passes, the candidate's runs after the
+// reference and all timed runs are in scrub mode; if not (an in/out buffer
+// such as C += A·B legitimately needs its earlier contents), scrub mode is
+// skipped for the task, and note says so.
+func (v *Verifier) scrubProbe(ctx context.Context, p *Prepared, r *measure.Runner, cases []measure.Case) (bool, string, error) {
+	key := pipeline.NewKey("measure", "reference-scrub", p.ReferenceHash, v.deviceKey(), cases, v.judgeKey())
+	res, _, err := pipeline.Cached(ctx, v.opt.Cache, key, func(ctx context.Context) (scrubProbed, error) {
+		rs := *r
+		rs.Scrub = true
+		_, err := rs.Correctness(ctx, p.Task, measure.Reference, p.Reference, cases)
+		if errors.Is(err, measure.ErrReference) {
+			return scrubProbed{Why: err.Error()}, nil
+		}
+		if err != nil {
+			return scrubProbed{}, err
+		}
+		return scrubProbed{OK: true}, nil
+	})
+	if err != nil {
+		return false, "", err
+	}
+	if !res.OK {
+		return false, "scrub mode skipped for this task: the reference itself fails with its outputs poisoned before every launch (" + res.Why + "); a candidate that reuses earlier results is not caught", nil
+	}
+	return true, "scrub mode: outputs poisoned before every launch and launches checked for determinism in the runs after the reference and in every timed run", nil
 }
 
 // Verify is Prepare then Measure: the path `kforge verify` and RL reward

@@ -17,13 +17,12 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/poly/tasks.jsonl from main.hip")
 
 // polyTaskSpec is the fixture task, built from testdata/poly/main.hip.
-func polyTaskSpec(t *testing.T) *datasets.Task {
+func polyTaskSpec(t *testing.T) *datasets.Task { return polyTaskFrom(t, "main.hip") }
+
+// polyTaskFrom is the fixture task built from the harness in testdata/poly/file.
+func polyTaskFrom(t *testing.T, file string) *datasets.Task {
 	dir := "testdata/poly/"
-	mainSrc, err := os.ReadFile(dir + "main.hip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	shim, err := os.ReadFile(dir + "host_hip.h")
+	mainSrc, err := os.ReadFile(dir + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +35,7 @@ func polyTaskSpec(t *testing.T) *datasets.Task {
 		Description: "Evaluates the polynomial sum_k x^k/(k+1), k = 0..12, at every element of a float vector.",
 		Source: datasets.Source{Repo: "kforge-fixtures", Commit: strings.Repeat("0", 40), Path: "poly/main.hip", Blob: datasets.Hash("blob", s)[:40],
 			Lines: [2]int{strings.Count(s[:start], "\n") + 1, strings.Count(s[:end], "\n")}, License: "MIT"},
-		Files: []datasets.File{{Path: "main.hip", Content: s}, {Path: "host_hip.h", Content: string(shim)}},
+		Files: []datasets.File{{Path: "main.hip", Content: s}},
 		Region: datasets.Region{File: "main.hip", Start: start, End: end, Text: s[start:end], Kind: "hip-kernels",
 			Rules:      []string{"Keep the kernel signature.", "Only __global__ and __device__ functions.", "No #include, macros, host API, I/O or libraries."},
 			Signatures: []string{"__global__ void poly(const float* x, float* y, int n)"}},
@@ -83,7 +82,7 @@ func TestFixtureTaskIsConsistent(t *testing.T) {
 	a, _ := json.Marshal(tk)
 	b, _ := json.Marshal(want)
 	if string(a) != string(b) {
-		t.Fatal("tasks.jsonl is stale (main.hip or host_hip.h changed): go test ./filters/verify -run FixtureTask -update")
+		t.Fatal("tasks.jsonl is stale (main.hip changed): go test ./filters/verify -run FixtureTask -update")
 	}
 	hidden, tail := false, false
 	for _, s := range tk.Sizes {
