@@ -102,6 +102,10 @@ func cmdDoctor(ctx context.Context, e *env, args []string) int {
 	if sb.Note != "" {
 		fmt.Fprintf(e.stdout, "  missing: %s\n", sb.Note)
 	}
+	fmt.Fprintf(e.stdout, "judge:\n  AST gate:                %s (%s)\n", yesNo(rep.Judge.ASTGate), rep.Judge.AST)
+	for _, b := range []string{verify.BackendHostTest, verify.BackendROCm, verify.BackendCUDA} {
+		fmt.Fprintf(e.stdout, "  runtime, %-15s %s\n", b+":", rep.Judge.Runtime[b])
+	}
 	fmt.Fprintln(e.stdout, "\nverification backends:")
 	for _, b := range rep.Backends {
 		fmt.Fprintf(e.stdout, "  %-13s %-6s %s\n", b.Name, map[bool]string{true: "usable", false: "no"}[b.Usable], b.Why)

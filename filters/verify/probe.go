@@ -46,6 +46,19 @@ type Probe struct {
 	GPUs        []GPU     `json:"gpus"`
 	Backends    []Backend `json:"backends"`
 	Sandbox     Sandbox   `json:"sandbox"`
+	Judge       Judge     `json:"judge"`
+}
+
+// Judge is what decides a candidate's verdict on this machine, beyond the
+// sandbox: the compiler's view of the region and the runtime kforge owns.
+type Judge struct {
+	// ASTGate: hip-kernels regions can be parsed by clang (hipcc) for the
+	// AST allowlist; without it such tasks cannot be verified here.
+	ASTGate bool   `json:"ast_gate"`
+	AST     string `json:"ast"`
+	// Runtime says, per backend, whose HIP runtime candidate runs use and so
+	// whether memory is poisoned, scrub mode runs and kforge times launches.
+	Runtime map[string]string `json:"runtime"`
 }
 
 // Sandbox is how candidate runs and compiles are isolated on this machine.
@@ -97,6 +110,16 @@ func ProbeMachine(ctx context.Context) *Probe {
 	r := sandbox.New().Report(compile.DefaultMemoryMB)
 	p.Sandbox = Sandbox{Isolated: r.Isolated, Confined: r.Allowlist, UID: r.UID, CompileNetwork: r.CompileNetwork,
 		RunMemory: r.RunMemory, GPUMemory: r.GPUMemory, CompileMemory: r.CompileMemory, Note: r.Missing}
+	p.Judge = Judge{ASTGate: p.tool("hipcc").Found, Runtime: map[string]string{
+		BackendHostTest: "kforge's HIP stand-in: poisoned allocations, scrub mode, determinism check, kforge's launch timing",
+		BackendROCm:     "kforge's LD_PRELOAD interposer: poisoned hipMalloc, scrub mode, HIP-event launch timing (untested on a GPU)",
+		BackendCUDA:     "the CUDA runtime as linked (static): no poisoning, scrub or kforge timing; the profiler (ncu) or the program's line times",
+	}}
+	if p.Judge.ASTGate {
+		p.Judge.AST = "hip-kernels regions are parsed by hipcc's clang and checked against the allowlists"
+	} else {
+		p.Judge.AST = "no hipcc: hip-kernels tasks cannot be verified here (the AST gate needs clang's HIP front end; Debian 12: apt-get install hipcc libamdhip64-dev)"
+	}
 	return p
 }
 
