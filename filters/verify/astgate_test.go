@@ -65,3 +65,18 @@ func TestReferenceMustPassTheGate(t *testing.T) {
 		t.Fatalf("got %v, want ErrTask naming no-static-locals", err)
 	}
 }
+
+// TestHonestFormsKept: launch bounds, a __constant__ table, #pragma clang
+// loop, a helper named read and __ldg pass the gate, build on the host
+// stand-in and, doing half the reference's work, are kept.
+func TestHonestFormsKept(t *testing.T) {
+	tk := polyTask(t)
+	v, _, _ := hostVerifier(t)
+	vd, err := v.Verify(context.Background(), tk, candidate(t, tk, "honest_forms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vd.Status != datasets.StatusKept || !vd.Gate.OK || !vd.Compile.OK {
+		t.Fatalf("status %s rejected_by %q: %s", vd.Status, vd.RejectedBy, vd.Reason)
+	}
+}
