@@ -37,6 +37,7 @@ const (
 	RuleCall      = "call-allowlist"        // calls or names a function outside the allowlist
 	RuleCapture   = "no-harness-names"      // declares a name the harness uses
 	RuleStatement = "statement-allowlist"   // new/delete, throw, try, coroutines
+	RuleConstCast = "no-const-cast"         // writes to what it was given read-only
 )
 
 // TranslationUnit returns the text the AST check parses for a region in
@@ -168,6 +169,7 @@ type Node struct {
 	Implicit     bool      `json:"implicit"`
 	IsImplicit   bool      `json:"isImplicit"`
 	Language     string    `json:"language"`
+	CastKind     string    `json:"castKind"`
 	Referenced   *refDecl  `json:"referencedDecl"`
 	Inner        []*Node   `json:"inner"`
 
@@ -547,6 +549,9 @@ func (c *checker) node(n, parent *Node, inFunc bool) *Rejection {
 		if rej := c.reference(n); rej != nil {
 			return rej
 		}
+		if rej := c.cast(n); rej != nil {
+			return rej
+		}
 	}
 	return c.body(n, inFunc)
 }
@@ -649,9 +654,9 @@ func isConstType(t string) bool {
 		t = strings.TrimSpace(t[:i])
 	}
 	if i := strings.LastIndexAny(t, "*&"); i >= 0 {
-		return regexp.MustCompile(`\bconst\b`).MatchString(t[i+1:])
+		return reConstWord.MatchString(t[i+1:])
 	}
-	return regexp.MustCompile(`\bconst\b`).MatchString(t)
+	return reConstWord.MatchString(t)
 }
 
 // reference checks what an expression names: functions only from the
@@ -679,6 +684,48 @@ func (c *checker) reference(n *Node) *Rejection {
 	}
 	return nil
 }
+
+// cast rejects casts that make read-only memory writable: const_cast, an
+// explicit cast from a pointer to const to a pointer to non-const, and a
+// pointer made from an integer. A kernel that rewrites its inputs (or a
+// constant table) can carry state from one launch to the next.
+func (c *checker) cast(n *Node) *Rejection {
+	switch n.Kind {
+	case "CXXConstCastExpr":
+		return c.at(n, RuleConstCast, "const_cast: a region may not write what it was given read-only")
+	case "CStyleCastExpr", "CXXReinterpretCastExpr", "CXXFunctionalCastExpr", "CXXStaticCastExpr":
+	default:
+		return nil
+	}
+	if n.CastKind == "IntegralToPointer" {
+		return c.at(n, RuleConstCast, "a pointer made from an integer can reach any memory, read-only or not")
+	}
+	var from string
+	for _, ch := range n.Inner {
+		if ch != nil && !strings.HasSuffix(ch.Kind, "Attr") {
+			from = qualType(ch.Type)
+			break
+		}
+	}
+	toPtr, toConst := pointee(qualType(n.Type))
+	fromPtr, fromConst := pointee(from)
+	if toPtr && fromPtr && fromConst && !toConst {
+		return c.at(n, RuleConstCast, "cast from %s to %s: a region may not write what it was given read-only", from, qualType(n.Type))
+	}
+	return nil
+}
+
+// pointee says whether t is a pointer type and whether what it points to is
+// const (the qualifiers left of its last '*').
+func pointee(t string) (ptr, isConst bool) {
+	i := strings.LastIndexByte(t, '*')
+	if i < 0 {
+		return false, false
+	}
+	return true, reConstWord.MatchString(t[:i])
+}
+
+var reConstWord = regexp.MustCompile(`\bconst\b`)
 
 // callable says whether a region may call or name the function name.
 func (c *checker) callable(name, kind string) bool {
