@@ -170,6 +170,7 @@ type Node struct {
 	IsImplicit   bool      `json:"isImplicit"`
 	Language     string    `json:"language"`
 	CastKind     string    `json:"castKind"`
+	Mutable      bool      `json:"mutable"`
 	Referenced   *refDecl  `json:"referencedDecl"`
 	Inner        []*Node   `json:"inner"`
 
@@ -568,7 +569,12 @@ func (c *checker) decl(n, parent *Node, inFunc bool) *Rejection {
 		}
 		return c.at(n, RuleDeclKind, "%s %q is not allowed in a region", k, n.Name)
 	}
+	if reserved(n.Name) && !n.IsImplicit && !c.ref.Declared[n.Name] {
+		return c.at(n, RuleDeclKind, "%q is a reserved identifier (double underscore, or underscore and a capital): the implementation's names are not the region's to declare", n.Name)
+	}
 	switch {
+	case k == "FieldDecl" && n.Mutable:
+		return c.at(n, RuleDeviceGlobal, "mutable member %q: a constant object with it could still carry state between launches", n.Name)
 	case k == "VarDecl" || k == "VarTemplateSpecializationDecl":
 		return c.variable(n, parent, inFunc)
 	case isFunctionKind(k) && k != "FunctionTemplateDecl":
@@ -600,6 +606,12 @@ func (c *checker) variable(n, parent *Node, inFunc bool) *Rejection {
 		return c.at(n, RuleStaticLocal, "thread_local %q would carry state between launches", n.Name)
 	}
 	if hasAttr(n, "CUDASharedAttr") {
+		if !inFunc {
+			// Inside a kernel, shared memory lives for one workgroup; at file
+			// scope (or extern there) it names memory beyond any one launch,
+			// and on a host build a symbol of the C library.
+			return c.at(n, RuleDeviceGlobal, "__shared__ %q at file scope: declare shared memory inside the kernel", n.Name)
+		}
 		return nil
 	}
 	if n.StorageClass == "extern" {
@@ -726,6 +738,12 @@ func pointee(t string) (ptr, isConst bool) {
 }
 
 var reConstWord = regexp.MustCompile(`\bconst\b`)
+
+// reserved says whether a name is reserved to the C++ implementation (and
+// so to the runtime and the C library, whose symbols a region could bind to).
+func reserved(name string) bool {
+	return strings.HasPrefix(name, "__") || len(name) > 1 && name[0] == '_' && name[1] >= 'A' && name[1] <= 'Z'
+}
 
 // callable says whether a region may call or name the function name.
 func (c *checker) callable(name, kind string) bool {

@@ -51,7 +51,7 @@ var devicePrefixes = []string{
 	// Atomics (device, block and system scope).
 	"atomic", "__hip_atomic_", "__atomic_", "__c11_atomic_",
 	// Warp-level primitives.
-	"__shfl", "__ballot", "__any", "__all", "__activemask", "__lane", "__match_", "__reduce_",
+	"__shfl", "__ballot", "__activemask", "__lane", "__match_", "__reduce_",
 	// Read-only and cache-hinted loads and stores.
 	"__ldg", "__ldc", "__ldl", "__ldlu", "__ldcv", "__ldca", "__ldcs", "__stg", "__stc", "__stw", "__stcs", "__stwb", "__stwt",
 	"__builtin_nontemporal_",
@@ -65,11 +65,8 @@ var devicePrefixes = []string{
 	"__builtin_rotate",
 	// Synchronisation.
 	"__syncthreads", "__syncwarp", "__threadfence",
-	// Math builtins that clang folds or lowers (__builtin_fmaf, __builtin_sqrtf, …).
-	"__builtin_f", "__builtin_sqrt", "__builtin_exp", "__builtin_log", "__builtin_pow", "__builtin_sin",
-	"__builtin_cos", "__builtin_copysign", "__builtin_isnan", "__builtin_isinf", "__builtin_isfinite",
-	"__builtin_ceil", "__builtin_floor", "__builtin_trunc", "__builtin_round", "__builtin_rint",
-	"__builtin_nearbyint", "__builtin_huge_val", "__builtin_inf", "__builtin_nan", "__builtin_ldexp",
+	// Vector math builtins (the scalar ones are listed by name below:
+	// "__builtin_f…" would also be __builtin_frame_address).
 	"__builtin_elementwise_", "__builtin_reduce_",
 	// ocml's math (what the HIP math functions lower to).
 	"__ocml_",
@@ -89,6 +86,8 @@ var deviceFuncs = func() map[string]bool {
 	for _, f := range math {
 		m[f] = true
 		m[f+"f"] = true
+		m["__builtin_"+f] = true
+		m["__builtin_"+f+"f"] = true
 	}
 	for _, f := range strings.Fields(`
 		abs labs llabs isnan isinf isfinite min max umin umax llmin llmax ullmin ullmax fminf fmaxf
@@ -102,6 +101,9 @@ var deviceFuncs = func() map[string]bool {
 		__builtin_fmaf __builtin_fma __builtin_abs __builtin_amdgcn_s_barrier
 		memcpy memset move forward swap declval numeric_limits get make_pair tie
 		__syncthreads __syncthreads_count __syncthreads_and __syncthreads_or
+		__any __all __any_sync __all_sync __uni
+		__builtin_isnan __builtin_isinf __builtin_isfinite __builtin_isnormal __builtin_signbit
+		__builtin_huge_val __builtin_huge_valf __builtin_inf __builtin_inff __builtin_nan __builtin_nanf
 	`) {
 		m[f] = true
 	}

@@ -271,6 +271,8 @@ var hipWordRules = []wordRule{
 	{rule: RuleHostCode, re: regexp.MustCompile(`\b(__host__|extern|__attribute__\s*\(\s*\(\s*(constructor|destructor|section|weak|alias|used|visibility))`),
 		why: "declares host code, external symbols or linker tricks"},
 	{rule: RuleDeviceGlobal, re: regexp.MustCompile(`\b__managed__\b`), why: "declares managed memory"},
+	{rule: RuleStaticLocal, re: regexp.MustCompile(`\bstatic\s+__shared__\b|\b__shared__\s+static\b`),
+		why: "static __shared__: write __shared__ alone (it is already per workgroup; on host builds static would outlive the launch)"},
 }
 
 // checkHIP is the text pass over a hip-kernels region: words no kernel

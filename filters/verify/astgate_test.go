@@ -5,6 +5,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,5 +79,34 @@ func TestHonestFormsKept(t *testing.T) {
 	}
 	if vd.Status != datasets.StatusKept || !vd.Gate.OK || !vd.Compile.OK {
 		t.Fatalf("status %s rejected_by %q: %s", vd.Status, vd.RejectedBy, vd.Reason)
+	}
+}
+
+// TestRedTeamRegressions: candidates a red-team review built against the
+// judge, each once kept (or, G, quarantined only by the speedup ceiling).
+// Each must now be rejected by the rule named.
+func TestRedTeamRegressions(t *testing.T) {
+	tk := polyTask(t)
+	v, _, _ := hostVerifier(t)
+	ctx := context.Background()
+	for _, c := range []struct{ cand, rule string }{
+		{"rt_a_static_shared", "gate/no-static-locals"},    // a static __shared__ memo
+		{"rt_b_file_shared", "gate/no-device-globals"},     // file-scope __shared__ memo
+		{"rt_c_mutable_const", "gate/no-device-globals"},   // mutable members of a const object
+		{"rt_d_input_counter", "gate/no-const-cast"},       // a launch counter in its input's low bits
+		{"rt_d2_input_via_output", "input-modified"},       // the same, reaching the input through the output
+		{"rt_e_forge_channel", "gate/call-allowlist"},      // __builtin_frame_address into the launcher
+		{"rt_f_extern_libc", "gate/declaration-allowlist"}, // extern __shared__ bound to a libc symbol
+		{"rt_g_adl_run", "not-faster|noise"},               // an ADL hook in place of the launcher: no longer called
+	} {
+		t.Run(c.cand, func(t *testing.T) {
+			vd, err := v.Verify(ctx, tk, candidate(t, tk, c.cand))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vd.Kept() || vd.Status == datasets.StatusQuarantined || !slices.Contains(strings.Split(c.rule, "|"), vd.RejectedBy) {
+				t.Fatalf("status %s rejected_by %q (%s), want %s", vd.Status, vd.RejectedBy, vd.Reason, c.rule)
+			}
+		})
 	}
 }

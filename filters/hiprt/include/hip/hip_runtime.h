@@ -43,7 +43,9 @@
 #define __global__
 #define __device__
 #define __host__
-#define __shared__
+// Hidden visibility: `extern __shared__ char environ[];` must not bind to a
+// libc symbol (it fails to link instead); ignored on ordinary variables.
+#define __shared__ __attribute__((visibility("hidden")))
 #define __constant__
 #define __forceinline__ inline
 #define __noinline__ __attribute__((noinline))
@@ -142,7 +144,7 @@ inline State& state() {
 }
 
 inline void emit(const std::string& line) {
-  int fd = state().channel;
+  int fd = ::kforge_hiprt::state().channel;
   if (fd < 0) return;
   const char* p = line.data();
   size_t n = line.size();
@@ -157,7 +159,7 @@ inline void emit(const std::string& line) {
 constexpr unsigned char kPoison = 0xFF;
 
 inline bool find(const void* p, Alloc* out) {
-  auto& a = state().allocs;
+  auto& a = ::kforge_hiprt::state().allocs;
   uintptr_t u = reinterpret_cast<uintptr_t>(p);
   auto it = a.upper_bound(u);
   if (it == a.begin()) return false;
@@ -177,11 +179,11 @@ inline uint64_t hashBytes(uint64_t h, const void* p, size_t n) {
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     std::memcpy(&w, b + i, 8);
-    h = mix(h, w);
+    h = ::kforge_hiprt::mix(h, w);
   }
   uint64_t tail = 0;
   std::memcpy(&tail, b + i, n - i);
-  return mix(mix(h, tail), n);
+  return ::kforge_hiprt::mix(::kforge_hiprt::mix(h, tail), n);
 }
 
 inline double threadMs() {
@@ -214,11 +216,11 @@ struct Arg {
 template <class T> void describe(const T& v, std::vector<Arg>* out, uint64_t* h) {
   if constexpr (std::is_pointer_v<T>) {
     out->push_back(Arg{static_cast<const void*>(v), true, !std::is_const_v<std::remove_pointer_t<T>>});
-    *h = mix(*h, uint64_t(reinterpret_cast<uintptr_t>(v)));
+    *h = ::kforge_hiprt::mix(*h, uint64_t(reinterpret_cast<uintptr_t>(v)));
   } else {
     // Padding bytes may differ between launches: that only makes two
     // launches look different, never the same.
-    *h = hashBytes(*h, &v, sizeof(T));
+    *h = ::kforge_hiprt::hashBytes(*h, &v, sizeof(T));
   }
 }
 
@@ -240,13 +242,14 @@ template <class F, class Tuple> void run(F* k, const Tuple& args, dim3 g, dim3 b
 template <class... P, class... A>
 void launch(const char* expr, void (*k)(P...), dim3 g, dim3 b, size_t shmem, A&&... a) {
   static_assert(sizeof...(P) == sizeof...(A), "hipLaunchKernelGGL: the number of arguments does not match the kernel's");
-  State& s = state();
-  const std::string name = kernelName(expr);
+  State& s = ::kforge_hiprt::state();
+  const std::string name = ::kforge_hiprt::kernelName(expr);
   std::tuple<std::decay_t<P>...> args{static_cast<std::decay_t<P>>(std::forward<A>(a))...};
   std::vector<Arg> desc;
-  uint64_t in = hashBytes(0xcbf29ce484222325ull, name.data(), name.size());
-  in = mix(mix(mix(in, g.x), mix(g.y, g.z)), mix(mix(b.x, b.y), mix(b.z, shmem)));
-  std::apply([&](const auto&... v) { (describe(v, &desc, &in), ...); }, args);
+  namespace rt = ::kforge_hiprt;
+  uint64_t in = rt::hashBytes(0xcbf29ce484222325ull, name.data(), name.size());
+  in = rt::mix(rt::mix(rt::mix(in, g.x), rt::mix(g.y, g.z)), rt::mix(rt::mix(b.x, b.y), rt::mix(b.z, shmem)));
+  std::apply([&](const auto&... v) { (rt::describe(v, &desc, &in), ...); }, args);
   // The allocations the launch can reach through its pointer arguments.
   std::vector<Alloc> reach, outs;
   auto add = [](std::vector<Alloc>* v, Alloc x) {
@@ -256,29 +259,46 @@ void launch(const char* expr, void (*k)(P...), dim3 g, dim3 b, size_t shmem, A&&
   };
   for (const Arg& d : desc) {
     Alloc al;
-    if (d.pointer && find(d.ptr, &al)) {
+    if (d.pointer && rt::find(d.ptr, &al)) {
       add(&reach, al);
       if (d.output) add(&outs, al);
     }
   }
   if (s.scrub) {
     for (const Alloc& al : outs) std::memset(reinterpret_cast<void*>(al.base), kPoison, al.size);
-    for (const Alloc& al : reach) in = hashBytes(in, reinterpret_cast<const void*>(al.base), al.size);
+    for (const Alloc& al : reach) in = rt::hashBytes(in, reinterpret_cast<const void*>(al.base), al.size);
   }
   const unsigned long n = ++s.launches;
-  const double t0 = threadMs();
-  run(k, args, g, b);
-  const double ms = threadMs() - t0;
+  // Allocations reachable only through const pointers are the kernel's
+  // inputs: a launch may not change them (a kernel that rewrites its input
+  // can carry state from one launch to the next).
+  std::vector<std::pair<Alloc, uint64_t>> inputs;
+  for (const Alloc& al : reach) {
+    bool written = false;
+    for (const Alloc& o : outs) written = written || o.base == al.base;
+    if (!written) inputs.emplace_back(al, rt::hashBytes(0, reinterpret_cast<const void*>(al.base), al.size));
+  }
+  const std::string report = name + " ";
+  const double t0 = rt::threadMs();
+  rt::run(k, args, g, b);
+  const double ms = rt::threadMs() - t0;
+  for (const auto& in0 : inputs) {
+    if (rt::hashBytes(0, reinterpret_cast<const void*>(in0.first.base), in0.first.size) != in0.second) {
+      rt::emit("!input-modified launch " + std::to_string(n) + " of " + report + "wrote to memory it was given through const pointers\n");
+      std::fflush(nullptr);
+      ::_exit(86);
+    }
+  }
   char line[64];
-  std::snprintf(line, sizeof line, " %.6f\n", ms);
-  emit(name + line);
+  std::snprintf(line, sizeof line, "%.6f\n", ms);
+  rt::emit(report + line);
   if (!s.scrub) return;
   uint64_t out = 0x84222325cbf29ce4ull;
-  for (const Alloc& al : reach) out = hashBytes(out, reinterpret_cast<const void*>(al.base), al.size);
+  for (const Alloc& al : reach) out = rt::hashBytes(out, reinterpret_cast<const void*>(al.base), al.size);
   auto ins = s.seen.emplace(in, std::make_pair(out, n));
   if (!ins.second && ins.first->second.first != out) {
     std::snprintf(line, sizeof line, "%lu", ins.first->second.second);
-    emit("!nondeterministic launch " + std::to_string(n) + " of " + name + " left other results than launch " + line +
+    rt::emit("!nondeterministic launch " + std::to_string(n) + " of " + name + " left other results than launch " + line +
          " from the same inputs\n");
     std::fflush(nullptr);
     ::_exit(86);

@@ -1,0 +1,21 @@
+// Red-team regression (issue 13): see TestRedTeamRegressions.
+__device__ float slow(float v)
+{
+    float acc = 0.0f;
+    for (int k = 0; k <= kDegree; ++k) acc += coef(k) * powf(v, float(k));
+    return acc;
+}
+__global__ void poly(const float* x, float* y, int n)
+{
+    static __shared__ float memo_y[16384];
+    static __shared__ float memo_x[16384];
+    static __shared__ int memo_ok[16384];
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const float v = x[i];
+    float w = 0.0f; for (int k = 0; k < 4; ++k) w += powf(v, float(k)); w *= 0.0f;
+    if (i < 16384 && memo_ok[i] && memo_x[i] == v) { y[i] = memo_y[i] + w; return; }
+    const float r = slow(v);
+    if (i < 16384) { memo_x[i] = v; memo_y[i] = r; memo_ok[i] = 1; }
+    y[i] = r;
+}
