@@ -9,7 +9,12 @@ import (
 	"strings"
 
 	"kforge/datasets"
+	"kforge/filters/gate"
 )
+
+// hipMinerVersion joins minerVersion in the cache key of hip-program results:
+// bump it when this miner's output changes.
+const hipMinerVersion = "hip-v2"
 
 // hipSourceExts are the extensions of HIP program sources.
 var hipSourceExts = map[string]bool{".hip": true, ".cpp": true, ".cu": true, ".cc": true}
@@ -201,6 +206,12 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	t.Region.Text = string(pr.raw[file][start:end])
 	t.Region.Kind = "hip-kernels"
 	t.Region.Rules = hipRules
+	// The unchanged reference must pass the gate every candidate must pass;
+	// a region it rejects could never be rewritten.
+	if rej := gate.Check(t.Region, t.Region.Text); rej != nil {
+		res.Skips = append(res.Skips, "hip-program: reference rejected by the gate ("+rej.Rule+")")
+		return res
+	}
 	t.Description = fmt.Sprintf("HIP program %s: kernels %s; the program validates its result on the host.", p, strings.Join(kernelNames(region), ", "))
 	t.Build = datasets.BuildRecipe{Sources: []string{p}, IncludeDirs: incDirs, Flags: []string{"-O3", "-std=" + cxxStandard(v, dir)}, NeedsCheckout: len(incDirs) > 0}
 	t.Run = datasets.RunRecipe{Pass: pass, TimeoutSeconds: 300}

@@ -244,7 +244,11 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 // mineCached mines one program, or reuses the cached result when every file
 // it depended on still has the same blob.
 func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls *declIndex, archs []string) (programResult, bool) {
-	key := pipeline.NewKey("mine", minerVersion, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
+	ver := minerVersion
+	if j.kind == datasets.KindHIPProgram {
+		ver += "+" + hipMinerVersion
+	}
+	key := pipeline.NewKey("mine", ver, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
 	if cache != nil {
 		if b, ok, err := cache.Get(ctx, key); err == nil && ok {
 			var r programResult
