@@ -23,9 +23,6 @@ var (
 	globalRe     = regexp.MustCompile(`\b__global__\b`)
 	deviceFnRe   = regexp.MustCompile(`\b__device__\b`)
 	fnNameRe     = regexp.MustCompile(`(\w+)\s*$`)
-	optionRe     = regexp.MustCompile(`set_optional<([^>]+)>\(\s*"(\w+)"\s*,\s*"[^"]*"\s*,\s*([^,]+?)\s*,`)
-	simpleIntRe  = regexp.MustCompile(`^\(?\s*(\d+)\s*(?:(<<|\*)\s*(\d+))?\s*\)?[uUlL]*$`)
-	identOnly    = regexp.MustCompile(`^[A-Za-z_]\w*$`)
 	angleInclRe  = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>\n]+\.(?:h|hpp|hh|cuh|inc))>`)
 	genericStem  = regexp.MustCompile(`^(?:main|v\d+|example|sample|test)$`)
 	timingOutRe  = regexp.MustCompile(`<<\s*"\s*ms\b|"[^"\n]*%[-0-9.]*[fge]\s*ms\b`)
@@ -222,7 +219,8 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 		}
 	}
 	t.Dtypes = append([]string{}, sigDtypes(t.Region.Signatures)...)
-	t.Sizes = hipSizes(pr.allRaw())
+	var sizeNotes []string
+	t.Sizes, sizeNotes = ix.hipSizes(live)
 	t.Files = pr.files
 	t.Region.File = file
 	t.Region.Start, t.Region.End = start, end
@@ -241,8 +239,11 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	if timingOutRe.MatchString(raw) {
 		t.Run.PerfPattern = `(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms\b`
 	}
-	if len(t.Sizes) == 1 {
-		t.Extra = &datasets.TaskContext{Notes: "fixed problem size: the program takes no size arguments, so only its default size is run"}
+	if len(t.Sizes) == 1 && len(sizeNotes) == 0 {
+		sizeNotes = append(sizeNotes, "fixed problem size: the program takes no size arguments, so only its default size is run")
+	}
+	if len(sizeNotes) > 0 {
+		t.Extra = &datasets.TaskContext{Notes: strings.Join(sizeNotes, "; ")}
 	}
 	finish(v, &t, archs)
 	res.Tasks = append(res.Tasks, t)
@@ -333,56 +334,6 @@ func sigDtypes(sigs []string) []string {
 		}
 	}
 	return out
-}
-
-// hipSizes: the defaults, the numeric options doubled (hidden), and the
-// numeric options made odd so no block size divides them.
-func hipSizes(raw string) []datasets.Size {
-	type opt struct {
-		name string
-		def  int64
-	}
-	var opts []opt
-	for _, m := range optionRe.FindAllStringSubmatch(raw, -1) {
-		expr := strings.TrimSpace(m[3])
-		if identOnly.MatchString(expr) { // a named constant: find its initialiser
-			if d := regexp.MustCompile(`\b` + expr + `\s*(?:=|\{)\s*([^;,}]+)`).FindStringSubmatch(raw); d != nil {
-				expr = strings.TrimSpace(d[1])
-			}
-		}
-		im := simpleIntRe.FindStringSubmatch(expr)
-		if im == nil || strings.Contains(m[1], "string") || strings.Contains(m[1], "bool") {
-			continue
-		}
-		a, _ := strconv.ParseInt(im[1], 10, 64)
-		if im[2] != "" {
-			b, _ := strconv.ParseInt(im[3], 10, 64)
-			if im[2] == "<<" {
-				a <<= b
-			} else {
-				a *= b
-			}
-		}
-		if a > 0 {
-			opts = append(opts, opt{m[2], a})
-		}
-	}
-	sizes := []datasets.Size{{Name: "default", Origin: "example_default"}}
-	if len(opts) == 0 {
-		return sizes
-	}
-	mk := func(name, origin string, f func(int64) int64, hidden bool) datasets.Size {
-		s := datasets.Size{Name: name, Origin: origin, Hidden: hidden, Dims: map[string]int64{}}
-		for _, o := range opts {
-			x := f(o.def)
-			s.Dims[o.name] = x
-			s.Args = append(s.Args, "-"+o.name, strconv.FormatInt(x, 10))
-		}
-		return s
-	}
-	return append(sizes,
-		mk("double", "generated", func(x int64) int64 { return 2 * x }, true),
-		mk("tail", "generated_tail", func(x int64) int64 { return x + x/8 + 1 | 1 }, false))
 }
 
 // externalLibs are include roots of libraries a bare hipcc does not have:
