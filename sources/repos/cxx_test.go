@@ -120,7 +120,13 @@ func FuzzParsers(f *testing.F) {
 		functions(code)
 		aliases(string(code))
 		argSchema(string(code))
-		hipSizes(string(b))
+		pr := &program{main: "f.hip", raw: map[string][]byte{"f.hip": b}, code: map[string][]byte{"f.hip": code}, order: []string{"f.hip"}}
+		ix := newProgIndex(pr, nil, nil)
+		live := ix.reachable()
+		ix.passLines(live)
+		ix.checksResult(live)
+		ix.hipSizes(live)
+		evalInt(string(b), map[string]int64{"n": 3})
 		for i, c := range code {
 			if c == '<' || c == '(' || c == '{' {
 				if j := matchClose(code, i); j >= 0 && j <= i {

@@ -89,6 +89,59 @@ func normaliseURL(url string) string {
 	return url
 }
 
+// stripUserinfo removes a user name and password from a URL
+// (https://user:token@host/x -> https://host/x).
+func stripUserinfo(url string) string { return userinfoRe.ReplaceAllString(url, "${1}") }
+
+// upstreamURL is the URL of a local checkout's origin remote, without
+// credentials, or "" when url is not local or has no origin: tasks mined
+// from a local clone record where its history came from.
+func upstreamURL(ctx context.Context, url string) string {
+	if !isLocal(url) {
+		return ""
+	}
+	dir := strings.TrimPrefix(url, "file://")
+	out, err := git(ctx, "", "-C", dir, "remote", "get-url", "origin")
+	if err != nil {
+		return ""
+	}
+	up := strings.TrimSpace(string(out))
+	if up == "" || isLocal(up) || strings.ContainsAny(up, "\n\r") {
+		return "" // a clone of another local directory names no upstream
+	}
+	return stripUserinfo(up)
+}
+
+// upstreamKey is the mirror config key that records the upstream URL of a
+// local checkout's mirror, so Checkout finds the mirror by the URL tasks record.
+const upstreamKey = "kforge.upstream"
+
+// mirrorFor returns the mirror of repo under cacheDir/git that holds commit:
+// the mirror named after repo, else a local checkout's mirror whose
+// recorded upstream is repo.
+func mirrorFor(ctx context.Context, cacheDir, repo, commit string) (string, error) {
+	own := filepath.Join(cacheDir, "git", mirrorName(repo))
+	hasCommit := func(m string) bool {
+		_, err := git(ctx, m, "cat-file", "-e", commit+"^{commit}")
+		return err == nil
+	}
+	_, statErr := os.Stat(filepath.Join(own, "HEAD"))
+	if statErr == nil && hasCommit(own) {
+		return own, nil
+	}
+	all, _ := filepath.Glob(filepath.Join(cacheDir, "git", "*", "HEAD"))
+	for _, h := range all {
+		m := filepath.Dir(h)
+		if out, err := git(ctx, m, "config", "--get", upstreamKey); err == nil && strings.TrimSpace(string(out)) == repo && hasCommit(m) {
+			return m, nil
+		}
+	}
+	if statErr == nil {
+		return own, nil // let git archive say what is missing
+	}
+	return "", statErr
+}
+
 // mirrorLocks serialises mirror updates within this process; across
 // processes git's own ref locks and the atomic rename of a fresh clone protect it.
 var mirrorLocks sync.Map
@@ -276,8 +329,8 @@ func Checkout(ctx context.Context, cacheDir string, src datasets.Source) (string
 		return "", fmt.Errorf("checkout: commit %q is not 40-hex", src.Commit)
 	}
 	sub := strings.Trim(path.Clean("/"+src.Subdir), "/")
-	mirror := filepath.Join(cacheDir, "git", mirrorName(src.Repo))
-	if _, err := os.Stat(filepath.Join(mirror, "HEAD")); err != nil {
+	mirror, err := mirrorFor(ctx, cacheDir, src.Repo, src.Commit)
+	if err != nil {
 		return "", fmt.Errorf("checkout %s: no mirror in the cache (mine it first): %w", src.Repo, err)
 	}
 	name := src.Commit

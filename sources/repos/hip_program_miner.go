@@ -9,7 +9,12 @@ import (
 	"strings"
 
 	"kforge/datasets"
+	"kforge/filters/gate"
 )
+
+// hipMinerVersion joins minerVersion in the cache key of hip-program results:
+// bump it when this miner's output changes.
+const hipMinerVersion = "hip-v2"
 
 // hipSourceExts are the extensions of HIP program sources.
 var hipSourceExts = map[string]bool{".hip": true, ".cpp": true, ".cu": true, ".cc": true}
@@ -18,9 +23,6 @@ var (
 	globalRe     = regexp.MustCompile(`\b__global__\b`)
 	deviceFnRe   = regexp.MustCompile(`\b__device__\b`)
 	fnNameRe     = regexp.MustCompile(`(\w+)\s*$`)
-	optionRe     = regexp.MustCompile(`set_optional<([^>]+)>\(\s*"(\w+)"\s*,\s*"[^"]*"\s*,\s*([^,]+?)\s*,`)
-	simpleIntRe  = regexp.MustCompile(`^\(?\s*(\d+)\s*(?:(<<|\*)\s*(\d+))?\s*\)?[uUlL]*$`)
-	identOnly    = regexp.MustCompile(`^[A-Za-z_]\w*$`)
 	angleInclRe  = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>\n]+\.(?:h|hpp|hh|cuh|inc))>`)
 	genericStem  = regexp.MustCompile(`^(?:main|v\d+|example|sample|test)$`)
 	timingOutRe  = regexp.MustCompile(`<<\s*"\s*ms\b|"[^"\n]*%[-0-9.]*[fge]\s*ms\b`)
@@ -70,6 +72,13 @@ func functions(code []byte) []fn {
 			if ps := lineStart(code, max(ls-1, 0)); ls > 0 && strings.HasPrefix(strings.TrimSpace(string(code[ps:ls])), "template") {
 				start = ps
 			}
+			// The parameter list is the last parenthesised list before the
+			// body: attributes such as __launch_bounds__(N) come earlier.
+			if loc := fnTailRe.FindIndex(code[m[1]:brace]); loc != nil {
+				if open := openParen(string(code[m[1]:brace]), loc[0]); open >= 0 {
+					paren = m[1] + open
+				}
+			}
 			nm := fnNameRe.FindSubmatch(code[m[1]:paren])
 			if nm == nil {
 				continue
@@ -111,15 +120,53 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	if !pr.hasMain() || !globalRe.MatchString(pr.all()) {
 		return res
 	}
+	// Includes found outside the program's directory come from the checkout.
+	var incDirs, headerOrder []string
+	headers := map[string][]byte{}
+	raw := pr.allRaw()
+	for _, f := range pr.order {
+		incs := quotedIncludes(pr.raw[f])
+		for _, m := range angleInclRe.FindAllSubmatch(pr.raw[f], -1) {
+			incs = append(incs, string(m[1]))
+		}
+		for _, inc := range incs {
+			if v.exists(path.Clean(path.Join(path.Dir(f), inc))) {
+				continue
+			}
+			if d, ok := findIncludeDir(v, path.Dir(f), inc); ok {
+				if !contains(incDirs, d) {
+					incDirs = append(incDirs, d)
+				}
+				hp := path.Join(d, inc)
+				if b, err := v.read(hp); err == nil && headers[hp] == nil {
+					raw += string(b)
+					headers[hp] = b
+					headerOrder = append(headerOrder, hp)
+				}
+			}
+		}
+	}
+	if why := needsOutside(v, pr); why != "" {
+		res.Skips = append(res.Skips, "hip-program: "+why)
+		return res
+	}
+	// Only what main reaches counts: the kernels it launches (through the
+	// functions it calls) and the device functions those call.
+	ix := newProgIndex(pr, headers, headerOrder)
+	live := ix.reachable()
+	liveName := liveNames(live)
 	// Kernels and the helpers they call, per file; they must be in one file.
 	file := ""
 	var region []fn
+	dead := 0
 	for _, f := range pr.order {
 		fs := functions(pr.code[f])
 		var kernels []fn
 		for _, x := range fs {
-			if x.global {
+			if x.global && liveName[x.name] {
 				kernels = append(kernels, x)
+			} else if x.global {
+				dead++
 			}
 		}
 		if len(kernels) == 0 {
@@ -131,6 +178,10 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 		}
 		file = f
 		region = withCallees(pr.code[f], kernels, fs)
+	}
+	if file == "" && dead > 0 {
+		res.Skips = append(res.Skips, "hip-program: main launches none of its kernels")
+		return res
 	}
 	if file == "" {
 		res.Skips = append(res.Skips, "hip-program: no kernel definition in the program's files")
@@ -149,40 +200,14 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 		res.Skips = append(res.Skips, "hip-program: kernels inside #if block")
 		return res
 	}
-	// Includes found outside the program's directory come from the checkout.
-	var incDirs []string
-	raw := pr.allRaw()
-	for _, f := range pr.order {
-		incs := quotedIncludes(pr.raw[f])
-		for _, m := range angleInclRe.FindAllSubmatch(pr.raw[f], -1) {
-			incs = append(incs, string(m[1]))
-		}
-		for _, inc := range incs {
-			if v.exists(path.Clean(path.Join(path.Dir(f), inc))) {
-				continue
-			}
-			if d, ok := findIncludeDir(v, path.Dir(f), inc); ok {
-				if !contains(incDirs, d) {
-					incDirs = append(incDirs, d)
-				}
-				if b, err := v.read(path.Join(d, inc)); err == nil {
-					raw += string(b)
-				}
-			}
-		}
-	}
-	if why := needsOutside(v, pr); why != "" {
-		res.Skips = append(res.Skips, "hip-program: "+why)
-		return res
-	}
+	// The pass rule is what the program itself prints on success, on the
+	// path main takes; where it prints nothing, its exit status, if it
+	// checks its result at all.
 	pass := datasets.PassRule{ExitZero: true}
-	switch {
-	case strings.Contains(raw, "Validation passed") || strings.Contains(raw, "report_validation_result"):
-		pass.Pass, pass.Fail = []string{`Validation passed`}, []string{"Validation failed"}
-	case strings.Contains(raw, "PASSED"):
-		pass.Pass, pass.Fail = []string{`PASSED`}, []string{"FAILED"}
-	default:
-		res.Skips = append(res.Skips, "hip-program: no validation output")
+	if line, fails := ix.passLines(live); line != "" {
+		pass.Pass, pass.Fail = []string{regexp.QuoteMeta(line)}, fails
+	} else if !ix.checksResult(live) {
+		res.Skips = append(res.Skips, "hip-program: no result check")
 		return res
 	}
 	t := datasets.Task{Kind: datasets.KindHIPProgram}
@@ -194,21 +219,31 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 		}
 	}
 	t.Dtypes = append([]string{}, sigDtypes(t.Region.Signatures)...)
-	t.Sizes = hipSizes(pr.allRaw())
+	var sizeNotes []string
+	t.Sizes, sizeNotes = ix.hipSizes(live)
 	t.Files = pr.files
 	t.Region.File = file
 	t.Region.Start, t.Region.End = start, end
 	t.Region.Text = string(pr.raw[file][start:end])
 	t.Region.Kind = "hip-kernels"
 	t.Region.Rules = hipRules
+	// The unchanged reference must pass the gate every candidate must pass;
+	// a region it rejects could never be rewritten.
+	if rej := gate.Check(t.Region, t.Region.Text); rej != nil {
+		res.Skips = append(res.Skips, "hip-program: reference rejected by the gate ("+rej.Rule+")")
+		return res
+	}
 	t.Description = fmt.Sprintf("HIP program %s: kernels %s; the program validates its result on the host.", p, strings.Join(kernelNames(region), ", "))
 	t.Build = datasets.BuildRecipe{Sources: []string{p}, IncludeDirs: incDirs, Flags: []string{"-O3", "-std=" + cxxStandard(v, dir)}, NeedsCheckout: len(incDirs) > 0}
 	t.Run = datasets.RunRecipe{Pass: pass, TimeoutSeconds: 300}
 	if timingOutRe.MatchString(raw) {
 		t.Run.PerfPattern = `(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms\b`
 	}
-	if len(t.Sizes) == 1 {
-		t.Extra = &datasets.TaskContext{Notes: "fixed problem size: the program takes no size arguments, so only its default size is run"}
+	if len(t.Sizes) == 1 && len(sizeNotes) == 0 {
+		sizeNotes = append(sizeNotes, "fixed problem size: the program takes no size arguments, so only its default size is run")
+	}
+	if len(sizeNotes) > 0 {
+		t.Extra = &datasets.TaskContext{Notes: strings.Join(sizeNotes, "; ")}
 	}
 	finish(v, &t, archs)
 	res.Tasks = append(res.Tasks, t)
@@ -299,56 +334,6 @@ func sigDtypes(sigs []string) []string {
 		}
 	}
 	return out
-}
-
-// hipSizes: the defaults, the numeric options doubled (hidden), and the
-// numeric options made odd so no block size divides them.
-func hipSizes(raw string) []datasets.Size {
-	type opt struct {
-		name string
-		def  int64
-	}
-	var opts []opt
-	for _, m := range optionRe.FindAllStringSubmatch(raw, -1) {
-		expr := strings.TrimSpace(m[3])
-		if identOnly.MatchString(expr) { // a named constant: find its initialiser
-			if d := regexp.MustCompile(`\b` + expr + `\s*(?:=|\{)\s*([^;,}]+)`).FindStringSubmatch(raw); d != nil {
-				expr = strings.TrimSpace(d[1])
-			}
-		}
-		im := simpleIntRe.FindStringSubmatch(expr)
-		if im == nil || strings.Contains(m[1], "string") || strings.Contains(m[1], "bool") {
-			continue
-		}
-		a, _ := strconv.ParseInt(im[1], 10, 64)
-		if im[2] != "" {
-			b, _ := strconv.ParseInt(im[3], 10, 64)
-			if im[2] == "<<" {
-				a <<= b
-			} else {
-				a *= b
-			}
-		}
-		if a > 0 {
-			opts = append(opts, opt{m[2], a})
-		}
-	}
-	sizes := []datasets.Size{{Name: "default", Origin: "example_default"}}
-	if len(opts) == 0 {
-		return sizes
-	}
-	mk := func(name, origin string, f func(int64) int64, hidden bool) datasets.Size {
-		s := datasets.Size{Name: name, Origin: origin, Hidden: hidden, Dims: map[string]int64{}}
-		for _, o := range opts {
-			x := f(o.def)
-			s.Dims[o.name] = x
-			s.Args = append(s.Args, "-"+o.name, strconv.FormatInt(x, 10))
-		}
-		return s
-	}
-	return append(sizes,
-		mk("double", "generated", func(x int64) int64 { return 2 * x }, true),
-		mk("tail", "generated_tail", func(x int64) int64 { return x + x/8 + 1 | 1 }, false))
 }
 
 // externalLibs are include roots of libraries a bare hipcc does not have:

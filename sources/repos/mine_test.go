@@ -236,7 +236,7 @@ func TestMineHIPProgramsAndHostileFiles(t *testing.T) {
 		"hip-program: binary file":                             1,
 		"hip-program: symlink pointing outside the repository": 2,
 		"hip-program: file too large":                          1,
-		"hip-program: no validation output":                    1,
+		"hip-program: no result check":                         1,
 		"hip-program: needs external library rocprim":          1,
 		"hip-program: unresolved include":                      1,
 	} {

@@ -150,6 +150,16 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 		return info, nil, fmt.Errorf("%s: %w", url, err)
 	}
 	info.Commit = commit
+	// A local clone is recorded by its upstream URL; its mirror remembers
+	// that URL so checkouts of the recorded source find it.
+	repo := url
+	if up := upstreamURL(ctx, url); up != "" {
+		repo = up
+		info.URL = up
+		if _, err := git(ctx, mirror, "config", upstreamKey, up); err != nil {
+			return info, nil, err
+		}
+	}
 	es, err := listTree(ctx, mirror, commit, subdir)
 	if err != nil {
 		return info, nil, fmt.Errorf("%s: %w", url, err)
@@ -162,7 +172,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 		return info, nil, err
 	}
 	defer br.Close()
-	t := newTree(url, commit, subdir, es, br)
+	t := newTree(repo, commit, subdir, es, br)
 	info.Files = len(es)
 	if subdir != "" {
 		root, err := listTree(ctx, mirror, commit, "")
@@ -244,7 +254,11 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 // mineCached mines one program, or reuses the cached result when every file
 // it depended on still has the same blob.
 func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls *declIndex, archs []string) (programResult, bool) {
-	key := pipeline.NewKey("mine", minerVersion, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
+	ver := minerVersion
+	if j.kind == datasets.KindHIPProgram {
+		ver += "+" + hipMinerVersion
+	}
+	key := pipeline.NewKey("mine", ver, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
 	if cache != nil {
 		if b, ok, err := cache.Get(ctx, key); err == nil && ok {
 			var r programResult
