@@ -529,6 +529,9 @@ func ckSizes(all string, layouts []string, params map[string]string) ([]datasets
 					fail = "no default for argument " + v
 				}
 				val = d
+				if kb, err := strconv.ParseInt(d, 10, 64); err == nil && (strings.EqualFold(v, "KBatch") || strings.EqualFold(v, "k_batch")) {
+					s.Dims["KBatch"] = kb
+				}
 			}
 			s.Args = append(s.Args, val)
 		}
