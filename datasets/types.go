@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 )
 
 // Task kinds.
@@ -35,13 +36,16 @@ type Task struct {
 	// that the build compiles, relative to the task root. Content is inline so a
 	// task is self-describing; large shared headers stay in the repository and
 	// are named by Build.IncludeDirs (resolved against the checkout at Source.Commit).
-	Files  []File       `json:"files"`
-	Region Region       `json:"region"`
-	Sizes  []Size       `json:"sizes"`
-	Build  BuildRecipe  `json:"build"`
-	Run    RunRecipe    `json:"run"`
-	Archs  []string     `json:"archs,omitempty"` // targets it builds for, e.g. gfx90a
-	Extra  *TaskContext `json:"context,omitempty"`
+	Files  []File      `json:"files"`
+	Region Region      `json:"region"`
+	Sizes  []Size      `json:"sizes"`
+	Build  BuildRecipe `json:"build"`
+	Run    RunRecipe   `json:"run"`
+	Archs  []string    `json:"archs,omitempty"` // targets it builds for, e.g. gfx90a
+	// SizeNotes say which sizes could not be generated valid for the
+	// program's own rules, and why (e.g. no tail for an unpadded instance).
+	SizeNotes []string     `json:"size_notes,omitempty"`
+	Extra     *TaskContext `json:"context,omitempty"`
 }
 
 // Source is the provenance of a task.
@@ -110,6 +114,69 @@ type BuildRecipe struct {
 	// NeedsCheckout is true when the build reads files from the repository
 	// checkout (IncludeDirs, RepoSources) and not only from Files.
 	NeedsCheckout bool `json:"needs_checkout,omitempty"`
+	// Needs is what the toolchain must provide beyond a default build: a
+	// minimum HIP version, preprocessor defines (already in Flags), and why.
+	Needs *Needs `json:"needs,omitempty"`
+}
+
+// Needs records a task's toolchain requirements.
+type Needs struct {
+	MinHIP  string   `json:"min_hip,omitempty"` // e.g. "5.5": older hipcc cannot build it
+	Defines []string `json:"defines,omitempty"` // e.g. CK_EXPERIMENTAL_BIT_INT_EXTENSION_INT4
+	Flags   []string `json:"flags,omitempty"`   // compiler flags the defines come with
+	Reason  string   `json:"reason,omitempty"`
+}
+
+// UnmetBy says why a compiler of HIP version hip cannot build a task with
+// these needs ("" when it can, or when either version is unknown).
+func (n *Needs) UnmetBy(hip string) string {
+	if n == nil || n.MinHIP == "" || hip == "" {
+		return ""
+	}
+	if CompareVersions(hip, n.MinHIP) >= 0 {
+		return ""
+	}
+	why := "needs HIP >= " + n.MinHIP + " (hipcc is " + hip + ")"
+	if n.Reason != "" {
+		why += ": " + n.Reason
+	}
+	return why
+}
+
+// CompareVersions compares dotted numeric versions such as 5.2.21153-0 and
+// 5.5 component by component (missing components are 0).
+func CompareVersions(a, b string) int {
+	num := func(s string) []int {
+		var out []int
+		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' }) {
+			x := 0
+			for _, c := range f {
+				if c < '0' || c > '9' {
+					break
+				}
+				x = x*10 + int(c-'0')
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	x, y := num(a), num(b)
+	for i := 0; i < max(len(x), len(y)); i++ {
+		var p, q int
+		if i < len(x) {
+			p = x[i]
+		}
+		if i < len(y) {
+			q = y[i]
+		}
+		if p != q {
+			if p < q {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }
 
 // RunRecipe says how to run a task's program and read its output.

@@ -150,12 +150,25 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		return exitFailed, fmt.Errorf("mining: %w", err)
 	}
 	var tasks []*taskState
+	skipped := 0
 	for i := range mined.Tasks {
-		if b.shard.Owns(mined.Tasks[i].ID) {
-			tasks = append(tasks, &taskState{task: &mined.Tasks[i]})
+		if !b.shard.Owns(mined.Tasks[i].ID) {
+			continue
 		}
+		// A task whose recorded toolchain needs this compiler does not meet
+		// is skipped with its reason before any candidate is generated.
+		if skip := ver.Unbuildable(&mined.Tasks[i]); skip != nil {
+			stats.Reject("skipped", skip.Reason)
+			b.log.Info("task skipped", "task", mined.Tasks[i].Name, "reason", skip.Detail)
+			skipped++
+			continue
+		}
+		tasks = append(tasks, &taskState{task: &mined.Tasks[i]})
 	}
-	stats.Add("mined", int64(len(tasks)))
+	stats.Add("mined", int64(len(tasks)+skipped))
+	if skipped > 0 {
+		b.log.Warn("tasks the compiler cannot build were skipped", "count", skipped)
+	}
 	b.log.Info("mined", "tasks", len(mined.Tasks), "in_shard", len(tasks), "skipped", mined.Skipped)
 
 	data, err := b.chain(ctx, stats, tasks, gen, ver)
@@ -327,7 +340,13 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 			if ctx.Err() != nil {
 				return nil // interrupted: the run is being torn down
 			}
-			stats.Fail(u.stage, u.err)
+			if why := verify.Skipped(u.err); why != "" {
+				// The task's recorded toolchain needs exceed this compiler:
+				// counted as skipped, not as a failed item.
+				stats.Reject("skipped", why)
+			} else {
+				stats.Fail(u.stage, u.err)
+			}
 		}
 		if u.variant.ID != "" { // the model source counts generated and extract rejections
 			data.Variants = append(data.Variants, u.variant)

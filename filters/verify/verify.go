@@ -197,6 +197,9 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 	if err := splice.CheckTask(t); err != nil {
 		return nil, fmt.Errorf("%w: task %s: %v", ErrTask, t.ID, err)
 	}
+	if skip := v.Unbuildable(t); skip != nil {
+		return nil, skip
+	}
 	if c.Rejected != "" {
 		v.reject(vd, "extract", "no candidate was extracted from the answer: "+c.Rejected)
 		return p, nil

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"os/exec"
@@ -173,5 +174,30 @@ func TestCompileOnly(t *testing.T) {
 	}
 	if stats.Get("gated") != 4 || stats.Get("compiled") != 3 || stats.Get("kept") != 0 {
 		t.Fatalf("funnel %+v", stats.Snapshot().Counters)
+	}
+}
+
+// TestCompileOnlySkipsUnbuildableTask: a task whose recorded needs exceed
+// the installed hipcc is skipped (a SkipError, an ErrTask), never compiled
+// and never a candidate failure; without the need it compiles as before.
+func TestCompileOnlySkipsUnbuildableTask(t *testing.T) {
+	needHipcc(t)
+	v, err := New(testConfig(BackendCompileOnly), Options{WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := HIPVersion(v.Device().Toolchain)
+	if have == "" {
+		t.Fatalf("no HIP version in %q", v.Device().Toolchain)
+	}
+	tk := polyTask(t)
+	tk.Build.Needs = &datasets.Needs{MinHIP: "99.0", Reason: "its headers call __builtin_amdgcn_future"}
+	_, err = v.Verify(context.Background(), tk, candidate(t, tk, "single"))
+	if Skipped(err) != "needs HIP >= 99.0" || !errors.Is(err, ErrTask) || !strings.Contains(err.Error(), "(hipcc is "+have+"): its headers call") {
+		t.Fatalf("got %v", err)
+	}
+	tk.Build.Needs.MinHIP = have
+	if vd, err := v.Verify(context.Background(), tk, candidate(t, tk, "single")); err != nil || vd.Status != datasets.StatusUnverified {
+		t.Fatalf("met need: %+v %v", vd.Status, err)
 	}
 }

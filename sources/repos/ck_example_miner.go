@@ -21,12 +21,18 @@ type decl struct {
 	Variadic bool
 	Text     string // the template head and the struct name, for prompts
 	Path     string // header it came from
+	// ArchPreds and ArchNames are the arch checks of its IsSupportedArgument:
+	// predicates such as is_xdl_supported and device names it compares with.
+	ArchPreds, ArchNames []string
 }
 
 // declIndex maps device-op names to their declarations.
 type declIndex struct {
-	once  sync.Once
-	decls map[string]decl
+	once     sync.Once
+	decls    map[string]decl
+	preds    map[string][]string // arch predicate -> device names it accepts
+	predPath map[string]string   // arch predicate -> header defining it
+	scan     headerScan
 }
 
 var (
@@ -46,7 +52,15 @@ func isDeclHeader(p string) bool {
 func (d *declIndex) load(t *tree) {
 	d.once.Do(func() {
 		d.decls = map[string]decl{}
+		d.preds, d.predPath = map[string][]string{}, map[string]string{}
 		for _, p := range t.paths {
+			if isPropHeader(p) {
+				if b, _, err := t.read(p); err == nil {
+					for name, names := range archPredicates(b, blank(b)) {
+						d.preds[name], d.predPath[name] = names, p
+					}
+				}
+			}
 			if !isDeclHeader(p) {
 				continue
 			}
@@ -55,6 +69,7 @@ func (d *declIndex) load(t *tree) {
 				continue
 			}
 			code := blank(b)
+			preds, names := opArchChecks(b, code)
 			for _, m := range templateRe.FindAllIndex(code, -1) {
 				lt := m[1] - 1
 				gt := matchClose(code, lt)
@@ -80,7 +95,7 @@ func (d *declIndex) load(t *tree) {
 					continue
 				}
 				text := squash(string(code[m[0] : gt+1+sm[3]]))
-				d.decls[name] = decl{Name: name, Params: params, Variadic: variadic, Text: text, Path: p}
+				d.decls[name] = decl{Name: name, Params: params, Variadic: variadic, Text: text, Path: p, ArchPreds: preds, ArchNames: names}
 			}
 		}
 	})
@@ -163,12 +178,6 @@ const ckPerfPattern = `Perf:\s*(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms`
 // mineCKExample mines one classic CK example program: one task per device-op instance.
 func mineCKExample(v *view, p string, decls *declIndex, archs []string) programResult {
 	var res programResult
-	// The file name says which matrix-core family the example needs.
-	archs, backend := archsFor(p, archs)
-	if len(archs) == 0 {
-		res.Skips = append(res.Skips, "ck-example: no configured arch runs "+backend+" kernels")
-		return res
-	}
 	pr, err := loadProgram(v, p, func(q string) bool { return strings.HasPrefix(q, "example/") })
 	if err != nil {
 		res.Skips = append(res.Skips, "ck-example: "+reason(err))
@@ -179,6 +188,24 @@ func mineCKExample(v *view, p string, decls *declIndex, archs []string) programR
 	}
 	all := pr.all()
 	al := aliases(all)
+	consts := constants(all)
+	resolve := func(v string) string {
+		for range 8 {
+			n := resolveAlias(al, v)
+			if c, ok := consts[strings.TrimSpace(n)]; ok {
+				n = c
+			}
+			if n == v {
+				break
+			}
+			v = n
+		}
+		return v
+	}
+	// Only the instances main reaches are tasks: follow the names from the
+	// code outside aliases through alias chains.
+	live := liveNames(all)
+	needs := ckNeeds(v, p, pr, decls)
 	localTemplates := map[string]bool{}
 	for _, m := range usingRe.FindAllStringSubmatchIndex(all, -1) {
 		if templatedAlias([]byte(all), m[0]) {
@@ -249,10 +276,28 @@ func mineCKExample(v *view, p string, decls *declIndex, archs []string) programR
 			if nknobs == 0 {
 				continue // an interface type such as DeviceGemm<…>, not an instance
 			}
+			if !live[alias] {
+				res.Skips = append(res.Skips, "ck-example: instance main never uses")
+				continue
+			}
+			// The device op's own IsSupportedArgument says where it runs; the
+			// file name (_xdl, _wmma) only when it has no arch check.
+			instArchs, accepted, checked := decls.opArchs(v, d, archs)
+			if !checked {
+				var backend string
+				instArchs, backend = archsFor(p, archs)
+				if len(instArchs) == 0 {
+					res.Skips = append(res.Skips, "ck-example: no configured arch runs "+backend+" kernels")
+					continue
+				}
+			} else if len(instArchs) == 0 {
+				res.Skips = append(res.Skips, "ck-example: the device op's IsSupportedArgument accepts none of the configured archs (it accepts "+strings.Join(accepted, ",")+")")
+				continue
+			}
 			t := datasets.Task{Kind: datasets.KindCKExample}
 			t.Name = strings.TrimSuffix(path.Base(p), ".cpp") + "/" + alias
 			t.Op = opFromDir(strings.SplitN(p, "/", 3)[1])
-			knobs := map[string]string{}
+			resolved := map[string]string{}
 			for k, a := range args {
 				n := fmt.Sprintf("Arg%d", k)
 				if k < len(d.Params) {
@@ -273,19 +318,18 @@ func mineCKExample(v *view, p string, decls *declIndex, archs []string) programR
 					}
 					t.Layouts = append(t.Layouts, n+"="+l)
 				}
-				if cl == "knob" {
-					knobs[n] = resolveAlias(al, val)
-				}
+				resolved[n] = resolve(val)
 			}
 			if len(t.Dtypes) == 0 {
 				t.Dtypes = dtypesFromName(p)
 			}
-			sizes, why := ckSizes(pr, all, t.Layouts, knobs)
+			sizes, notes, why := ckSizes(all, t.Layouts, resolved)
 			if why != "" {
 				res.Skips = append(res.Skips, "ck-example: "+why)
 				continue
 			}
 			t.Sizes = sizes
+			t.SizeNotes = notes
 			t.Files = pr.files
 			t.Region.File = f
 			t.Region.Start, t.Region.End = start, end
@@ -298,8 +342,16 @@ func mineCKExample(v *view, p string, decls *declIndex, archs []string) programR
 				t.Extra.Notes = "The instance is an alias template; its template head stays as it is."
 			}
 			t.Build = ckBuild(v, p, t.Op)
+			if needs != nil {
+				n := *needs
+				t.Build.Needs = &n
+				for _, def := range n.Defines {
+					t.Build.Flags = append(t.Build.Flags, "-D"+def)
+				}
+				t.Build.Flags = append(t.Build.Flags, n.Flags...)
+			}
 			t.Run = datasets.RunRecipe{Pass: ckPassRule, PerfPattern: ckPerfPattern, TimeoutSeconds: 600, Tolerance: ckTolerance(t.Dtypes)}
-			finish(v, &t, archs)
+			finish(v, &t, instArchs)
 			res.Tasks = append(res.Tasks, t)
 		}
 	}
@@ -377,33 +429,52 @@ func defaultOf(all, name string) (string, bool) {
 
 // ckSizes derives problem sizes from the example's argument conventions:
 // `exe verify init time` for its defaults, and the widest form that also
-// takes M N K (and strides, alpha, batch … ) for generated sizes.
-func ckSizes(pr *program, all string, layouts []string, knobs map[string]string) ([]datasets.Size, string) {
+// takes M N K (and strides, alpha, batch … ) for generated sizes. The
+// generated sizes follow the instance's rules (ckRules): a tail breaks only
+// the tiles the specialization pads, and every size keeps the vector widths.
+// notes say what could not be generated and why.
+func ckSizes(all string, layouts []string, params map[string]string) ([]datasets.Size, []string, string) {
 	schema := argSchema(all)
 	if schema == nil {
-		return nil, "no M N K argument convention recognised"
+		return nil, nil, "no M N K argument convention recognised"
 	}
-	tile := func(name string, fallback int64) int64 {
-		if s, ok := knobs[name]; ok && intRe.MatchString(s) {
-			if n, _ := strconv.ParseInt(s, 10, 64); n > 0 {
-				return n
+	hasO := false
+	for _, v := range schema {
+		hasO = hasO || v == "O"
+	}
+	rules := ckRulesFor(params, layouts, hasO)
+	// Run-time arguments that multiply a tile: split-K's k_batch splits K
+	// into that many slices of whole tiles.
+	for _, v := range schema {
+		if strings.EqualFold(v, "KBatch") || strings.EqualFold(v, "k_batch") {
+			if d, ok := defaultOf(all, v); ok && intRe.MatchString(d) {
+				if kb, _ := strconv.ParseInt(d, 10, 64); kb > 1 && rules.Tile["K"] > 0 {
+					rules.Tile["K"] *= kb
+				}
 			}
 		}
-		return fallback
 	}
-	mpb, npb, kpb := tile("MPerBlock", 256), tile("NPerBlock", 128), tile("KPerBlock", 32)
 	row := func(tensor string) bool {
-		for _, l := range layouts {
-			n, v, _ := strings.Cut(l, "=")
-			if strings.HasPrefix(n, tensor) && strings.HasSuffix(n, "Layout") {
-				return !strings.Contains(v, "Col")
+		for _, want := range []string{tensor + "Layout", tensor[:1] + "Layout"} {
+			for _, l := range layouts {
+				n, v, _ := strings.Cut(l, "=")
+				if n == want {
+					return !strings.Contains(v, "Col")
+				}
 			}
 		}
 		return true
 	}
 	var fail string
+	dims := map[string]int64{}
 	mk := func(name, origin string, m, n, k int64, hidden bool) datasets.Size {
 		s := datasets.Size{Name: name, Dims: map[string]int64{"M": m, "N": n, "K": k}, Hidden: hidden, Origin: origin}
+		for d, x := range dims {
+			if _, set := s.Dims[d]; !set {
+				s.Dims[d] = x
+			}
+		}
+		o := s.Dims["O"]
 		s.Args = []string{"1", "2", "1"}
 		for pos := 4; pos <= len(schema); pos++ {
 			v := schema[pos]
@@ -416,19 +487,37 @@ func ckSizes(pr *program, all string, layouts []string, knobs map[string]string)
 			case v == "K":
 				val = strconv.FormatInt(k, 10)
 			case strideName.MatchString(v):
+				// The example's own stride rules: a negative default that
+				// the program replaces (`Stride < 0 ? packed : Stride`) is
+				// passed on; a zero default is a broadcast tensor.
+				if d, ok := defaultOf(all, v); ok && (d == "0" || strings.HasPrefix(d, "-") && regexp.MustCompile(`\b`+regexp.QuoteMeta(v)+`\s*<\s*0`).MatchString(all)) {
+					val = d
+					break
+				}
 				t := strings.ToUpper(strideName.FindStringSubmatch(v)[1])
-				x := n // C, D, E: M x N
-				switch t {
-				case "A":
+				digit := strings.TrimLeft(strings.TrimPrefix(strings.ToUpper(v), "STRIDE"), "_")
+				var x int64
+				switch {
+				case t == "A":
 					x = k
 					if !row("A") {
 						x = m
 					}
-				case "B":
+				case t == "B" && strings.HasPrefix(digit, "B1"): // the second GEMM's N x O
+					x = o
+					if !row("B1") {
+						x = n
+					}
+				case t == "B":
+					x = n
 					if !row("B") {
 						x = k
 					}
-				default:
+				default: // C, D, E: M x N, or M x O after a second GEMM
+					x = n
+					if o > 0 {
+						x = o
+					}
 					if !row(t) {
 						x = m
 					}
@@ -440,6 +529,9 @@ func ckSizes(pr *program, all string, layouts []string, knobs map[string]string)
 					fail = "no default for argument " + v
 				}
 				val = d
+				if kb, err := strconv.ParseInt(d, 10, 64); err == nil && (strings.EqualFold(v, "KBatch") || strings.EqualFold(v, "k_batch")) {
+					s.Dims["KBatch"] = kb
+				}
 			}
 			s.Args = append(s.Args, val)
 		}
@@ -447,36 +539,66 @@ func ckSizes(pr *program, all string, layouts []string, knobs map[string]string)
 	}
 	// The example's own default problem, spelt out in the widest form when
 	// its M, N and K defaults are literals; else through `verify init time`.
-	dd := map[string]int64{}
-	for _, d := range []string{"M", "N", "K"} {
-		if x, ok := defaultOf(all, d); ok {
+	for _, v := range schema {
+		if x, ok := defaultOf(all, v); ok && len(v) == 1 && v >= "A" && v <= "Z" {
 			if n, err := strconv.ParseInt(x, 10, 64); err == nil && n > 0 {
-				dd[d] = n
+				dims[v] = n
 			}
 		}
 	}
+	var notes []string
 	var def datasets.Size
 	switch {
-	case len(dd) == 3:
-		def = mk("default", "example_default", dd["M"], dd["N"], dd["K"], false)
+	case dims["M"] > 0 && dims["N"] > 0 && dims["K"] > 0:
+		def = mk("default", "example_default", dims["M"], dims["N"], dims["K"], false)
+		if why := rules.violations(def.Dims); len(why) > 0 {
+			notes = append(notes, "the example's default size breaks the rules kforge read ("+strings.Join(why, "; ")+"); kept as the example's own")
+		}
 	case argc4Re.MatchString(all):
 		def = datasets.Size{Name: "default", Args: []string{"1", "2", "1"}, Origin: "example_default"}
 	default:
-		return nil, "no default problem size found"
+		return nil, nil, "no default problem size found"
 	}
-	m2, n2, k2 := roundUp(1024, mpb), roundUp(1536, npb), roundUp(1024, kpb)
-	// The tail breaks M, N and K tile divisibility by half a tile, keeping
-	// vector widths (multiples of 8) intact.
-	mt, nt, kt := mpb*4+mpb/2, npb*4+npb/2, kpb*4+kpb/2
-	sizes := []datasets.Size{
-		def,
-		mk(fmt.Sprintf("m%dn%dk%d", m2, n2, k2), "generated", m2, n2, k2, true),
-		mk(fmt.Sprintf("tail_m%dn%dk%d", mt, nt, kt), "generated_tail", mt, nt, kt, false),
+	sizes := []datasets.Size{def}
+	fixed := map[string]int64{}
+	for d, x := range dims {
+		if d != "M" && d != "N" && d != "K" {
+			fixed[d] = x
+		}
+	}
+	if why := rules.violations(fixed); len(why) > 0 {
+		// A fixed dimension (O, …) the generated sizes keep at its default.
+		notes = append(notes, "no generated sizes: the default of a fixed dimension breaks the rules ("+strings.Join(why, "; ")+")")
+		return sizes, notes, fail
+	}
+	for _, d := range []string{"M", "N", "K"} {
+		if rules.Tile[d] <= 0 {
+			notes = append(notes, "no generated sizes: the block tile of "+d+" was not found among the template arguments")
+			return sizes, notes, fail
+		}
+	}
+	step := func(d string) int64 { return lcm(rules.Tile[d], rules.Vec[d]) }
+	m2, n2, k2 := roundUp(1024, step("M")), roundUp(1536, step("N")), roundUp(1024, step("K"))
+	sizes = append(sizes, mk(fmt.Sprintf("m%dn%dk%d", m2, n2, k2), "generated", m2, n2, k2, true))
+	// The tail breaks the tiles of the dimensions the specialization pads,
+	// by part of a tile that keeps the vector widths; the others stay whole.
+	mt, bm := rules.tailDim("M")
+	nt, bn := rules.tailDim("N")
+	kt, bk := rules.tailDim("K")
+	if bm || bn || bk {
+		sizes = append(sizes, mk(fmt.Sprintf("tail_m%dn%dk%d", mt, nt, kt), "generated_tail", mt, nt, kt, false))
+	} else {
+		notes = append(notes, "no tail size: "+rules.specName()+" pads none of M, N, K (or no part of a tile keeps the vector widths), so the op refuses sizes off its block tile")
+	}
+	for _, s := range sizes[1:] {
+		if why := rules.violations(s.Dims); len(why) > 0 {
+			return nil, nil, "generated size " + s.Name + " breaks the rules: " + strings.Join(why, "; ")
+		}
 	}
 	if fail != "" {
-		return nil, fail
+		return nil, nil, fail
 	}
-	return sizes, ""
+	return sizes, notes, ""
 }
 
 // ckBuild is the recipe of one classic example: the source, the include

@@ -19,7 +19,7 @@ import (
 )
 
 // minerVersion is part of every cache key: bump it when a miner's output changes.
-const minerVersion = "repos-v1"
+const minerVersion = "repos-v2"
 
 // Options are what mining needs beyond the recipe.
 type Options struct {
