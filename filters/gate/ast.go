@@ -479,7 +479,7 @@ var deniedStmts = map[string]string{
 
 func (c *checker) topLevel(d *Node) *Rejection {
 	switch {
-	case d.IsImplicit:
+	case d.IsImplicit, strings.HasSuffix(d.Kind, "Comment"):
 		return nil
 	case d.Kind == "LinkageSpecDecl":
 		return c.at(d, RuleHostCode, "extern %q: a region may not declare external symbols", d.Language)
@@ -516,6 +516,9 @@ func (c *checker) body(n *Node, inFunc bool) *Rejection {
 func (c *checker) node(n, parent *Node, inFunc bool) *Rejection {
 	k := n.Kind
 	switch {
+	case strings.HasSuffix(k, "Comment"):
+		// Doc comments clang attaches to declarations (FullComment, …).
+		return nil
 	case strings.HasSuffix(k, "Attr"):
 		if !allowedAttrs[k] && !n.Implicit {
 			if k == "AsmLabelAttr" {

@@ -146,8 +146,8 @@ func (ix *progIndex) reachable() []cfn {
 	return out
 }
 
-// liveNames is the set of names of reachable functions.
-func liveNames(fs []cfn) map[string]bool {
+// liveFuncNames is the set of names of reachable functions.
+func liveFuncNames(fs []cfn) map[string]bool {
 	out := map[string]bool{}
 	for _, d := range fs {
 		out[d.name] = true

@@ -154,7 +154,7 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	// functions it calls) and the device functions those call.
 	ix := newProgIndex(pr, headers, headerOrder)
 	live := ix.reachable()
-	liveName := liveNames(live)
+	liveName := liveFuncNames(live)
 	// Kernels and the helpers they call, per file; they must be in one file.
 	file := ""
 	var region []fn

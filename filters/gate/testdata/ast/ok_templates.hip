@@ -17,3 +17,6 @@ __global__ void poly(const float* x, float* y, int n)
     if (i >= n) return;
     y[i] = clampv(Horner<4>::eval(x[i]), -1e30f, 1e30f) + 0.0f * min(1.0f, 2.0f);
 }
+/// A doc comment clang attaches to the declaration (FullComment).
+/** \brief Another one. */
+__device__ inline float documented(float v) { return v; }
