@@ -280,3 +280,10 @@ func Cached[T any](ctx context.Context, c Cache, key Key, fn func(context.Contex
 	}
 	return v, false, nil
 }
+
+// ErrMachine marks an outcome decided by the machine rather than by the
+// inputs: a full disk, the OOM killer or a memory limit of ours, a signal
+// from outside, a timeout of the tool itself, a missing tool, a sandbox that
+// did not start. Such an outcome is an error, never a cached result: the item
+// fails and is tried again next time.
+var ErrMachine = errors.New("machine fault (not a result of the inputs; not cached)")
