@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -101,7 +102,8 @@ func tryLock(path, me string, ttl time.Duration) (bool, error) {
 	return true, nil
 }
 
-// readLease reads a lock file. A lock file that is (still) empty or
+// readLease reads a lock file. A lock whose holder was a process of this host
+// that is gone is expired at once. A lock file that is (still) empty or
 // unreadable, as one being created is for an instant, expires LeaseTTL after
 // its modification time. expired is false when the file is gone (the next
 // exclusive create decides).
@@ -115,7 +117,18 @@ func readLease(path string, ttl time.Duration) (lease, bool) {
 	if err != nil || json.Unmarshal(b, &l) != nil || l.Expires == 0 {
 		return lease{Holder: string(b)}, time.Since(info.ModTime()) > ttl
 	}
-	return l, time.Now().UnixNano() > l.Expires
+	return l, time.Now().UnixNano() > l.Expires || l.deadHere()
+}
+
+// deadHere reports whether the lease's holder was a process of this host
+// that no longer exists (killed): its lease need not run out.
+func (l lease) deadHere() bool {
+	parts := strings.Split(l.Holder, "-")
+	if len(parts) != 3 || parts[0] != hostTag() {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	return err == nil && pid > 0 && pid != os.Getpid() && processGone(pid)
 }
 
 // takeOver removes the expired lock stale, unless another caller did first.

@@ -230,6 +230,19 @@ func TestStaleLockIsTakenOver(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %s to take over a lock with a 300ms lease", d)
 	}
+	// A dead holder of this host is known dead at once, whatever its lease.
+	k3 := NewKey("measure", "dead")
+	os.MkdirAll(filepath.Dir(c.path(k3)), 0o755)
+	dead := exec.Command("true")
+	dead.Run()
+	b3, _ := json.Marshal(lease{Holder: fmt.Sprintf("%s-%d-00", hostTag(), dead.Process.Pid), Expires: time.Now().Add(time.Hour).UnixNano()})
+	os.WriteFile(c.path(k3)+lockSuffix, b3, 0o644)
+	start = time.Now()
+	unlock3, err := c.Lock(ctx, k3)
+	if err != nil || time.Since(start) > time.Second {
+		t.Fatalf("a dead local holder's lock: %v after %s", err, time.Since(start))
+	}
+	unlock3()
 	// A lock written by a holder whose lease ran out long ago (another
 	// host: its pid means nothing here) is taken over at once.
 	k2 := NewKey("measure", "other")
