@@ -1,9 +1,15 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 )
 
 // WriteFileAtomic writes data to path so that readers see either the old file
@@ -17,13 +23,38 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// tmpMarker is in the name of every temporary file WriteAtomic makes:
+// ".<base>.tmp-<host>-<pid>-<random>", so that the temporary files of a
+// killed writer can be recognised and removed (SweepTemp).
+const tmpMarker = ".tmp-"
+
+// tmpPrefix is this process's temporary-file prefix for base.
+func tmpPrefix(base string) string {
+	return "." + base + tmpMarker + hostTag() + "-" + strconv.Itoa(os.Getpid()) + "-"
+}
+
+// hostTag is the host name as it appears in temporary names (no dashes or
+// path separators, so the pid after it can be read back).
+func hostTag() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "unknown"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '/' || r == '.' || r == os.PathSeparator {
+			return '_'
+		}
+		return r
+	}, h)
+}
+
 // WriteAtomic is WriteFileAtomic for content produced by a writer function.
 func WriteAtomic(path string, perm os.FileMode, write func(*os.File) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, tmpPrefix(filepath.Base(path))+"*")
 	if err != nil {
 		return err
 	}
@@ -54,4 +85,62 @@ func WriteAtomic(path string, perm os.FileMode, write func(*os.File) error) (err
 		d.Close()
 	}
 	return nil
+}
+
+// tempOwner reads the host tag and pid out of a temporary file's name; ok is
+// false when name is not one of WriteAtomic's.
+func tempOwner(name string) (host string, pid int, ok bool) {
+	i := strings.LastIndex(name, tmpMarker)
+	if !strings.HasPrefix(name, ".") || i < 0 {
+		return "", 0, false
+	}
+	parts := strings.SplitN(name[i+len(tmpMarker):], "-", 3)
+	if len(parts) != 3 {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return "", 0, false
+	}
+	return parts[0], pid, true
+}
+
+// processGone reports whether no process pid exists on this host.
+func processGone(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return errors.Is(err, syscall.ESRCH)
+}
+
+// SweepTemp removes, under root, the temporary files of writers that died
+// before renaming them: those whose owner (named in the file name) was a
+// process of this host that no longer exists, and any older than maxAge
+// (owners on other hosts of a shared filesystem cannot be asked). It returns
+// how many it removed. Errors of single files are ignored: another process
+// may be sweeping too.
+func SweepTemp(root string, maxAge time.Duration) int {
+	me := hostTag()
+	now := time.Now()
+	n := 0
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		host, pid, ok := tempOwner(d.Name())
+		if !ok {
+			return nil
+		}
+		stale := host == me && pid != os.Getpid() && processGone(pid)
+		if !stale {
+			info, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			stale = now.Sub(info.ModTime()) > maxAge
+		}
+		if stale && os.Remove(p) == nil {
+			n++
+		}
+		return nil
+	})
+	return n
 }

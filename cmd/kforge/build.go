@@ -119,6 +119,7 @@ func (b *builder) run(ctx context.Context) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
+	cache.Log = b.log // entries found under another key's name
 	stats := pipeline.NewStats()
 
 	// Preflight: everything that can be missing is checked before any work.

@@ -246,6 +246,10 @@ func (c *Compiler) Compile(ctx context.Context, job Job) (Output, error) {
 	v, hit, err := pipeline.Cached(ctx, c.Cache, key, func(ctx context.Context) (cached, error) {
 		return c.build(ctx, job)
 	})
+	if errors.Is(err, pipeline.ErrNotStored) {
+		// A right result the cache could not keep (a full disk): use it.
+		err = nil
+	}
 	if err != nil {
 		return Output{}, err
 	}
@@ -290,7 +294,7 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	case NVCC:
 		res.Kernels = ParseNVCCResources(r.text)
 	}
-	if r.timedOut || r.failed {
+	if r.failed {
 		return cached{Result: res}, nil
 	}
 	b, err := os.ReadFile(bin)
@@ -350,16 +354,16 @@ func (c *Compiler) buildDir(job Job) (string, error) {
 
 // ran is one finished compiler process.
 type ran struct {
-	result   datasets.CompileResult // Seconds and Log filled
-	text     string                 // the whole filtered log
-	timedOut bool
-	failed   bool // the compiler exited non-zero
+	result datasets.CompileResult // Seconds and Log filled
+	text   string                 // the whole filtered log
+	failed bool                   // the compiler exited non-zero
 }
 
 // run runs the compiler with args in dir, confined when a sandbox is set.
 // stdout, when not nil, receives the compiler's standard output apart from
-// its log. An error means the compiler could not be run (not the source's
-// fault, never to be cached).
+// its log. An error means the compiler could not be run or its outcome was
+// the machine's (see machineFault; not the source's fault, never to be
+// cached): it wraps pipeline.ErrMachine.
 func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, stdout io.Writer) (ran, error) {
 	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
@@ -390,17 +394,22 @@ func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, 
 		return r, fmt.Errorf("compile: %w", ctx.Err())
 	}
 	if cctx.Err() != nil {
-		r.timedOut = true
-		r.result.Log = Trim(fmt.Sprintf("compile timed out after %s\n%s", c.Timeout, r.text), 8000)
-		return r, nil
+		// How long a compile takes depends on the machine (its load, its
+		// memory): a timeout is not the source's result.
+		return r, fmt.Errorf("compile: %w: timed out after %s: %s", pipeline.ErrMachine, c.Timeout, firstLinesOf(r.text, 3))
 	}
 	var ee *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &ee) {
-		return r, fmt.Errorf("compile: run %s: %w", c.Path, runErr)
+		return r, fmt.Errorf("compile: %w: run %s: %v", pipeline.ErrMachine, c.Path, runErr)
 	}
 	if !started {
 		// Not the source's fault, and not to be cached as its result.
-		return r, fmt.Errorf("compile: confining %s failed: %s", c.Path, strings.TrimSpace(log.String()))
+		return r, fmt.Errorf("compile: %w: confining %s failed: %s", pipeline.ErrMachine, c.Path, strings.TrimSpace(log.String()))
+	}
+	if ee != nil {
+		if why := machineFault(ee, r.text, job); why != "" {
+			return r, fmt.Errorf("compile: %w: %s", pipeline.ErrMachine, why)
+		}
 	}
 	r.result.Log = Trim(dropRemarks(r.text), 8000)
 	r.failed = runErr != nil
@@ -466,4 +475,68 @@ func Trim(s string, max int) string {
 	}
 	h := max * 2 / 3
 	return s[:h] + "\n[... " + fmt.Sprint(len(s)-max) + " bytes cut ...]\n" + s[len(s)-(max-h):]
+}
+
+// machineSigns are compiler-log phrases of outcomes that depend on the
+// machine, not on the source: a full disk or quota, memory exhausted (the
+// machine's, or the address-space limit the sandbox sets), a child of the
+// driver killed (the OOM killer).
+var machineSigns = []string{
+	"no space left on device",
+	"disk quota exceeded",
+	"cannot allocate memory",
+	"out of memory",
+	"virtual memory exhausted",
+	"std::bad_alloc",
+	"killed signal terminated program",  // gcc: cc1plus got SIGKILL
+	"unable to execute command: killed", // clang
+}
+
+// machineFault says why a failed compile's outcome was the machine's, or
+// "" when it was the source's: the driver itself killed by a signal (the
+// OOM killer, an operator; directly, or as 128+signal through bwrap or a
+// wrapper script), a tool not found or not executable (126, 127), or a
+// machine sign in the log. A phrase that the job's own files contain does
+// not count: a candidate could print it through a diagnostic
+// (static_assert) to make its failure look like the machine's.
+func machineFault(ee *exec.ExitError, log string, job Job) string {
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("the compiler was killed by %s", ws.Signal())
+	}
+	switch code := ee.ExitCode(); code {
+	case 128 + int(syscall.SIGKILL), 128 + int(syscall.SIGSEGV), 128 + int(syscall.SIGBUS), 128 + int(syscall.SIGTERM):
+		return fmt.Sprintf("the compiler was killed by %s (exit %d)", syscall.Signal(code-128), code)
+	case 126, 127:
+		return fmt.Sprintf("a tool of the compiler could not be run (exit %d): %s", code, firstLinesOf(log, 3))
+	}
+	low := strings.ToLower(log)
+	var own strings.Builder
+	for _, f := range job.Files {
+		own.WriteString(strings.ToLower(f.Content))
+		own.WriteByte(0)
+	}
+	own.WriteString(strings.ToLower(job.ConfigHeader))
+	for _, sign := range machineSigns {
+		if strings.Contains(low, sign) && !strings.Contains(own.String(), sign) {
+			return fmt.Sprintf("the compiler log says %q: %s", sign, lineContaining(log, sign))
+		}
+	}
+	return ""
+}
+
+func lineContaining(s, lowSub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(strings.ToLower(l), lowSub) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
+
+func firstLinesOf(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	if len(ls) > n {
+		ls = ls[:n]
+	}
+	return strings.Join(ls, " | ")
 }

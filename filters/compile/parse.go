@@ -3,6 +3,7 @@ package compile
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,7 +55,7 @@ func (c *Compiler) Parse(ctx context.Context, job Job, path, filter string) (Par
 			return Parsed{}, err
 		}
 		p := Parsed{Log: r.result.Log}
-		if r.timedOut || r.failed {
+		if r.failed {
 			return p, nil
 		}
 		if out.Len() >= maxAST {
@@ -64,6 +65,9 @@ func (c *Compiler) Parse(ctx context.Context, job Job, path, filter string) (Par
 		p.OK, p.AST = true, bytes.Clone(out.Bytes())
 		return p, nil
 	})
+	if errors.Is(err, pipeline.ErrNotStored) {
+		err = nil // a right result the cache could not keep
+	}
 	return v, err
 }
 

@@ -13,6 +13,7 @@ import (
 	"kforge/datasets"
 	"kforge/filters/hiprt"
 	"kforge/filters/sandbox"
+	"kforge/pipeline"
 )
 
 // Who ran.
@@ -177,6 +178,11 @@ func (r *Runner) Run(ctx context.Context, bin string, c Case, prof Profiler) (Ou
 		GPU: r.GPU, Limits: r.Limits, Network: r.Network, Writable: writable, Readable: readable,
 	})
 	out.Result = res
+	if err == nil && res.Machine != "" {
+		// The machine decided this run, not the program: no verdict on
+		// either program, nothing cached, the item is tried again.
+		err = fmt.Errorf("%w: %s run: %s", pipeline.ErrMachine, filepath.Base(bin), res.Machine)
+	}
 	if err != nil {
 		if out.ProfDir != "" {
 			os.RemoveAll(out.ProfDir)

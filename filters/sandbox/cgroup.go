@@ -129,6 +129,21 @@ func newCgroup(parent string, mb int) (*cgroup, error) {
 
 func (c *cgroup) fd() int { return int(c.f.Fd()) }
 
+// oomKills is how many of the cgroup's processes its memory.max killed.
+func (c *cgroup) oomKills() int {
+	b, err := os.ReadFile(filepath.Join(c.dir, "memory.events"))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
 // remove deletes the cgroup once its processes are gone (they were killed
 // with the run; the kernel may take a moment to let go).
 func (c *cgroup) remove() {

@@ -104,6 +104,53 @@ type Result struct {
 	Memory string
 	// Note says why isolation was not available, if it was not.
 	Note string
+	// Machine, when set, says why the run's failure was the machine's and
+	// not the program's: killed with SIGKILL from outside (the machine's
+	// OOM killer, an operator) rather than by its own wall-clock, CPU or
+	// cgroup memory limit, or the disk holding its scratch directory full.
+	// Such a run judges nothing: it is to be run again, never cached.
+	// (A program that exceeds its own limits is at fault: its address-space
+	// limit fails its allocations, its cgroup OOM-kills it.)
+	Machine string
+}
+
+// minScratchFree is the free space under which the disk holding a failed
+// run's scratch directory counts as full.
+const minScratchFree = 16 << 20
+
+// scratchFree is the space left to unprivileged users on dir's filesystem
+// (a variable for tests).
+var scratchFree = func(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+// machineFault says why a failed run's failure was the machine's, or "".
+func machineFault(res Result, l Limits, ps *os.ProcessState, cg *cgroup, dir string) string {
+	if res.TimedOut || (res.Exit == 0 && res.Signal == "") {
+		return ""
+	}
+	if free, err := scratchFree(dir); err == nil && free < minScratchFree {
+		return fmt.Sprintf("the disk holding the run's scratch directory is full (%d bytes free)", free)
+	}
+	if res.Signal != syscall.SIGKILL.String() {
+		return ""
+	}
+	if cg != nil && cg.oomKills() > 0 {
+		return "" // its own memory.max
+	}
+	if ps != nil && l.CPUSeconds > 0 {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			if cpu >= time.Duration(l.CPUSeconds)*time.Second-500*time.Millisecond {
+				return "" // its own CPU limit (RLIMIT_CPU's hard limit is SIGKILL)
+			}
+		}
+	}
+	return "killed by SIGKILL from outside the run (the machine's OOM killer or an operator), not by one of its own limits"
 }
 
 // Output is stdout then stderr.
@@ -194,7 +241,12 @@ func (s *Sandbox) limitArgs(l Limits, prog string, args []string) (name string, 
 				argv = append(argv, fmt.Sprintf("--%s=%d", flag, v))
 			}
 		}
-		set("cpu", int64(l.CPUSeconds))
+		if l.CPUSeconds > 0 {
+			// SIGXCPU at the limit, SIGKILL a second later (for a program
+			// that handles SIGXCPU): with soft = hard the kernel sends
+			// SIGKILL at once, indistinguishable from the OOM killer's.
+			argv = append(argv, fmt.Sprintf("--cpu=%d:%d", l.CPUSeconds, l.CPUSeconds+1))
+		}
 		set("as", int64(l.AddressMB)<<20)
 		set("data", int64(l.DataMB)<<20)
 		set("nofile", int64(l.OpenFiles))
@@ -208,7 +260,9 @@ func (s *Sandbox) limitArgs(l Limits, prog string, args []string) (name string, 
 			fmt.Fprintf(&b, "ulimit -%s %d || exit 125; ", flag, v)
 		}
 	}
-	set("t", l.CPUSeconds)
+	if l.CPUSeconds > 0 {
+		fmt.Fprintf(&b, "ulimit -H -t %d && ulimit -S -t %d || exit 125; ", l.CPUSeconds+1, l.CPUSeconds)
+	}
 	set("v", l.AddressMB*1024)
 	set("d", l.DataMB*1024)
 	set("n", l.OpenFiles)
@@ -353,6 +407,7 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 	default:
 		return res, fmt.Errorf("sandbox: run %s: %w", filepath.Base(prog), err)
 	}
+	res.Machine = machineFault(res, l, cmd.ProcessState, cg, dir)
 	if ctxErr := ctx.Err(); ctxErr != nil && !res.TimedOut {
 		// The caller gave up: not the program's doing.
 		return res, fmt.Errorf("sandbox: run %s: %w", filepath.Base(prog), ctxErr)

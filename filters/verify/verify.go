@@ -391,6 +391,7 @@ func (v *Verifier) Measure(ctx context.Context, p *Prepared) (datasets.Verdict, 
 	m, _, err := pipeline.Cached(ctx, v.opt.Cache, key, func(ctx context.Context) (measured, error) {
 		return v.measure(ctx, p, gpu, cases)
 	})
+	err = v.keepUnstored(err, key)
 	if err != nil {
 		return vd, err
 	}
@@ -427,6 +428,17 @@ func nonEmpty(xs ...string) []string {
 		}
 	}
 	return out
+}
+
+// keepUnstored drops a cache Put's failure (a full disk under the cache):
+// the measurement is right, only not kept, and is used; the next run pays
+// for it again.
+func (v *Verifier) keepUnstored(err error, key pipeline.Key) error {
+	if errors.Is(err, pipeline.ErrNotStored) {
+		v.opt.Log.Warn("measurement not cached", "key", key.String(), "err", err)
+		return nil
+	}
+	return err
 }
 
 // deviceKey identifies the device in measurement cache keys: its current
@@ -512,6 +524,7 @@ func (v *Verifier) measure(ctx context.Context, p *Prepared, gpu string, cases [
 	refRuns, _, err := pipeline.Cached(ctx, v.opt.Cache, refKey, func(ctx context.Context) ([]datasets.RunResult, error) {
 		return r.Correctness(ctx, t, measure.Reference, p.Reference, cases)
 	})
+	err = v.keepUnstored(err, refKey)
 	if err != nil {
 		if errors.Is(err, measure.ErrReference) {
 			return m, fmt.Errorf("%w: task %s: %v", ErrTask, t.ID, err)
@@ -584,6 +597,7 @@ func (v *Verifier) scrubProbe(ctx context.Context, p *Prepared, r *measure.Runne
 		}
 		return scrubProbed{OK: true}, nil
 	})
+	err = v.keepUnstored(err, key)
 	if err != nil {
 		return false, "", err
 	}
