@@ -49,6 +49,7 @@ func cmdBuild(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
 	}
+	e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
 	if *out != "" {
 		cfg.Out = *out
 	}
@@ -165,7 +166,11 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		}
 		return exitFailed, err
 	}
-	if err := b.writeShard(dir, data, stats, b.lineage(mined, gen, ver)); err != nil {
+	lin, err := redactLineage(b.e.redact, b.lineage(mined, gen, ver))
+	if err != nil {
+		return exitFailed, err
+	}
+	if err := b.writeShard(dir, data, stats, lin); err != nil {
 		return exitFailed, err
 	}
 	return b.finish(ctx, stats)
