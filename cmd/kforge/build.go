@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"time"
 
 	"kforge/configs"
 	"kforge/datasets"
@@ -369,11 +368,9 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 
 	progress := &pipeline.Progress{
 		Stats: stats, Out: b.e.stderr, Log: b.log,
-		Total: func() int64 { return int64(len(tasks)) },
-		Done:  func() int64 { return stats.Get("tasks_done") },
-	}
-	if d, err := time.ParseDuration(cfg.Run.ProgressInterval); err == nil {
-		progress.Interval = d
+		Total:    func() int64 { return int64(len(tasks)) },
+		Done:     func() int64 { return stats.Get("tasks_done") },
+		Interval: cfg.Run.ProgressInterval,
 	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	progressDone := make(chan struct{})
