@@ -6,13 +6,20 @@ package configs
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/url"
+	"os"
 	"reflect"
+	"regexp"
 	"strings"
+	"time"
 
 	"kforge/datasets"
 	"kforge/filters/verify"
+	"kforge/internal/redact"
 	"kforge/sinks/hub"
 	"kforge/sources/model"
 	"kforge/sources/repos"
@@ -45,9 +52,9 @@ type LogConfig struct {
 
 // RunConfig is the run section.
 type RunConfig struct {
-	Shards           int    `yaml:"shards" default:"0" min:"0" max:"100000" doc:"Shard count for schedulers that give only an index (Kubernetes JOB_COMPLETION_INDEX); Slurm arrays give both."`
-	ProgressInterval string `yaml:"progress_interval" default:"30s" doc:"Interval of progress log lines when stderr is not a terminal."`
-	MaxFailedItems   int    `yaml:"max_failed_items" default:"-1" min:"-1" doc:"Fail the run (exit 1) when more items than this fail for infrastructure reasons (-1: never)."`
+	Shards           int           `yaml:"shards" default:"0" min:"0" max:"100000" doc:"Shard count for schedulers that give only an index (Kubernetes JOB_COMPLETION_INDEX); Slurm arrays give both."`
+	ProgressInterval time.Duration `yaml:"progress_interval" default:"30s" min:"1s" doc:"Interval of progress log lines when stderr is not a terminal."`
+	MaxFailedItems   int           `yaml:"max_failed_items" default:"-1" min:"-1" doc:"Fail the run (exit 1) when more items than this fail for infrastructure reasons (-1: never)."`
 }
 
 // validate checks what the tags cannot: required keys and cross-field rules.
@@ -82,6 +89,76 @@ func (c *Config) validate() []Problem {
 	}
 	if c.Publish != nil && strings.Count(c.Publish.Repo, "/") != 1 {
 		add("publish.repo", "want ORG/NAME, got %q", c.Publish.Repo)
+	}
+	if c.Publish != nil && c.Publish.Endpoint != "" {
+		if msg := checkURL(c.Publish.Endpoint, "http", "https"); msg != "" {
+			add("publish.endpoint", "%s", msg)
+		}
+	}
+	if c.Publish != nil && c.Publish.Tag != "" && !hub.ValidTag(c.Publish.Tag) {
+		add("publish.tag", "%q is not a valid git tag name", c.Publish.Tag)
+	}
+	if c.Model.Host != "" {
+		h := c.Model.Host
+		if !strings.Contains(h, "://") {
+			h = "http://" + h // OLLAMA_HOST's form, host:port
+		}
+		if msg := checkURL(h, "http", "https"); msg != "" {
+			add("model.host", "%s", msg)
+		}
+	}
+	if k := c.Model.APIKeyEnv; k != "" && !envNameRe.MatchString(k) {
+		add("model.api_key_env", "want the name of an environment variable (like OPENAI_API_KEY), never the key itself")
+	}
+	for i, r := range c.Dataset.Replay.Sources {
+		if r.Hub != "" && strings.Count(r.Hub, "/") != 1 {
+			add(fmt.Sprintf("dataset.replay.sources[%d].hub", i), "want ORG/NAME, got %q", r.Hub)
+		}
+	}
+	return ps
+}
+
+var (
+	envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// checkURL says what is wrong with a server URL, or "" when it is fine. The
+// URL itself is not repeated: it may hold a password.
+func checkURL(s string, schemes ...string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "not a URL (" + redact.Text(err.Error()) + ")"
+	}
+	if !slicesContains(schemes, u.Scheme) || u.Host == "" {
+		return fmt.Sprintf("want a %s URL with a host", strings.Join(schemes, " or "))
+	}
+	return ""
+}
+
+// checkPaths checks that the local files and directories the recipe names
+// exist, so that a build fails at its start, not at the release after every
+// model call: replay sources and decontamination sets. Relative paths are
+// taken from the working directory, as the build reads them.
+func (c *Config) checkPaths() []Problem {
+	var ps []Problem
+	check := func(path, p string) {
+		if p == "" {
+			return
+		}
+		_, err := os.Stat(p)
+		switch {
+		case err == nil:
+		case errors.Is(err, fs.ErrNotExist):
+			ps = append(ps, Problem{Path: path, Msg: fmt.Sprintf("%s does not exist", p)})
+		default:
+			ps = append(ps, Problem{Path: path, Msg: err.Error()})
+		}
+	}
+	for i, r := range c.Dataset.Replay.Sources {
+		check(fmt.Sprintf("dataset.replay.sources[%d].path", i), r.Path)
+	}
+	for i, p := range c.Dataset.Decontaminate {
+		check(fmt.Sprintf("dataset.decontaminate[%d]", i), p)
 	}
 	return ps
 }

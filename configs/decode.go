@@ -1,13 +1,17 @@
 package configs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -42,61 +46,154 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Load reads, decodes and validates a recipe. Every problem is reported at
-// once, as Problems, before any work starts.
-func Load(path string) (*Config, error) {
+// Options change what Load checks.
+type Options struct {
+	// SkipPaths leaves out the checks that local paths exist (replay
+	// sources, decontamination sets): for a recipe written for another
+	// machine.
+	SkipPaths bool
+}
+
+// Load reads, decodes and validates a recipe, and checks that the local paths
+// it names exist. Every problem is reported at once, as Problems, each with
+// file and line, before any work starts.
+func Load(path string) (*Config, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, o Options) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Problems{{File: path, Msg: err.Error()}}
 	}
-	return Parse(path, b)
+	return parse(path, b, !o.SkipPaths)
 }
 
-// Parse decodes and validates a recipe held in memory; name is used in messages.
-func Parse(name string, data []byte) (*Config, error) {
+// Parse decodes and validates a recipe held in memory; name is used in
+// messages. It reads no file: the paths the recipe names are not checked.
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, false) }
+
+func parse(name string, data []byte, checkPaths bool) (*Config, error) {
 	var c Config
 	if err := ApplyDefaults(&c); err != nil {
 		return nil, err
 	}
-	d := decoder{file: name}
+	d := decoder{file: name, top: 1}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		var line int
-		msg := err.Error()
-		// yaml.v3 reports "yaml: line N: …".
-		if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-			if n, tail, ok := strings.Cut(rest, ":"); ok {
-				line, _ = strconv.Atoi(n)
-				msg = strings.TrimSpace(tail)
-			}
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Problems{{File: name, Line: 1, Msg: "empty config"}}
 		}
-		return nil, Problems{{File: name, Line: line, Msg: "not valid YAML: " + msg}}
+		return nil, Problems{yamlProblem(name, data, err)}
 	}
-	if len(root.Content) == 0 {
-		return nil, Problems{{File: name, Msg: "empty config"}}
+	// A recipe is one document: a second one (after ---) would be silently
+	// ignored by a plain decode.
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		d.problems = append(d.problems, Problem{File: name, Line: extra.Line,
+			Msg: "a second YAML document (---) starts here; a recipe is one document: put each recipe in its own file"})
+	case !errors.Is(err, io.EOF):
+		p := yamlProblem(name, data, err)
+		p.Msg = "a second YAML document (---), and " + p.Msg
+		d.problems = append(d.problems, p)
 	}
-	d.decode(root.Content[0], reflect.ValueOf(&c).Elem(), "")
-	if len(d.problems) == 0 {
-		for _, p := range c.validate() {
-			p.File = name
-			p.Line = d.lineOf(p.Path)
-			d.problems = append(d.problems, p)
+	if len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
+		return nil, append(Problems{{File: name, Line: 1, Msg: "empty config"}}, d.problems...)
+	}
+	top := root.Content[0]
+	if top.Line > 0 {
+		d.top = top.Line
+	}
+	d.decode(top, reflect.ValueOf(&c).Elem(), "")
+	// Every problem at once: the cross-field rules and path checks run even
+	// when a value did not decode, leaving out what that value's problem
+	// already covers.
+	decoded := len(d.problems)
+	var more []Problem
+	more = append(more, c.validate()...)
+	if checkPaths {
+		more = append(more, c.checkPaths()...)
+	}
+	for _, p := range more {
+		if d.covered(p.Path, decoded) {
+			continue
 		}
+		p.File = name
+		p.Line = d.lineOf(p.Path)
+		d.problems = append(d.problems, p)
 	}
 	if len(d.problems) > 0 {
+		sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
 		return nil, d.problems
 	}
 	return &c, nil
+}
+
+// yamlProblem turns a YAML syntax error into a problem with a line: the one
+// yaml.v3 names ("yaml: line N: …"), else the first line holding a byte YAML
+// refuses (control characters, invalid UTF-8: a binary file), else line 1.
+func yamlProblem(name string, data []byte, err error) Problem {
+	msg := err.Error()
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
+		if n, tail, ok := strings.Cut(rest, ":"); ok {
+			line, _ = strconv.Atoi(n)
+			msg = strings.TrimSpace(tail)
+		}
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if line == 0 {
+		line = badByteLine(data)
+	}
+	return Problem{File: name, Line: line, Msg: "not valid YAML: " + msg}
+}
+
+// badByteLine is the line of the first byte a YAML file may not hold (a
+// control character other than tab, newline and carriage return, or a byte
+// that is not UTF-8), or 1 when there is none.
+func badByteLine(data []byte) int {
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line
+		case r == '\n':
+			line++
+		case r < 0x20 && r != '\t' && r != '\r', r == 0x7f:
+			return line
+		}
+		i += size
+	}
+	return 1
+}
+
+// covered reports whether one of the first n problems (the decoder's) is at
+// path or above it: a value that did not decode is not reported again.
+func (d *decoder) covered(path string, n int) bool {
+	for _, q := range d.problems[:n] {
+		if q.Path == "" {
+			continue
+		}
+		if path == q.Path || strings.HasPrefix(path, q.Path+".") || strings.HasPrefix(path, q.Path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 type decoder struct {
 	file     string
 	problems Problems
 	lines    map[string]int // key path -> line, for validation messages
+	top      int            // line of the document's top mapping
 }
 
 // lineOf is the line of path, or of its nearest ancestor that is in the file
-// (a missing key is reported where its parent is).
+// (a missing key is reported where its parent is; a missing top-level key,
+// like name, at the top of the document).
 func (d *decoder) lineOf(path string) int {
 	for path != "" {
 		if l, ok := d.lines[path]; ok {
@@ -108,7 +205,7 @@ func (d *decoder) lineOf(path string) int {
 		}
 		path = path[:i]
 	}
-	return 0
+	return d.top
 }
 
 func (d *decoder) add(n *yaml.Node, path, format string, args ...any) {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"kforge/internal/redact"
 	"maps"
 	"slices"
 	"strings"
@@ -75,6 +76,7 @@ func (s *Stats) Reject(stage, reason string) {
 // record counts reason under stage. Reasons are cut to their first line and
 // 200 bytes so that counts group.
 func (s *Stats) record(into map[string]map[string]int64, stage, reason string) {
+	reason = redact.Text(reason) // a failure's text may name a server URL with credentials
 	if i := strings.IndexByte(reason, '\n'); i >= 0 {
 		reason = reason[:i]
 	}

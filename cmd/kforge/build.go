@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"time"
 
 	"kforge/configs"
 	"kforge/datasets"
@@ -49,6 +48,7 @@ func cmdBuild(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
 	}
+	e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
 	if *out != "" {
 		cfg.Out = *out
 	}
@@ -179,7 +179,11 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		}
 		return exitFailed, err
 	}
-	if err := b.writeShard(dir, data, stats, b.lineage(mined, gen, ver)); err != nil {
+	lin, err := redactLineage(b.e.redact, b.lineage(mined, gen, ver))
+	if err != nil {
+		return exitFailed, err
+	}
+	if err := b.writeShard(dir, data, stats, lin); err != nil {
 		return exitFailed, err
 	}
 	return b.finish(ctx, stats)
@@ -384,11 +388,9 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 
 	progress := &pipeline.Progress{
 		Stats: stats, Out: b.e.stderr, Log: b.log,
-		Total: func() int64 { return int64(len(tasks)) },
-		Done:  func() int64 { return stats.Get("tasks_done") },
-	}
-	if d, err := time.ParseDuration(cfg.Run.ProgressInterval); err == nil {
-		progress.Interval = d
+		Total:    func() int64 { return int64(len(tasks)) },
+		Done:     func() int64 { return stats.Get("tasks_done") },
+		Interval: cfg.Run.ProgressInterval,
 	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	progressDone := make(chan struct{})

@@ -8,7 +8,7 @@ import (
 )
 
 func cmdConfig(ctx context.Context, e *env, args []string) int {
-	const use = "usage: kforge config check FILE... | kforge config explain"
+	const use = "usage: kforge config check [--skip-paths] FILE... | kforge config explain"
 	if len(args) == 0 {
 		fmt.Fprintln(e.stderr, use)
 		return exitUsage
@@ -18,13 +18,20 @@ func cmdConfig(ctx context.Context, e *env, args []string) int {
 		configs.Explain(e.stdout)
 		return exitOK
 	case "check":
-		if len(args) < 2 {
+		files := args[1:]
+		// --skip-paths: a recipe written for another machine (the cluster's
+		// replay and decontamination paths) is checked here without them.
+		var o configs.Options
+		if len(files) > 0 && (files[0] == "--skip-paths" || files[0] == "-skip-paths") {
+			o.SkipPaths, files = true, files[1:]
+		}
+		if len(files) == 0 {
 			fmt.Fprintln(e.stderr, use)
 			return exitUsage
 		}
 		code := exitOK
-		for _, f := range args[1:] {
-			if _, err := configs.Load(f); err != nil {
+		for _, f := range files {
+			if _, err := configs.LoadWith(f, o); err != nil {
 				fmt.Fprintln(e.stderr, err)
 				code = exitUsage
 				continue

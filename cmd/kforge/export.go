@@ -60,6 +60,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
 			return exitUsage
 		}
+		e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
 		ds = cfg.Dataset
 		lineage = map[string]any{"recipe": cfg.Name, "sources": cfg.Sources, "model": cfg.Model, "verify": cfg.Verify}
 		if cfg.CacheDir != "" {

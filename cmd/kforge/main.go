@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"kforge/internal/redact"
 )
 
 // Exit codes.
@@ -29,6 +31,9 @@ const (
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// redact masks credentials (URL userinfo, secret variables' values) in
+	// everything kforge prints and writes; run sets it.
+	redact *redact.Redactor
 }
 
 // command is one subcommand.
@@ -63,6 +68,7 @@ func main() {
 
 // run dispatches to a subcommand and returns the exit code.
 func run(ctx context.Context, e *env, args []string) int {
+	e = withRedaction(e)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr)
 		if len(args) == 0 {
@@ -78,6 +84,23 @@ func run(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stderr, "kforge: unknown command %q\n", args[0])
 	usage(e.stderr)
 	return exitUsage
+}
+
+// withRedaction returns a copy of e whose stdout and stderr mask URL
+// userinfo and the values of the secret variables (HF_TOKEN, *_API_KEY, …;
+// see redact.SecretNames) in every write: whatever a command prints, a
+// planted credential does not come out.
+func withRedaction(e *env) *env {
+	if e.redact != nil {
+		return e
+	}
+	c := *e
+	if c.getenv == nil {
+		c.getenv = func(string) string { return "" }
+	}
+	c.redact = redact.New(c.getenv, redact.SecretNames(os.Environ())...)
+	c.stdout, c.stderr = c.redact.Writer(e.stdout), c.redact.Writer(e.stderr)
+	return &c
 }
 
 func usage(w io.Writer) {

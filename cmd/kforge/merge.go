@@ -59,6 +59,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
 			return exitUsage
 		}
+		e.redact.Add(e.getenv(c.Model.APIKeyEnv))
 		cfg, logFormat, logLevel = c, c.Log.Format, c.Log.Level
 	}
 	log := newLogger(e.stderr, logFormat, logLevel)

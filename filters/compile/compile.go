@@ -124,7 +124,9 @@ func New(ctx context.Context, c Compiler) (*Compiler, error) {
 	if c.Kind == HIPCC && len(c.Archs) == 0 {
 		return nil, errors.New("compile: hipcc needs an --offload-arch (verify.archs, or a GPU to detect)")
 	}
-	out, err := exec.CommandContext(ctx, c.Path, "--version").CombinedOutput()
+	ver := exec.CommandContext(ctx, c.Path, "--version")
+	ver.Env = sandbox.CompilerEnv(os.TempDir())
+	out, err := ver.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("compile: %s --version: %w: %s", c.Path, err, FilterLog(string(out)))
 	}
@@ -369,6 +371,10 @@ func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, 
 	defer cancel()
 	cmd := exec.CommandContext(cctx, c.Path, args...)
 	cmd.Dir = dir
+	// A minimal environment (toolchain variables, HOME and TMPDIR in the
+	// build directory), confined or not: a source's #pragma or .incbin, a
+	// compiler plugin or a message must have no token to reveal.
+	cmd.Env = sandbox.CompilerEnv(dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second

@@ -98,7 +98,7 @@ func (s *Sandbox) Confine(cmd *exec.Cmd, dir string, readable, writable []string
 	cmd.Args = append(append(append([]string{s.bwrap}, append(st.args(), c.args()...)...), cmd.Path), cmd.Args[1:]...)
 	cmd.Path = s.bwrap
 	if cmd.Env == nil {
-		cmd.Env = os.Environ()
+		cmd.Env = CompilerEnv(dir) // never the host's whole environment
 	}
 	cmd.Env = append(cmd.Env, "TMPDIR="+dir) // the host's temporary directory is not there
 	return st

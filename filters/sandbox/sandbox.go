@@ -168,13 +168,12 @@ type Sandbox struct {
 	sized   bool   // bwrap can size a tmpfs
 	cgroup  string // a cgroup v2 directory where runs get their own memory.max
 	cgNote  string // why there is none
-	passEnv []string
 	prlimit string
 }
 
 // New returns a sandbox.
 func New() *Sandbox {
-	s := &Sandbox{passEnv: []string{"LD_LIBRARY_PATH", "ROCM_PATH", "HIP_PATH", "CUDA_HOME", "CUDA_PATH", "HSA_PATH"}}
+	s := &Sandbox{}
 	if p, err := exec.LookPath("prlimit"); err == nil {
 		s.prlimit = p
 	}
@@ -422,19 +421,9 @@ func (s *Sandbox) Run(ctx context.Context, spec Spec) (Result, error) {
 }
 
 func (s *Sandbox) env(dir string, spec Spec) []string {
-	env := map[string]string{
-		"PATH":   "/usr/local/bin:/usr/bin:/bin",
-		"HOME":   dir,
-		"TMPDIR": dir,
-		"LANG":   "C",
-		"LC_ALL": "C",
-	}
-	for _, k := range s.passEnv {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
+	env := baseEnv(dir, os.Environ())
 	if spec.GPU != "" {
+		delete(env, "GPU_DEVICE_ORDINAL") // the host's numbering, not this run's
 		for _, k := range []string{"HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"} {
 			env[k] = spec.GPU
 		}
@@ -442,11 +431,7 @@ func (s *Sandbox) env(dir string, spec Spec) []string {
 	for k, v := range spec.Env {
 		env[k] = v
 	}
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	return out
+	return flatten(env)
 }
 
 // capped keeps the first max bytes written to it.

@@ -9,3 +9,6 @@ type Config struct {
 	Tag      string `yaml:"tag" doc:"Tag for the release commit; empty means vYYYY.MM.DD of the build date."`
 	Endpoint string `yaml:"endpoint" doc:"Hub URL; empty means HF_ENDPOINT or the public Hub."`
 }
+
+// ValidTag reports whether tag may name a release (publish.tag, --tag).
+func ValidTag(tag string) bool { return tagRe.MatchString(tag) }

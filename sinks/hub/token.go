@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"kforge/internal/redact"
 )
 
 // ErrNoToken means no Hub token was found in the environment or token files.
@@ -47,7 +49,9 @@ func redactText(text string, tok secret) string {
 	if len(tok) >= minSecretLen {
 		text = strings.ReplaceAll(text, string(tok), mask)
 	}
-	return tokenPattern.ReplaceAllString(text, mask)
+	// An endpoint given with user:password (HF_ENDPOINT, publish.endpoint)
+	// is masked with kforge's one URL redaction.
+	return redact.Text(tokenPattern.ReplaceAllString(text, mask))
 }
 
 // resolveToken finds the token the way huggingface_hub does: HF_TOKEN (or

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kforge/internal/redact"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -69,12 +70,12 @@ func (p *ollamaProvider) Name() string { return "ollama" }
 // Prepare implements provider: api Show, api Pull when missing and allowed,
 // and the digest from api List (Show does not report it).
 func (p *ollamaProvider) Prepare(ctx context.Context) (ModelInfo, error) {
-	info := ModelInfo{Provider: "ollama", Host: p.base.Redacted(), Model: p.cfg.Model}
+	info := ModelInfo{Provider: "ollama", Host: redact.URL(p.base.String()), Model: p.cfg.Model}
 	show, err := p.show(ctx)
 	if isNotFound(err) {
 		if !p.cfg.Pull {
 			return info, fmt.Errorf("model %q is not on the Ollama server at %s: run `ollama pull %s` there, or allow pulling (model.pull: true, no --no-pull)",
-				p.cfg.Model, p.base.Redacted(), p.cfg.Model)
+				p.cfg.Model, redact.URL(p.base.String()), p.cfg.Model)
 		}
 		if err := p.pull(ctx); err != nil {
 			return info, err
@@ -82,7 +83,7 @@ func (p *ollamaProvider) Prepare(ctx context.Context) (ModelInfo, error) {
 		show, err = p.show(ctx)
 	}
 	if err != nil {
-		return info, fmt.Errorf("ollama show %s at %s: %w", p.cfg.Model, p.base.Redacted(), err)
+		return info, fmt.Errorf("ollama show %s at %s: %w", p.cfg.Model, redact.URL(p.base.String()), err)
 	}
 	info.Family = show.Details.Family
 	info.ParamSize = show.Details.ParameterSize
@@ -135,7 +136,7 @@ func isNotFound(err error) bool {
 // lines otherwise. A pull is not retried: Ollama resumes partial layers, so
 // running the build again is the retry.
 func (p *ollamaProvider) pull(ctx context.Context) error {
-	p.log.Info("pulling model", "model", p.cfg.Model, "host", p.base.Redacted())
+	p.log.Info("pulling model", "model", p.cfg.Model, "host", redact.URL(p.base.String()))
 	tty := false
 	if f, ok := p.progress.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
@@ -155,7 +156,7 @@ func (p *ollamaProvider) pull(ctx context.Context) error {
 		err = errors.New("the pull stream ended before success")
 	}
 	if err != nil {
-		return fmt.Errorf("ollama pull %s at %s: %w", p.cfg.Model, p.base.Redacted(), err)
+		return fmt.Errorf("ollama pull %s at %s: %w", p.cfg.Model, redact.URL(p.base.String()), err)
 	}
 	p.log.Info("pulled model", "model", p.cfg.Model)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kforge/internal/redact"
 	"net/http"
 	"net/url"
 	"slices"
@@ -167,7 +168,7 @@ func (p *openaiProvider) redact(err error) error {
 // Prepare implements provider: the model must be among /models. There is no
 // pull and no digest in this API.
 func (p *openaiProvider) Prepare(ctx context.Context) (ModelInfo, error) {
-	info := ModelInfo{Provider: "openai", Host: p.base.Redacted(), Model: p.cfg.Model}
+	info := ModelInfo{Provider: "openai", Host: redact.URL(p.base.String()), Model: p.cfg.Model}
 	var list struct {
 		Data []struct {
 			ID string `json:"id"`
@@ -176,7 +177,7 @@ func (p *openaiProvider) Prepare(ctx context.Context) (ModelInfo, error) {
 	if _, err := p.retry.do(ctx, "list models", func(ctx context.Context) error {
 		return p.send(ctx, http.MethodGet, "models", nil, &list)
 	}); err != nil {
-		return info, fmt.Errorf("%s: %w", p.base.Redacted(), err)
+		return info, fmt.Errorf("%s: %w", redact.URL(p.base.String()), err)
 	}
 	var ids []string
 	for _, m := range list.Data {
@@ -184,7 +185,7 @@ func (p *openaiProvider) Prepare(ctx context.Context) (ModelInfo, error) {
 	}
 	if !slices.Contains(ids, p.cfg.Model) {
 		return info, fmt.Errorf("model %q is not served at %s (served: %s); start the server with it or fix model.model",
-			p.cfg.Model, p.base.Redacted(), strings.Join(ids, ", "))
+			p.cfg.Model, redact.URL(p.base.String()), strings.Join(ids, ", "))
 	}
 	return info, nil
 }

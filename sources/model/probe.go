@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"kforge/internal/redact"
 	"net/http"
 
 	"strings"
@@ -39,7 +40,7 @@ func BaseURL(cfg Config, getenv func(string) string) string {
 // makes no generation call.
 func CheckEndpoint(ctx context.Context, cfg Config, getenv func(string) string) Endpoint {
 	base := BaseURL(cfg, getenv)
-	ep := Endpoint{URL: base}
+	ep := Endpoint{URL: redact.URL(base)}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	path := "/api/tags"
@@ -48,7 +49,7 @@ func CheckEndpoint(ctx context.Context, cfg Config, getenv func(string) string) 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
-		ep.Note = err.Error()
+		ep.Note = redact.Text(err.Error())
 		return ep
 	}
 	if cfg.APIKeyEnv != "" {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	credentials "kforge/internal/redact"
 	"os"
 	"os/exec"
 	"path"
@@ -42,8 +43,9 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 
 var userinfoRe = regexp.MustCompile(`(://)[^/@\s]+@`)
 
-// redact hides credentials embedded in URLs (https://user:token@host/…).
-func redact(s string) string { return userinfoRe.ReplaceAllString(s, "${1}***@") }
+// redact hides credentials embedded in URLs (https://user:token@host/…),
+// with kforge's one redaction function.
+func redact(s string) string { return credentials.Text(s) }
 
 // hasCredentials reports whether url embeds a user name or token; such URLs
 // are refused, because git would store them in the mirror's config file.
