@@ -91,7 +91,7 @@ func TestMineConfigFlag(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "out", "cache", "git")); err != nil {
 		t.Errorf("mirror not under the recipe's <out>/cache: %v", err)
 	}
-	if !strings.Contains(stderr, "hip-program: no validation output") {
+	if !strings.Contains(stderr, "hip-program: no result check") {
 		t.Errorf("summary lacks the skip reason:\n%s", stderr)
 	}
 }
