@@ -77,6 +77,9 @@ func Build(ctx context.Context, cxx, hipInclude, dir string) (string, error) {
 	if _, err := os.Stat(filepath.Join(hipInclude, "hip", "hip_runtime_api.h")); err != nil {
 		return "", fmt.Errorf("dryrun: HIP headers not found under %s (install libamdhip64-dev or set KFORGE_HIP_INCLUDE)", hipInclude)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("dryrun: %w", err)
+	}
 	tmp, err := os.MkdirTemp(dir, "build-")
 	if err != nil {
 		return "", fmt.Errorf("dryrun: %w", err)
