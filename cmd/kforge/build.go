@@ -415,7 +415,8 @@ func qualifyForBuild(ctx context.Context, ver *verify.Verifier, t *datasets.Task
 }
 
 // usableTask says why a build may not use t: its qualification dropped it,
-// or left it fewer than verify.MinQualifiedSizes sizes. A task never
+// or left it fewer than verify.MinQualifiedSizes sizes (all of them, for a
+// task recorded with fewer). A task never
 // qualified is used with all its sizes.
 func usableTask(t *datasets.Task) error {
 	q := t.Qualification
@@ -425,8 +426,8 @@ func usableTask(t *datasets.Task) error {
 	if !t.Usable() {
 		return fmt.Errorf("%w: task %s dropped by qualification on %s (%s): %s", verify.ErrTask, t.ID, q.Backend, q.Rule, q.Reason)
 	}
-	if n := len(t.UsableSizes()); n < verify.MinQualifiedSizes {
-		return fmt.Errorf("%w: task %s has %d qualified sizes, fewer than %d", verify.ErrTask, t.ID, n, verify.MinQualifiedSizes)
+	if n, need := len(t.UsableSizes()), min(verify.MinQualifiedSizes, len(t.Sizes)); n < need || n == 0 {
+		return fmt.Errorf("%w: task %s has %d qualified sizes, fewer than %d", verify.ErrTask, t.ID, n, need)
 	}
 	return nil
 }

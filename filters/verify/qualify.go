@@ -19,7 +19,8 @@ import (
 	"kforge/pipeline"
 )
 
-// MinQualifiedSizes is the fewest usable sizes a qualified task keeps.
+// MinQualifiedSizes is the fewest usable sizes a qualified task keeps (a
+// task recorded with fewer must keep all of them).
 const MinQualifiedSizes = 3
 
 // Qualification rules (why a size or a task was dropped).
@@ -140,7 +141,8 @@ func decide(q *datasets.Qualification) {
 			first = fmt.Sprintf("size %s: %s", s.Name, s.Reason)
 		}
 	}
-	if usable >= MinQualifiedSizes {
+	need := min(MinQualifiedSizes, len(q.Sizes))
+	if usable >= need && usable > 0 {
 		q.Status, q.Rule, q.Reason = datasets.QualQualified, "", ""
 		return
 	}
@@ -153,7 +155,7 @@ func decide(q *datasets.Qualification) {
 		return
 	}
 	q.Rule = QualRuleTooFew
-	q.Reason = fmt.Sprintf("%d of %d sizes qualify, fewer than %d", usable, len(q.Sizes), MinQualifiedSizes)
+	q.Reason = fmt.Sprintf("%d of %d sizes qualify, fewer than %d", usable, len(q.Sizes), need)
 	if first != "" {
 		q.Reason += "; " + first
 	}
