@@ -36,16 +36,82 @@ type Task struct {
 	// that the build compiles, relative to the task root. Content is inline so a
 	// task is self-describing; large shared headers stay in the repository and
 	// are named by Build.IncludeDirs (resolved against the checkout at Source.Commit).
-	Files  []File      `json:"files"`
-	Region Region      `json:"region"`
-	Sizes  []Size      `json:"sizes"`
-	Build  BuildRecipe `json:"build"`
-	Run    RunRecipe   `json:"run"`
-	Archs  []string    `json:"archs,omitempty"` // targets it builds for, e.g. gfx90a
+	Files  []File       `json:"files"`
+	Region Region       `json:"region"`
+	Sizes  []Size       `json:"sizes"`
+	Build  BuildRecipe  `json:"build"`
+	Run    RunRecipe    `json:"run"`
+	Archs  []string     `json:"archs,omitempty"` // targets it builds for, e.g. gfx90a
+	Extra  *TaskContext `json:"context,omitempty"`
 	// SizeNotes say which sizes could not be generated valid for the
 	// program's own rules, and why (e.g. no tail for an unpadded instance).
-	SizeNotes []string     `json:"size_notes,omitempty"`
-	Extra     *TaskContext `json:"context,omitempty"`
+	SizeNotes []string `json:"size_notes,omitempty"`
+	// Qualification is what running the unchanged reference found (kforge
+	// qualify, or a GPU backend on first use); nil when never qualified.
+	Qualification *Qualification `json:"qualification,omitempty"`
+}
+
+// Qualification statuses, of a task and of each size.
+const (
+	QualQualified = "qualified"
+	QualDropped   = "dropped"
+	// QualUnchecked: the dry run could not judge it (the program calls a
+	// HIP function the dry-run runtime lacks); it is kept.
+	QualUnchecked = "unchecked"
+)
+
+// Qualification records how a task's unchanged reference fared when run the
+// way verification runs it: per size, qualified or dropped with the reason.
+// A dry run (Backend "dry-run") judges only the host side (sizes refused,
+// arch checks, arguments, crashes, which kernels were launched), never
+// correctness; a GPU backend requires every seed to pass and be timed.
+type Qualification struct {
+	Backend   string     `json:"backend"`
+	Toolchain string     `json:"toolchain,omitempty"`
+	Arch      string     `json:"arch,omitempty"`
+	Status    string     `json:"status"`         // QualQualified or QualDropped
+	Rule      string     `json:"rule,omitempty"` // why a dropped task was dropped: dead-region, too-few-sizes, compile, …
+	Reason    string     `json:"reason,omitempty"`
+	Sizes     []SizeQual `json:"sizes"`
+	// Launched are the kernels the reference launched (dry run: demangled names).
+	Launched []string `json:"launched,omitempty"`
+	Note     string   `json:"note,omitempty"`
+}
+
+// SizeQual is one size's qualification.
+type SizeQual struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`         // QualQualified, QualDropped or QualUnchecked
+	Rule   string `json:"rule,omitempty"` // refused, crash, timeout, dead-region, reference-fails, …
+	Reason string `json:"reason,omitempty"`
+	// RefMS is the reference's kernel time on a GPU backend.
+	RefMS float64 `json:"reference_ms,omitempty"`
+}
+
+// Usable reports whether t may be used: never qualified, or qualified.
+func (t *Task) Usable() bool {
+	return t.Qualification == nil || t.Qualification.Status == QualQualified
+}
+
+// UsableSizes are the sizes verification runs: all of them when t was never
+// qualified, else those its qualification did not drop (a size it does not
+// name is not used).
+func (t *Task) UsableSizes() []Size {
+	q := t.Qualification
+	if q == nil {
+		return t.Sizes
+	}
+	ok := map[string]bool{}
+	for _, s := range q.Sizes {
+		ok[s.Name] = s.Status == QualQualified || s.Status == QualUnchecked
+	}
+	var out []Size
+	for _, s := range t.Sizes {
+		if ok[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Source is the provenance of a task.

@@ -277,7 +277,19 @@ type unit struct {
 func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*taskState, gen *model.Generator, ver *verify.Verifier) (*datasets.ShardData, error) {
 	cfg := b.cfg
 	g := pipeline.NewGroup(ctx, stats)
-	loop := pipeline.NewLoop(g, pipeline.From(g, tasks))
+	// Qualification comes first: on a GPU backend each task's reference runs
+	// on every size before any candidate (cached), and only qualified tasks
+	// with their qualified sizes go on.
+	qualified := pipeline.Run(g, pipeline.Stage[*taskState, *taskState]{Name: "qualify", Workers: ver.GPUs(),
+		Fn: func(ctx context.Context, st *taskState, emit func(*taskState)) error {
+			if err := qualifyForBuild(ctx, ver, st.task); err != nil {
+				stats.Add("tasks_done", 1)
+				return err
+			}
+			emit(st)
+			return nil
+		}}, pipeline.From(g, tasks))
+	loop := pipeline.NewLoop(g, qualified)
 
 	expand := pipeline.Run(g, pipeline.Stage[*taskState, unit]{Name: "expand", Workers: 1,
 		Fn: func(ctx context.Context, st *taskState, emit func(unit)) error {
@@ -336,9 +348,6 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 	})
 
 	data := &datasets.ShardData{}
-	for _, st := range tasks {
-		data.Tasks = append(data.Tasks, *st.task)
-	}
 	pipeline.Drain(g, measured, func(u unit) error {
 		st := u.st
 		if u.err != nil {
@@ -401,7 +410,48 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 	if err != nil {
 		return nil, err
 	}
+	// Tasks are written with their qualification.
+	for _, st := range tasks {
+		data.Tasks = append(data.Tasks, *st.task)
+	}
 	return data, nil
+}
+
+// qualifyForBuild qualifies t on a measuring backend when it carries no
+// qualification from that backend and toolchain (a dry run's is replaced
+// by a real one), then says whether the build may use it: an error wrapping
+// verify.ErrTask, with the reason, when qualification dropped it.
+func qualifyForBuild(ctx context.Context, ver *verify.Verifier, t *datasets.Task) error {
+	if ver.Measures() {
+		q := t.Qualification
+		dev := ver.Device()
+		if q == nil || q.Backend != ver.Backend() || q.Toolchain != dev.Toolchain || q.Arch != dev.Arch {
+			nq, _, err := ver.Qualify(ctx, t)
+			if err != nil {
+				return err
+			}
+			t.Qualification = nq
+		}
+	}
+	return usableTask(t)
+}
+
+// usableTask says why a build may not use t: its qualification dropped it,
+// or left it fewer than verify.MinQualifiedSizes sizes (all of them, for a
+// task recorded with fewer). A task never
+// qualified is used with all its sizes.
+func usableTask(t *datasets.Task) error {
+	q := t.Qualification
+	if q == nil {
+		return nil
+	}
+	if !t.Usable() {
+		return fmt.Errorf("%w: task %s dropped by qualification on %s (%s): %s", verify.ErrTask, t.ID, q.Backend, q.Rule, q.Reason)
+	}
+	if n, need := len(t.UsableSizes()), min(verify.MinQualifiedSizes, len(t.Sizes)); n < need || n == 0 {
+		return fmt.Errorf("%w: task %s has %d qualified sizes, fewer than %d", verify.ErrTask, t.ID, n, need)
+	}
+	return nil
 }
 
 // writeShard writes the shard's files in canonical order, each atomically,

@@ -48,6 +48,7 @@ func commands() []command {
 	return []command{
 		{"build", "run the pipeline for a recipe: mine, generate, verify, write the release", cmdBuild},
 		{"mine", "mine tasks from repositories into tasks.jsonl", cmdMine},
+		{"qualify", "run each task's unchanged reference the way verification will; keep the sizes it passes", cmdQualify},
 		{"verify", "judge one candidate for one task and print its verdict as JSON", cmdVerify},
 		{"export", "rebuild a release from a build's shards, with no model call and no GPU run", cmdExport},
 		{"merge", "make the release from the outputs of every shard", cmdMerge},

@@ -41,7 +41,8 @@ func (c Case) Env() map[string]string {
 	return env
 }
 
-// Cases are every size of t with each of its first seeds seeds.
+// Cases are every usable size of t (all, or those its qualification kept)
+// with each of its first seeds seeds.
 func Cases(t *datasets.Task, seeds int) []Case {
 	ss := t.Run.Seeds
 	if seeds > 0 && len(ss) > seeds {
@@ -51,7 +52,7 @@ func Cases(t *datasets.Task, seeds int) []Case {
 		ss = []datasets.SeedArgs{{}}
 	}
 	var cs []Case
-	for _, sz := range t.Sizes {
+	for _, sz := range t.UsableSizes() {
 		for _, sd := range ss {
 			cs = append(cs, Case{Size: sz, Seed: sd})
 		}

@@ -15,6 +15,7 @@ import (
 	"kforge/datasets"
 	"kforge/filters/compile"
 	"kforge/filters/hiprt"
+	"kforge/filters/hiprt/dryrun"
 	"kforge/filters/measure"
 	"kforge/filters/sandbox"
 )
@@ -60,6 +61,31 @@ func compileOnlyBackend(ctx context.Context, cfg Config, opt Options) (*backend,
 		name:     BackendCompileOnly,
 		device:   datasets.Device{Name: "compile-only", Arch: strings.Join(archs, ","), Toolchain: c.Version()},
 		compiler: c, gpus: []string{""}, limits: sandbox.DefaultLimits,
+	}, nil
+}
+
+// dryRunBackend compiles with hipcc for the target arch, as compile-only
+// and rocm do, and runs programs on kforge's dry-run HIP runtime: their host
+// side only (filters/hiprt/dryrun). It qualifies tasks; it judges no
+// candidate.
+func dryRunBackend(ctx context.Context, cfg Config, opt Options) (*backend, error) {
+	archs := gfxArchs(cfg.Archs)
+	if len(archs) == 0 {
+		archs = []string{"gfx90a"}
+	}
+	c, err := compiler(ctx, compile.HIPCC, archs, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := dryrun.Build(ctx, "", hipInclude(), filepath.Join(opt.WorkDir, "dryrun"))
+	if err != nil {
+		return nil, fmt.Errorf("verify: backend dry-run: %w", err)
+	}
+	return &backend{
+		name:     BackendDryRun,
+		device:   datasets.Device{Name: "dry-run", Arch: archs[0], Toolchain: c.Version()},
+		compiler: c, gpus: []string{""}, limits: sandbox.DefaultLimits, dryRunLib: lib,
+		note: "dry run: only the host side ran (kernels were never run)",
 	}, nil
 }
 

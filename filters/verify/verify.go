@@ -27,6 +27,10 @@ const (
 	BackendCUDA        = "cuda"
 	BackendCompileOnly = "compile-only"
 	BackendHostTest    = "host-test"
+	// BackendDryRun builds programs with hipcc and runs their host side on
+	// kforge's dry-run HIP runtime (filters/hiprt/dryrun): for qualifying
+	// tasks only; it judges no candidate (verdicts are unverified).
+	BackendDryRun = "dry-run"
 )
 
 // ErrTask marks a task that cannot be judged (inconsistent region, reference
@@ -75,6 +79,8 @@ type backend struct {
 	measures bool // false: compile-only, never keeps
 	limits   func(wall time.Duration) sandbox.Limits
 	note     string
+	// dryRunLib is the directory of the dry-run HIP runtime (BackendDryRun).
+	dryRunLib string
 }
 
 // Verifier judges candidates on one backend.
@@ -131,6 +137,8 @@ func New(cfg Config, opt Options) (*Verifier, error) {
 		be, err = compileOnlyBackend(ctx, cfg, opt)
 	case BackendHostTest:
 		be, err = hostTestBackend(ctx, cfg, opt)
+	case BackendDryRun:
+		be, err = dryRunBackend(ctx, cfg, opt)
 	default:
 		err = fmt.Errorf("verify: unknown backend %q (want rocm, cuda or compile-only)", cfg.Backend)
 	}
@@ -161,12 +169,19 @@ func New(cfg Config, opt Options) (*Verifier, error) {
 // Device describes the device verdicts are reached on.
 func (v *Verifier) Device() datasets.Device { return v.be.device }
 
+// Backend is the backend's name (rocm, cuda, compile-only, host-test, dry-run).
+func (v *Verifier) Backend() string { return v.be.name }
+
+// Measures reports whether the backend runs and times programs (a GPU
+// backend, or host-test).
+func (v *Verifier) Measures() bool { return v.be.measures }
+
 // GPUs is the number of measuring workers (one per GPU).
 func (v *Verifier) GPUs() int { return len(v.be.gpus) }
 
 func (v *Verifier) newVerdict(t *datasets.Task, c *datasets.Variant) datasets.Verdict {
 	vd := datasets.Verdict{VariantID: c.ID, TaskID: t.ID, Backend: v.be.name, Device: v.be.device}
-	for _, s := range t.Sizes {
+	for _, s := range t.UsableSizes() {
 		vd.Sizes = append(vd.Sizes, s.Name)
 	}
 	return vd

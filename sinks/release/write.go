@@ -288,7 +288,7 @@ func rlRecord(t *datasets.Task, best selRow, prompt []datasets.ChatMessage, grou
 		ID: t.ID, Prompt: prompt, TaskID: t.ID, Kind: t.Kind, Op: t.Op, Dtypes: t.Dtypes, Archs: t.Archs,
 		SourceRepo: t.Source.Repo, SourceCommit: t.Source.Commit, SourcePath: t.Source.Path, License: t.Source.License,
 		TaskSpec: jsonString(t), RegionKind: t.Region.Kind, RegionRules: t.Region.Rules,
-		BuildRecipe: jsonString(t.Build), RunRecipe: jsonString(t.Run), Sizes: jsonString(t.Sizes),
+		BuildRecipe: jsonString(t.Build), RunRecipe: jsonString(t.Run), Sizes: jsonString(t.UsableSizes()),
 		BestSpeedup: best.vd.Speedup, ReferenceSolution: best.v.Region, NumKept: kept,
 	}
 	if tol := t.Run.Tolerance; tol != nil {

@@ -187,7 +187,7 @@ func newPromptData(req Request, cfg Config) promptData {
 			d.Fixed = append(d.Fixed, prm)
 		}
 	}
-	for _, s := range t.Sizes {
+	for _, s := range t.UsableSizes() {
 		if s.Hidden {
 			continue
 		}

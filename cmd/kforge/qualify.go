@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"kforge/configs"
+	"kforge/datasets"
+	"kforge/filters/verify"
+	"kforge/pipeline"
+	"kforge/sources/repos"
+)
+
+// cmdQualify runs each task's unchanged reference the way verification
+// will, and writes the tasks back with what it found (per size: qualified or
+// dropped, with the reason). Without a GPU it is a host dry run.
+func cmdQualify(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("qualify", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	tasksPath := fs.String("tasks", "", "tasks.jsonl to qualify (required)")
+	out := fs.String("out", "", "where to write the qualified tasks (default: TASKS with .qualified.jsonl)")
+	backend := fs.String("backend", "", "rocm, cuda, host-test or dry-run (default: the recipe's GPU backend, else the GPU found here, else dry-run)")
+	arch := fs.String("arch", "", "target architecture (default: the recipe's, else gfx90a for a dry run)")
+	recipe := fs.String("c", "", "recipe whose verify section to use")
+	cacheDir := fs.String("cache-dir", "", "cache directory (default: the recipe's cache_dir, else $KFORGE_CACHE_DIR or ~/.cache/kforge)")
+	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
+	logLevel := fs.String("log-level", "warn", "log level on stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *tasksPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	fail := func(code int, err error) int {
+		fmt.Fprintf(e.stderr, "kforge qualify: %v\n", err)
+		return code
+	}
+	cfg := verify.Config{}
+	if *recipe != "" {
+		rc, err := configs.Load(*recipe)
+		if err != nil {
+			return fail(exitUsage, err)
+		}
+		cfg = rc.Verify
+		if *cacheDir == "" {
+			*cacheDir = rc.CacheDir
+		}
+	} else if err := configs.ApplyDefaults(&cfg); err != nil {
+		return fail(exitFailed, err)
+	}
+	if *arch != "" {
+		cfg.Archs = strings.Split(*arch, ",")
+	}
+	if *cacheDir == "" {
+		*cacheDir = defaultCacheDir(e)
+	}
+	if *out == "" {
+		*out = strings.TrimSuffix(*tasksPath, ".jsonl") + ".qualified.jsonl"
+	}
+	tasks, err := readTaskFile(*tasksPath)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	cache, err := pipeline.OpenDirCache(*cacheDir)
+	if err != nil {
+		return fail(exitFailed, err)
+	}
+	wd := *workDir
+	if wd == "" {
+		d, err := os.MkdirTemp("", "kforge-qualify-")
+		if err != nil {
+			return fail(exitFailed, err)
+		}
+		defer os.RemoveAll(d)
+		wd = d
+	}
+	opt := verify.Options{Cache: cache, Log: newLogger(e.stderr, "text", *logLevel), WorkDir: wd,
+		Checkout: func(ctx context.Context, src datasets.Source) (string, error) {
+			return repos.Checkout(ctx, *cacheDir, src)
+		}}
+	v, err := qualifier(cfg, *backend, opt)
+	if err != nil {
+		return fail(exitFailed, err)
+	}
+	sum := qualifySummary{backend: v.Device()}
+	for i := range tasks {
+		q, st, err := v.Qualify(ctx, &tasks[i])
+		if ctx.Err() != nil {
+			return fail(exitFailed, errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume"))
+		}
+		if err != nil {
+			sum.failed = append(sum.failed, fmt.Sprintf("%s: %v", tasks[i].ID, err))
+			continue
+		}
+		tasks[i].Qualification = q
+		sum.add(q, st)
+	}
+	if err := pipeline.WriteAtomic(*out, 0o644, func(f *os.File) error { return datasets.WriteJSONL(f, tasks) }); err != nil {
+		return fail(exitFailed, err)
+	}
+	sum.print(e.stderr, *out)
+	if len(sum.failed) > 0 {
+		return exitItemsBad
+	}
+	return exitOK
+}
+
+// qualifier is the verifier qualification runs on: the backend named, else
+// the recipe's GPU backend, else the GPU this machine has, else a dry run.
+func qualifier(cfg verify.Config, backend string, opt verify.Options) (*verify.Verifier, error) {
+	try := []string{backend}
+	if backend == "" {
+		try = nil
+		if cfg.Backend == verify.BackendROCm || cfg.Backend == verify.BackendCUDA {
+			try = append(try, cfg.Backend)
+		}
+		try = append(try, verify.BackendROCm, verify.BackendCUDA, verify.BackendDryRun)
+	}
+	var errs []string
+	for _, b := range try {
+		c := cfg
+		c.Backend = b
+		v, err := verify.New(c, opt)
+		if err == nil {
+			return v, nil
+		}
+		if backend != "" {
+			return nil, err
+		}
+		errs = append(errs, err.Error())
+	}
+	return nil, fmt.Errorf("no backend can qualify here: %s", strings.Join(errs, "; "))
+}
+
+func readTaskFile(path string) ([]datasets.Task, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	var tasks []datasets.Task
+	for line := 1; sc.Scan(); line++ {
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		var t datasets.Task
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			return nil, fmt.Errorf("%s:%d: not a task: %w", path, line, err)
+		}
+		tasks = append(tasks, t)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return tasks, nil
+}
+
+// qualifySummary counts what qualification found.
+type qualifySummary struct {
+	backend                   datasets.Device
+	tasks, qualified          int
+	dropped                   map[string]int // task rule → count
+	sizes, sizesOK, unchecked int
+	sizesDropped              map[string]int // size rule → count
+	cached                    int
+	failed                    []string
+	dryRun                    bool
+}
+
+func (s *qualifySummary) add(q *datasets.Qualification, st verify.QualifyStats) {
+	if s.dropped == nil {
+		s.dropped, s.sizesDropped = map[string]int{}, map[string]int{}
+	}
+	s.tasks++
+	s.dryRun = s.dryRun || q.Backend == verify.BackendDryRun
+	if q.Status == datasets.QualQualified {
+		s.qualified++
+	} else {
+		s.dropped[q.Rule]++
+	}
+	for _, z := range q.Sizes {
+		s.sizes++
+		switch z.Status {
+		case datasets.QualQualified:
+			s.sizesOK++
+		case datasets.QualUnchecked:
+			s.unchecked++
+		default:
+			s.sizesDropped[z.Rule]++
+		}
+	}
+	s.cached += st.Cached
+}
+
+func byCount(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *qualifySummary) print(w io.Writer, out string) {
+	d := s.backend
+	fmt.Fprintf(w, "qualify: backend %s on %s (%s), toolchain %s\n", d.Name, d.Arch, out, d.Toolchain)
+	fmt.Fprintf(w, "tasks: %d qualified, %d dropped", s.qualified, s.tasks-s.qualified)
+	if len(s.dropped) > 0 {
+		fmt.Fprintf(w, " (%s)", byCount(s.dropped))
+	}
+	fmt.Fprintf(w, ", %d not judged\n", len(s.failed))
+	fmt.Fprintf(w, "sizes: %d qualified, %d dropped", s.sizesOK, s.sizes-s.sizesOK-s.unchecked)
+	if len(s.sizesDropped) > 0 {
+		fmt.Fprintf(w, " (%s)", byCount(s.sizesDropped))
+	}
+	fmt.Fprintf(w, ", %d unchecked; %d of %d from the cache\n", s.unchecked, s.cached, s.sizes)
+	for _, f := range s.failed {
+		fmt.Fprintf(w, "not judged: %s\n", f)
+	}
+	if s.dryRun {
+		fmt.Fprintln(w, "dry run: only the host side ran (kernels never did): a qualified size is one the program accepted and on which it launched the region's kernels; correctness and timing are not judged (the programs' own result checks fail), a GPU backend re-qualifies for real")
+	}
+}
