@@ -203,8 +203,11 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 		Stats:   stats,
 		Log:     b.log,
 	})
+	if errors.Is(err, release.ErrCanceled) {
+		return exitFailed, errors.New("release: canceled; the shard is complete and any earlier release is untouched: rerun the same command to write it")
+	}
 	if err != nil {
-		return exitFailed, fmt.Errorf("release: %w", err)
+		return exitFailed, err // release errors name themselves
 	}
 	b.log.Info("release written", "dir", filepath.Join(b.cfg.Out, "release"), "rows", sum.Rows)
 	if b.cfg.Publish != nil {

@@ -87,8 +87,6 @@ func (b *builder) finish(ctx context.Context, files []pq.File) error {
 		st.Add("release.contaminated", b.sum.Filtered.Contaminated)
 		st.Add("release.duplicates", b.sum.Filtered.ExactDuplicates+b.sum.Filtered.NearDuplicates)
 	}
-	b.opt.Log.Info("release written", "out", b.opt.Out, "files", len(b.sum.Files), "rows", sumRows(b.sum.Rows),
-		"replay_fraction", b.sum.Replay.Realised)
 	return nil
 }
 
