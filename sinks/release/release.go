@@ -218,10 +218,12 @@ type builder struct {
 	splits  map[string]string
 	replay  []replayRow
 	stats   *pipeline.Stats // merged stats.json of the shards
-	lin     *lineage
-	speeds  []float64 // speedups of selected rows, for the plot
-	sum     *Summary
-	parquet []pq.File
+	// failures are the shards' failed items and unreadable sources.
+	failures []datasets.Failure
+	lin      *lineage
+	speeds   []float64 // speedups of selected rows, for the plot
+	sum      *Summary
+	parquet  []pq.File
 }
 
 type replayRow struct {
@@ -368,7 +370,16 @@ func (b *builder) readStats(dir string) {
 func (b *builder) decide(ctx context.Context) error {
 	for _, dir := range b.shards {
 		b.readStats(dir)
+		fs, err := datasets.ReadFailures(dir)
+		if err != nil {
+			return fmt.Errorf("release: %w", err)
+		}
+		b.failures = append(b.failures, fs...)
 	}
+	datasets.SortFailures(b.failures)
+	// Every shard mines every source: a source unreadable in several shards
+	// is one failure.
+	b.failures = slices.CompactFunc(b.failures, func(x, y datasets.Failure) bool { return x == y })
 	res := b.dd.Run()
 	b.sum.Filtered.ExactDuplicates = int64(res.Exact)
 	b.sum.Filtered.NearDuplicates = int64(res.Near)
