@@ -93,6 +93,17 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			return nil, err
 		}
 		info, tasks, err := mineRepo(ctx, rc, cfg.Offline, opt, cache, res)
+		if err != nil && ctx.Err() == nil && !hasCredentials(normaliseURL(rc.URL)) {
+			// git failed: a damaged mirror is rebuilt and mined again.
+			healed, herr := healMirror(ctx, opt.CacheDir, normaliseURL(rc.URL), cfg.Offline)
+			switch {
+			case herr != nil:
+				err = fmt.Errorf("%w; %w", err, herr)
+			case healed:
+				opt.Log.Warn("mine: the mirror was damaged; re-cloned it", "repo", redact(rc.URL), "err", err)
+				info, tasks, err = mineRepo(ctx, rc, cfg.Offline, opt, cache, res)
+			}
+		}
 		if err != nil {
 			info.Error = err.Error()
 			opt.Log.Error("mine: repository unreadable", "repo", redact(rc.URL), "err", err)
@@ -226,6 +237,9 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return info, nil, err
+	}
+	if err := t.failure(); err != nil {
+		return info, nil, fmt.Errorf("%s: reading the mirror: %w", url, err)
 	}
 	var tasks []datasets.Task
 	for i, r := range results {
