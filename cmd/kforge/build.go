@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -91,6 +92,9 @@ type builder struct {
 	shard pipeline.Shard
 	log   *slog.Logger
 	e     *env
+	// failures are this run's failed items and unreadable sources, written
+	// to the shard's failures.jsonl; touched by the collector only.
+	failures []datasets.Failure
 }
 
 func (b *builder) shardDir() string {
@@ -100,8 +104,10 @@ func (b *builder) shardDir() string {
 func (b *builder) run(ctx context.Context) (int, error) {
 	cfg := b.cfg
 	dir := b.shardDir()
+	if err := removeTempFiles(dir); err != nil {
+		return exitFailed, err
+	}
 	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err == nil {
-		b.log.Info("shard already complete; nothing to do", "dir", dir)
 		// Its recorded stats still decide the exit code and whether to publish.
 		stats := pipeline.NewStats()
 		raw, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
@@ -113,7 +119,13 @@ func (b *builder) run(ctx context.Context) (int, error) {
 			return exitFailed, fmt.Errorf("%s: %w", filepath.Join(dir, datasets.StatsFile), err)
 		}
 		stats.Merge(snap)
-		return b.finish(ctx, stats)
+		if stats.Failed() == 0 {
+			b.log.Info("shard already complete; nothing to do", "dir", dir)
+			return b.finish(ctx, stats)
+		}
+		if err := b.retryFailed(dir, stats.Failed()); err != nil {
+			return exitFailed, err
+		}
 	}
 	cache, err := pipeline.OpenDirCache(cfg.CacheDir)
 	if err != nil {
@@ -171,6 +183,7 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		b.log.Warn("tasks the compiler cannot build were skipped", "count", skipped)
 	}
 	b.log.Info("mined", "tasks", len(mined.Tasks), "in_shard", len(tasks), "skipped", mined.Skipped)
+	b.sourceFailures(stats, mined)
 
 	data, err := b.chain(ctx, stats, tasks, gen, ver)
 	if err != nil {
@@ -199,7 +212,24 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 		}
 	}
 	failed := stats.Failed()
-	b.log.Info("shard done", "funnel", stats.FunnelLine(), "rejected", snap.Rejections, "failed_items", failed, "seconds", round2(snap.Seconds))
+	var unread []string
+	fails, err := datasets.ReadFailures(b.shardDir())
+	if err != nil {
+		return exitFailed, err
+	}
+	for _, f := range fails {
+		if f.Source != "" {
+			unread = append(unread, f.Source)
+		}
+	}
+	attrs := []any{"funnel", stats.FunnelLine(), "rejected", snap.Rejections, "failed_items", failed, "seconds", round2(snap.Seconds)}
+	if len(unread) > 0 {
+		attrs = append(attrs, "unreadable_sources", unread)
+	}
+	if failed > 0 {
+		attrs = append(attrs, "retry", "rerun the same command: only the failed items are retried, everything else comes from the cache")
+	}
+	b.log.Info("shard done", attrs...)
 	if m := b.cfg.Run.MaxFailedItems; m >= 0 && failed > int64(m) {
 		return exitFailed, fmt.Errorf("%d items failed, more than run.max_failed_items=%d", failed, m)
 	}
@@ -221,8 +251,11 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 		Stats:   stats,
 		Log:     b.log,
 	})
+	if errors.Is(err, release.ErrCanceled) {
+		return exitFailed, errors.New("release: canceled; the shard is complete and any earlier release is untouched: rerun the same command to write it")
+	}
 	if err != nil {
-		return exitFailed, fmt.Errorf("release: %w", err)
+		return exitFailed, err // release errors name themselves
 	}
 	b.log.Info("release written", "dir", filepath.Join(b.cfg.Out, "release"), "rows", sum.Rows)
 	if b.cfg.Publish != nil {
@@ -360,6 +393,7 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 				stats.Reject("skipped", why)
 			} else {
 				stats.Fail(u.stage, u.err)
+				b.failures = append(b.failures, datasets.Failure{Stage: u.stage, TaskID: st.task.ID, Round: st.round, Sample: u.sample, Error: u.err.Error()})
 			}
 		}
 		if u.variant.ID != "" { // the model source counts generated and extract rejections
@@ -467,6 +501,7 @@ func (b *builder) writeShard(dir string, data *datasets.ShardData, stats *pipeli
 		{datasets.VerdictsFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Verdicts) }},
 		{LineageFile, func(f *os.File) error { return writeJSON(f, lineage) }},
 		{datasets.StatsFile, func(f *os.File) error { return writeJSON(f, stats.Snapshot()) }},
+		{datasets.FailuresFile, func(f *os.File) error { datasets.SortFailures(b.failures); return datasets.WriteJSONL(f, b.failures) }},
 		{datasets.DoneFile, func(f *os.File) error { _, err := f.WriteString(b.shard.String() + "\n"); return err }},
 	}
 	for _, f := range files {
@@ -529,4 +564,71 @@ func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
 func publish(ctx context.Context, e *env, dir string, cfg hub.Config, dryRun bool, log *slog.Logger) error {
 	_, err := hub.Publish(ctx, hub.Options{Dir: dir, Config: cfg, DryRun: dryRun, Out: e.stdout, Log: log, Getenv: e.getenv, UserAgent: "kforge/" + versionString()})
 	return err
+}
+
+// sourceFailures records the repositories mining could not read: failed
+// items (exit 3, no publish) unless the recipe allows a partial build, and
+// named in the shard's failures either way.
+func (b *builder) sourceFailures(stats *pipeline.Stats, mined *repos.Result) {
+	for _, r := range mined.Repos {
+		if r.Error == "" {
+			continue
+		}
+		f := datasets.Failure{Stage: "mine", Source: r.URL, Error: r.Error, Allowed: b.cfg.Sources.AllowPartial}
+		b.failures = append(b.failures, f)
+		if f.Allowed {
+			b.log.Warn("source unreadable; building without it (sources.allow_partial)", "source", r.URL, "err", r.Error)
+			continue
+		}
+		stats.Fail("mine", fmt.Errorf("source %s unreadable: %s", r.URL, r.Error))
+		b.log.Error("source unreadable: a failed item (set sources.allow_partial to build without it)", "source", r.URL, "err", r.Error)
+	}
+}
+
+// retryFailed reopens a shard that finished with failed items, so this run
+// builds it again: every finished model call, compile and measurement comes
+// from the cache, and only the failed items are tried again.
+func (b *builder) retryFailed(dir string, failed int64) error {
+	fails, err := datasets.ReadFailures(dir)
+	if err != nil {
+		return err
+	}
+	b.log.Info("shard finished with failed items; retrying exactly those, everything else comes from the cache", "dir", dir, "failed_items", failed)
+	for i, f := range fails {
+		if i == 20 {
+			b.log.Info("retrying failed items", "more", len(fails)-i)
+			break
+		}
+		if f.Source != "" {
+			b.log.Info("retrying source", "source", f.Source, "err", f.Error)
+		} else {
+			b.log.Info("retrying failed item", "stage", f.Stage, "task", f.TaskID, "round", f.Round, "sample", f.Sample, "err", f.Error)
+		}
+	}
+	// DONE goes first: a run killed while retrying leaves an incomplete
+	// shard, which the next run resumes.
+	if err := os.Remove(filepath.Join(dir, datasets.DoneFile)); err != nil {
+		return fmt.Errorf("reopen shard: %w", err)
+	}
+	return nil
+}
+
+// removeTempFiles removes what killed runs left in a shard directory (the
+// temporary files of atomic writes). A shard has one writer at a time.
+func removeTempFiles(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if release.IsTempName(e.Name()) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

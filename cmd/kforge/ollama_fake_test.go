@@ -24,7 +24,10 @@ type fakeOllama struct {
 	answer func(prompt string, seed int) string // the assistant's content
 	chats  atomic.Int64                         // chat requests answered
 	delay  time.Duration                        // before each chat answer, like a real model's latency
-	srv    *httptest.Server
+	// fault, when set, is asked before each chat is answered; true fails
+	// the request with a 500 (fault injection: a server that falls over).
+	fault func(prompt string, seed int) bool
+	srv   *httptest.Server
 }
 
 func newFakeOllama(t testing.TB, model string, answer func(string, int) string) *fakeOllama {
@@ -156,6 +159,10 @@ func (f *fakeOllama) chat(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if f.fault != nil && f.fault(prompt, seed) {
+		ollamaError(w, http.StatusInternalServerError, "injected fault")
+		return
 	}
 	f.chats.Add(1)
 	content := f.answer(prompt, seed)

@@ -87,8 +87,6 @@ func (b *builder) finish(ctx context.Context, files []pq.File) error {
 		st.Add("release.contaminated", b.sum.Filtered.Contaminated)
 		st.Add("release.duplicates", b.sum.Filtered.ExactDuplicates+b.sum.Filtered.NearDuplicates)
 	}
-	b.opt.Log.Info("release written", "out", b.opt.Out, "files", len(b.sum.Files), "rows", sumRows(b.sum.Rows),
-		"replay_fraction", b.sum.Replay.Realised)
 	return nil
 }
 
@@ -263,6 +261,7 @@ func (b *builder) card() ([]byte, error) {
 		"Splits are by task: no task is in two splits.\n\n")
 	p("```python\nfrom datasets import load_dataset\nds = load_dataset(\"<repo>\", \"sft\")\n```\n\n")
 
+	b.failuresSection(p)
 	p("## Funnel\n\n| step | count |\n|---|---:|\n")
 	snap := b.stats.Snapshot()
 	for _, st := range snap.Funnel {
@@ -333,6 +332,51 @@ func (b *builder) card() ([]byte, error) {
 	return w.Bytes(), nil
 }
 
+// maxCardFailures bounds the failed items the card lists; the manifest has
+// them all.
+const maxCardFailures = 50
+
+// failuresSection says, before anything else, what this release lacks: the
+// sources that could not be read and the items that failed. A release built
+// with failures is incomplete; a rebuild retries them.
+func (b *builder) failuresSection(p func(string, ...any)) {
+	if len(b.failures) == 0 {
+		return
+	}
+	var sources, items []datasets.Failure
+	for _, f := range b.failures {
+		if f.Source != "" {
+			sources = append(sources, f)
+		} else {
+			items = append(items, f)
+		}
+	}
+	p("## Incomplete build\n\n")
+	if len(sources) > 0 {
+		p("These sources could not be read; their tasks are **not** in this release:\n\n| source | allowed | error |\n|---|---|---|\n")
+		for _, f := range sources {
+			allowed := "no"
+			if f.Allowed {
+				allowed = "yes (`sources.allow_partial`)"
+			}
+			p("| %s | %s | %s |\n", md(f.Source), allowed, md(f.Error))
+		}
+		p("\n")
+	}
+	if len(items) > 0 {
+		p("%d items failed (the run could not judge them; they are not rejections) and are missing from this release; "+
+			"rerunning the build retries exactly these:\n\n| stage | task | round | sample | error |\n|---|---|---:|---:|---|\n", len(items))
+		for i, f := range items {
+			if i == maxCardFailures {
+				p("| … | %d more in `%s` | | | |\n", len(items)-i, ManifestFile)
+				break
+			}
+			p("| %s | %s | %d | %d | %s |\n", md(f.Stage), md(f.TaskID), f.Round, f.Sample, md(f.Error))
+		}
+		p("\n")
+	}
+}
+
 // ---- manifest ----
 
 type fileRef struct {
@@ -362,6 +406,9 @@ type manifestRelease struct {
 	ByArch         []GroupRow                  `json:"by_arch"`
 	Dataset        datasets.Config             `json:"dataset_config"`
 	Features       map[string]json.RawMessage  `json:"features"`
+	// Failures are the failed items and unreadable sources of the build
+	// (absent when there were none): the release lacks them.
+	Failures []datasets.Failure `json:"failures,omitempty"`
 }
 
 func (b *builder) manifest(card, png []byte) ([]byte, error) {
@@ -375,7 +422,7 @@ func (b *builder) manifest(card, png []byte) ([]byte, error) {
 		Funnel: snap.Funnel, Rejections: snap.Rejections, Tasks: b.lin.tasks, Variants: b.lin.variants, Verdicts: b.lin.verdicts,
 		Kinds: b.lin.kindTasks, Sources: b.lin.sourceList(), Models: b.lin.modelList(), PromptVersions: b.lin.promptList(),
 		Devices: b.lin.deviceList(), ByOp: rows(b.lin.tables.byOp), ByArch: rows(b.lin.tables.byArch), Dataset: b.ds,
-		Features: map[string]json.RawMessage{},
+		Features: map[string]json.RawMessage{}, Failures: b.failures,
 	}
 	for _, c := range b.formats {
 		r.Features[c] = json.RawMessage(datasets.HFFeaturesJSON(datasets.Schema(c)))

@@ -104,10 +104,60 @@ type taskInfo struct {
 
 // Build writes the release from the shards. Same inputs and config give
 // byte-identical files.
+//
+// The release is written into a temporary directory beside Out and renamed
+// into place when it is whole, so a reader, or a run killed at any point,
+// sees either the old release or the new one, never a mix. What killed runs
+// left behind (temporary directories, hidden temporary files) is removed
+// first. A canceled ctx gives an error matching ErrCanceled and leaves the
+// old release as it was.
 func Build(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.Out == "" {
 		return nil, errors.New("release: no output directory")
 	}
+	if len(opt.Shards) == 0 {
+		return nil, errors.New("release: no shards to build from")
+	}
+	final := filepath.Clean(opt.Out)
+	if err := RemoveLeftovers(final); err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	if opt.ReplayCacheDir == "" {
+		if _, ok := opt.Cache.(*pipeline.DirCache); !ok {
+			opt.ReplayCacheDir = replayCacheDir(final)
+		}
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(final), tempPrefix(final))
+	if err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
+	opt.Out = tmp
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	sum, err := build(ctx, opt)
+	if err == nil {
+		if hook := testHookBeforeSwap; hook != nil {
+			hook(tmp)
+		}
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = swapIn(tmp, final)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		if ctx.Err() != nil {
+			return nil, canceled{ctx.Err()}
+		}
+		return nil, err
+	}
+	opt.Log.Info("release written", "out", final, "files", len(sum.Files), "rows", sumRows(sum.Rows),
+		"replay_fraction", sum.Replay.Realised)
+	return sum, nil
+}
+
+func build(ctx context.Context, opt Options) (*Summary, error) {
 	if len(opt.Shards) == 0 {
 		return nil, errors.New("release: no shards to build from")
 	}
@@ -168,10 +218,12 @@ type builder struct {
 	splits  map[string]string
 	replay  []replayRow
 	stats   *pipeline.Stats // merged stats.json of the shards
-	lin     *lineage
-	speeds  []float64 // speedups of selected rows, for the plot
-	sum     *Summary
-	parquet []pq.File
+	// failures are the shards' failed items and unreadable sources.
+	failures []datasets.Failure
+	lin      *lineage
+	speeds   []float64 // speedups of selected rows, for the plot
+	sum      *Summary
+	parquet  []pq.File
 }
 
 type replayRow struct {
@@ -318,7 +370,16 @@ func (b *builder) readStats(dir string) {
 func (b *builder) decide(ctx context.Context) error {
 	for _, dir := range b.shards {
 		b.readStats(dir)
+		fs, err := datasets.ReadFailures(dir)
+		if err != nil {
+			return fmt.Errorf("release: %w", err)
+		}
+		b.failures = append(b.failures, fs...)
 	}
+	datasets.SortFailures(b.failures)
+	// Every shard mines every source: a source unreadable in several shards
+	// is one failure.
+	b.failures = slices.CompactFunc(b.failures, func(x, y datasets.Failure) bool { return x == y })
 	res := b.dd.Run()
 	b.sum.Filtered.ExactDuplicates = int64(res.Exact)
 	b.sum.Filtered.NearDuplicates = int64(res.Near)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"kforge/internal/parquetrows"
 	"os"
 	"os/exec"
@@ -594,4 +596,98 @@ func listFilesOrEmpty(dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// TestReleaseSwapsInWhole: a release is written beside its directory and
+// renamed into place. A run killed midway (its temporary directory and a
+// hidden temporary file inside the old release left behind) is cleaned up by
+// the next, whose release is byte-identical to an uninterrupted one; a
+// canceled run says so in one line and leaves the old release untouched.
+func TestReleaseSwapsInWhole(t *testing.T) {
+	shards, eval, _ := fixture(t)
+	ds := config(t, eval, 0.05)
+	clean := filepath.Join(t.TempDir(), "release")
+	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: clean, Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	want := listFiles(t, clean)
+
+	root := t.TempDir()
+	out := filepath.Join(root, "release")
+	ds1 := ds
+	ds1.Formats = []string{"sft"} // an older, different release in place
+	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds1}); err != nil {
+		t.Fatal(err)
+	}
+	old := listFiles(t, out)
+
+	// Canceled once the new release is whole, just before the swap.
+	ctx, cancel := context.WithCancel(context.Background())
+	release.SetTestHookBeforeSwap(t, func(string) { cancel() })
+	_, err := release.Build(ctx, release.Options{Shards: shards, Out: out, Dataset: ds})
+	if !errors.Is(err, release.ErrCanceled) || err.Error() != "release: canceled (context canceled)" {
+		t.Fatalf("canceled build: %v", err)
+	}
+	release.SetTestHookBeforeSwap(t, nil)
+	sameFiles(t, "after a canceled build", listFiles(t, out), old)
+	if left := tempLeftovers(root); len(left) > 0 {
+		t.Fatalf("a canceled build left %v", left)
+	}
+
+	// Killed: what a SIGKILL leaves (a temporary release beside it, a hidden
+	// temporary file in the old release's data) is removed by the next build.
+	killed := filepath.Join(root, ".release.tmp-123")
+	if err := os.MkdirAll(filepath.Join(killed, "data", "sft"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(killed, "data", "sft", ".train.tmp-9"), "half")
+	writeTestFile(t, filepath.Join(out, "data", "sft", ".train.tmp-7"), "half")
+	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	if left := tempLeftovers(root); len(left) > 0 {
+		t.Fatalf("leftovers of a killed build remain: %v", left)
+	}
+	sameFiles(t, "after a killed build", listFiles(t, out), want)
+
+	// Killed between the two renames of a swap without an atomic exchange:
+	// the release is missing and the old one is aside; it is put back.
+	if err := os.Rename(out, filepath.Join(root, ".release.old-5")); err != nil {
+		t.Fatal(err)
+	}
+	if err := release.RemoveLeftovers(out); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, "restored", listFiles(t, out), want)
+}
+
+func sameFiles(t *testing.T, what string, got, want map[string][]byte) {
+	t.Helper()
+	if !slices.Equal(slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want))) {
+		t.Fatalf("%s: files %v, want %v", what, slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want)))
+	}
+	for p, b := range want {
+		if !bytes.Equal(got[p], b) {
+			t.Errorf("%s: %s differs", what, p)
+		}
+	}
+}
+
+// tempLeftovers lists temporary files and directories under root.
+func tempLeftovers(root string) []string {
+	var left []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && (release.IsTempName(d.Name()) || strings.Contains(d.Name(), ".old-")) {
+			left = append(left, p)
+		}
+		return nil
+	})
+	return left
+}
+
+func writeTestFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

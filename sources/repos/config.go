@@ -9,6 +9,8 @@ type Config struct {
 	Licenses []string     `yaml:"licenses" default:"[MIT, Apache-2.0, BSD-2-Clause, BSD-3-Clause]" doc:"SPDX license ids allowed into a dataset; tasks under any other license are skipped and counted."`
 	MaxTasks int          `yaml:"max_tasks" default:"0" min:"0" doc:"Stop after this many tasks (0: no limit); for quick runs."`
 	Offline  bool         `yaml:"offline" default:"false" doc:"Never fetch: mine from the existing mirrors in the cache only."`
+	// AllowPartial lets a build go on from the repositories it could read.
+	AllowPartial bool `yaml:"allow_partial" default:"false" doc:"When a repository cannot be read (unreachable upstream, a mirror that cannot be repaired), build from the others and allow publishing; it is still named in the log, card and manifest. false: an unreadable repository is a failed item, so the build exits 3 and does not publish."`
 }
 
 // RepoConfig is one repository to mine.

@@ -326,7 +326,24 @@ func (r *blobReader) Close() error {
 // directory that is renamed into place, so concurrent callers (threads,
 // processes, hosts on a shared cache) all see either nothing or a whole tree,
 // and later callers reuse it.
+//
+// A checkout records the tree it was made from and is compared with it
+// before its first use in a process; a damaged one is made again. When git
+// fails on the mirror, the mirror is checked and, if damaged, re-cloned.
 func Checkout(ctx context.Context, cacheDir string, src datasets.Source) (string, error) {
+	dst, err := checkout(ctx, cacheDir, src)
+	if err == nil || ctx.Err() != nil {
+		return dst, err
+	}
+	if healed, herr := healMirror(ctx, cacheDir, src.Repo, false); herr != nil {
+		return "", fmt.Errorf("%w; %w", err, herr)
+	} else if !healed {
+		return "", err
+	}
+	return checkout(ctx, cacheDir, src)
+}
+
+func checkout(ctx context.Context, cacheDir string, src datasets.Source) (string, error) {
 	if !hex40.MatchString(src.Commit) {
 		return "", fmt.Errorf("checkout: commit %q is not 40-hex", src.Commit)
 	}
@@ -340,12 +357,18 @@ func Checkout(ctx context.Context, cacheDir string, src datasets.Source) (string
 		name += "-" + unsafeChars.ReplaceAllString(sub, "+")
 	}
 	dst := filepath.Join(cacheDir, "checkouts", mirrorName(src.Repo), name)
-	if _, err := os.Stat(filepath.Join(dst, ".kforge-checkout")); err == nil {
-		return dst, nil
-	}
 	treeish := src.Commit
 	if sub != "" {
 		treeish += ":" + sub
+	}
+	if ok, err := checkoutSound(ctx, mirror, dst); ok {
+		return dst, nil
+	} else if err != nil && !errors.Is(err, errDamaged) {
+		return "", fmt.Errorf("checkout %s: %w", treeish, err)
+	}
+	tree, err := treeOf(ctx, mirror, treeish)
+	if err != nil {
+		return "", fmt.Errorf("checkout %s: %w", treeish, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("checkout: %w", err)
@@ -373,15 +396,19 @@ func Checkout(ctx context.Context, cacheDir string, src datasets.Source) (string
 	if xerr != nil {
 		return "", fmt.Errorf("checkout %s: %w", treeish, xerr)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ".kforge-checkout"), []byte(treeish+"\n"), 0o444); err != nil {
+	if problem := compareCheckout(tmp, mustList(ctx, mirror, tree)); problem != "" {
+		return "", fmt.Errorf("checkout %s: the extracted tree does not match %s: %s", treeish, tree, problem)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, checkoutMarker), []byte(treeish+"\ntree "+tree+"\n"), 0o444); err != nil {
 		return "", fmt.Errorf("checkout: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
-		if _, serr := os.Stat(filepath.Join(dst, ".kforge-checkout")); serr == nil {
+		if ok, _ := checkoutSound(ctx, mirror, dst); ok {
 			return dst, nil // another caller finished first
 		}
 		return "", fmt.Errorf("checkout: %w", err)
 	}
+	markChecked(dst)
 	return dst, nil
 }
 

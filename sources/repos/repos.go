@@ -63,8 +63,9 @@ func (r *Result) skip(reason string, n int64) {
 }
 
 // Mine mirrors every configured repository and mines its tasks. A
-// repository that cannot be mirrored or resolved is recorded (RepoInfo.Error
-// and Skipped) and the others are still mined; Mine fails only when none could be.
+// repository that cannot be mirrored or read is recorded (RepoInfo.Error)
+// and the others are still mined; the caller decides whether a partial
+// result is a failure. Mine fails only when no repository could be mined.
 func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
@@ -92,10 +93,20 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 			return nil, err
 		}
 		info, tasks, err := mineRepo(ctx, rc, cfg.Offline, opt, cache, res)
+		if err != nil && ctx.Err() == nil && !hasCredentials(normaliseURL(rc.URL)) {
+			// git failed: a damaged mirror is rebuilt and mined again.
+			healed, herr := healMirror(ctx, opt.CacheDir, normaliseURL(rc.URL), cfg.Offline)
+			switch {
+			case herr != nil:
+				err = fmt.Errorf("%w; %w", err, herr)
+			case healed:
+				opt.Log.Warn("mine: the mirror was damaged; re-cloned it", "repo", redact(rc.URL), "err", err)
+				info, tasks, err = mineRepo(ctx, rc, cfg.Offline, opt, cache, res)
+			}
+		}
 		if err != nil {
 			info.Error = err.Error()
-			res.skip("repository unavailable", 1)
-			opt.Log.Error("mine: repository skipped", "repo", redact(rc.URL), "err", err)
+			opt.Log.Error("mine: repository unreadable", "repo", redact(rc.URL), "err", err)
 			errs = append(errs, err)
 		}
 		for _, t := range tasks {
@@ -236,6 +247,9 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return info, nil, err
+	}
+	if err := t.failure(); err != nil {
+		return info, nil, fmt.Errorf("%s: reading the mirror: %w", url, err)
 	}
 	var tasks []datasets.Task
 	for i, r := range results {

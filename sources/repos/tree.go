@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // maxFileBytes bounds what a miner reads: bigger files are generated tables
@@ -31,6 +32,31 @@ type tree struct {
 	br                   *blobReader
 	rootLicense          []byte // license text at the repository root, when subdir is set
 	rootLicenseBlob      string
+
+	// gitErr is the first failure reading a blob the tree lists: the mirror
+	// is damaged, and mining it must fail rather than skip the file.
+	gitMu  sync.Mutex
+	gitErr error
+}
+
+// readBlob reads a blob the tree lists, remembering a failure.
+func (t *tree) readBlob(sha string) ([]byte, error) {
+	b, err := t.br.Read(sha)
+	if err != nil {
+		t.gitMu.Lock()
+		if t.gitErr == nil {
+			t.gitErr = err
+		}
+		t.gitMu.Unlock()
+	}
+	return b, err
+}
+
+// failure is the first blob the tree could not read, if any.
+func (t *tree) failure() error {
+	t.gitMu.Lock()
+	defer t.gitMu.Unlock()
+	return t.gitErr
 }
 
 func newTree(repo, commit, subdir string, es []treeEntry, br *blobReader) *tree {
@@ -55,7 +81,7 @@ func (t *tree) resolve(p string) (treeEntry, error) {
 		case "160000":
 			return e, fmt.Errorf("%s: %w", p, errSubmodule)
 		case "120000":
-			target, err := t.br.Read(e.Blob)
+			target, err := t.readBlob(e.Blob)
 			if err != nil {
 				return e, err
 			}
@@ -81,7 +107,7 @@ func (t *tree) read(p string) ([]byte, treeEntry, error) {
 	if e.Size > maxFileBytes {
 		return nil, e, fmt.Errorf("%s (%d bytes): %w", p, e.Size, errHuge)
 	}
-	b, err := t.br.Read(e.Blob)
+	b, err := t.readBlob(e.Blob)
 	if err != nil {
 		return nil, e, err
 	}
