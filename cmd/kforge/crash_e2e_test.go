@@ -23,8 +23,9 @@ import (
 // kills (default 3) and logs the figures.
 //
 // Host timings differ from run to run, so every trial starts with the
-// uninterrupted build's measurement cache: what is compared is what the
-// build does with them (and everything else is paid for again).
+// uninterrupted build's measurement and qualification caches: what is
+// compared is what the build does with them (and everything else is paid
+// for again).
 func TestCrashSafety(t *testing.T) {
 	needFixtureTools(t)
 	kills := 3
@@ -56,8 +57,15 @@ func TestCrashSafety(t *testing.T) {
 	var killedDone int
 	for i := range kills {
 		out := filepath.Join(root, "trial-"+strconv.Itoa(i))
-		if err := os.CopyFS(filepath.Join(out, "cache", "measure"), os.DirFS(filepath.Join(ref, "cache", "measure"))); err != nil {
-			t.Fatal(err)
+		// Measurements and the reference's qualification (its timings) are
+		// the clean build's; model calls, compiles and the rest are paid again.
+		for _, kind := range []string{"measure", "qualify"} {
+			if _, err := os.Stat(filepath.Join(ref, "cache", kind)); err != nil {
+				continue
+			}
+			if err := os.CopyFS(filepath.Join(out, "cache", kind), os.DirFS(filepath.Join(ref, "cache", kind))); err != nil {
+				t.Fatal(err)
+			}
 		}
 		before := fake.chats.Load()
 		at := time.Duration(rng.Int64N(int64(clean)))
