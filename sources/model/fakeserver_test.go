@@ -24,6 +24,7 @@ type fakeModel struct {
 	Digest string
 	Caps   []string // completion, thinking, …
 	Layers int      // pull: layers streamed
+	Levels bool     // takes think levels ("low", "medium", "high"), as gpt-oss does
 }
 
 // reply is one scripted answer of the fake server.
@@ -53,6 +54,9 @@ type chatCall struct {
 	Format   json.RawMessage
 	Think    bool
 	Auth     string
+	// Raw is the request body's top-level fields as sent, so tests can
+	// assert what went over the wire, absent fields included.
+	Raw map[string]json.RawMessage
 }
 
 // fakeServer speaks Ollama's /api/chat, /api/show, /api/pull, /api/tags and
@@ -77,6 +81,10 @@ type fakeServer struct {
 	rejected     []string       // messages of the 4xx answers
 	inFlight     int
 	maxInFlight  int
+	// slots, when set, is the server's parallelism (OLLAMA_NUM_PARALLEL):
+	// a chat waits for one of them before it is worked on, as in the real
+	// server's queue, and that wait counts in the client's time.
+	slots chan struct{}
 }
 
 func newFakeServer(t testing.TB) *fakeServer {
@@ -152,6 +160,13 @@ func (f *fakeServer) next(c chatCall) reply {
 	return f.answer(c)
 }
 
+// peak is the most chats the server worked on at once.
+func (f *fakeServer) peak() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxInFlight
+}
+
 func (f *fakeServer) enter() func() {
 	f.mu.Lock()
 	f.inFlight++
@@ -177,16 +192,54 @@ func (f *fakeServer) fail(w http.ResponseWriter, code int, format string, a ...a
 	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
+// setParallel makes the server work on at most n chats at once.
+func (f *fakeServer) setParallel(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slots = make(chan struct{}, n)
+}
+
+// queue waits for a slot of the server's parallelism; it reports false when
+// the client went away first. release gives the slot back.
+func (f *fakeServer) queue(r *http.Request) (release func(), ok bool) {
+	f.mu.Lock()
+	slots := f.slots
+	f.mu.Unlock()
+	if slots == nil {
+		return func() {}, true
+	}
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-r.Context().Done():
+		return nil, false
+	}
+}
+
 // decode reads a JSON body into v as the real server's binding does, but
 // rejecting unknown fields.
 func decode(r *http.Request, v any) error {
+	_, err := decodeRaw(r, v)
+	return err
+}
+
+// decodeRaw is decode that also returns the body's top-level fields.
+func decodeRaw(r *http.Request, v any) (map[string]json.RawMessage, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return errors.New("missing request body")
+		return nil, errors.New("missing request body")
 	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	return raw, decodeStrict(b, v)
+}
+
+func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -249,7 +302,8 @@ func (f *fakeServer) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req api.ChatRequest
-	if err := decode(r, &req); err != nil {
+	raw, err := decodeRaw(r, &req)
+	if err != nil {
 		f.fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
@@ -288,6 +342,14 @@ func (f *fakeServer) chat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !req.Think.IsValid() {
+		f.fail(w, http.StatusBadRequest, "invalid think value")
+		return
+	}
+	if req.Think.IsString() && !m.Levels {
+		f.fail(w, http.StatusBadRequest, "think value %q is not supported for this model", req.Think.String())
+		return
+	}
 	think := req.Think != nil && req.Think.Bool()
 	if think && !slices.Contains(m.Caps, "thinking") {
 		f.fail(w, http.StatusBadRequest, "%q does not support thinking", req.Model)
@@ -297,10 +359,15 @@ func (f *fakeServer) chat(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(api.ChatResponse{Model: req.Model, CreatedAt: time.Now(), Done: true, DoneReason: "load"})
 		return
 	}
-	c := chatCall{API: "ollama", Model: req.Model, Options: req.Options, Format: req.Format, Think: think}
+	c := chatCall{API: "ollama", Model: req.Model, Options: req.Options, Format: req.Format, Think: think, Raw: raw}
 	for _, msg := range req.Messages {
 		c.Messages = append(c.Messages, datasets.Message{Role: msg.Role, Content: msg.Content, Thinking: msg.Thinking})
 	}
+	release, ok := f.queue(r)
+	if !ok {
+		return
+	}
+	defer release()
 	defer f.enter()()
 	rep := f.next(c)
 	if f.scripted(w, r, rep, false) {
@@ -500,14 +567,20 @@ func (f *fakeServer) oaModels(w http.ResponseWriter, r *http.Request) {
 
 // oaRequestIn is what the fake accepts on /v1/chat/completions.
 type oaRequestIn struct {
-	Model          string      `json:"model"`
-	Messages       []oaMessage `json:"messages"`
-	Temperature    *float64    `json:"temperature"`
-	TopP           *float64    `json:"top_p"`
-	Seed           *int        `json:"seed"`
-	MaxTokens      *int        `json:"max_tokens"`
-	Stream         bool        `json:"stream"`
-	ResponseFormat *struct {
+	Model       string      `json:"model"`
+	Messages    []oaMessage `json:"messages"`
+	Temperature *float64    `json:"temperature"`
+	TopP        *float64    `json:"top_p"`
+	Seed        *int        `json:"seed"`
+	MaxTokens   *int        `json:"max_tokens"`
+	// max_completion_tokens replaces max_tokens (deprecated by OpenAI; vLLM
+	// and SGLang take both); reasoning_effort and chat_template_kwargs are
+	// vLLM's and SGLang's reasoning controls.
+	MaxCompletionTokens *int           `json:"max_completion_tokens"`
+	ReasoningEffort     *string        `json:"reasoning_effort"`
+	ChatTemplateKwargs  map[string]any `json:"chat_template_kwargs"`
+	Stream              bool           `json:"stream"`
+	ResponseFormat      *struct {
 		Type       string `json:"type"`
 		JSONSchema *struct {
 			Name   string          `json:"name"`
@@ -526,7 +599,8 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req oaRequestIn
-	if err := decode(r, &req); err != nil {
+	raw, err := decodeRaw(r, &req)
+	if err != nil {
 		f.oaFail(w, http.StatusBadRequest, "invalid request body: %v", err)
 		return
 	}
@@ -546,6 +620,15 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 	case req.Stream:
 		f.oaFail(w, http.StatusBadRequest, "this fake answers non-streamed requests only")
 		return
+	case req.ReasoningEffort != nil && !slices.Contains([]string{"none", "low", "medium", "high"}, *req.ReasoningEffort):
+		f.oaFail(w, http.StatusBadRequest, "invalid reasoning_effort %q", *req.ReasoningEffort)
+		return
+	}
+	if v, ok := req.ChatTemplateKwargs["enable_thinking"]; ok {
+		if _, isBool := v.(bool); !isBool {
+			f.oaFail(w, http.StatusBadRequest, "chat_template_kwargs.enable_thinking must be a boolean")
+			return
+		}
 	}
 	if rf := req.ResponseFormat; rf != nil {
 		ok := rf.Type == "text" || rf.Type == "json_object" || (rf.Type == "json_schema" && rf.JSONSchema != nil && json.Valid(rf.JSONSchema.Schema))
@@ -567,7 +650,7 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := chatCall{API: "openai", Model: req.Model, Auth: r.Header.Get("Authorization"), Options: map[string]any{}}
+	c := chatCall{API: "openai", Model: req.Model, Auth: r.Header.Get("Authorization"), Options: map[string]any{}, Raw: raw}
 	for _, m := range req.Messages {
 		c.Messages = append(c.Messages, datasets.Message{Role: m.Role, Content: m.Content})
 	}
@@ -580,9 +663,20 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 	if req.MaxTokens != nil {
 		c.Options["num_predict"] = float64(*req.MaxTokens)
 	}
+	if req.MaxCompletionTokens != nil {
+		c.Options["num_predict"] = float64(*req.MaxCompletionTokens)
+	}
+	if v, ok := req.ChatTemplateKwargs["enable_thinking"].(bool); ok {
+		c.Think = v
+	}
 	if req.ResponseFormat != nil && req.ResponseFormat.JSONSchema != nil {
 		c.Format = req.ResponseFormat.JSONSchema.Schema
 	}
+	release, ok := f.queue(r)
+	if !ok {
+		return
+	}
+	defer release()
 	defer f.enter()()
 	rep := f.next(c)
 	if f.scripted(w, r, rep, true) {

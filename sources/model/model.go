@@ -65,11 +65,38 @@ func New(cfg Config, cache pipeline.Cache, stats *pipeline.Stats, log *slog.Logg
 	if stats == nil {
 		stats = pipeline.NewStats()
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 8
-	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = defaultTimeout
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = defaultKeepAlive
+	}
+	switch cfg.ReasoningEffort {
+	case "":
+	case "low", "medium", "high":
+		if !cfg.Think {
+			return nil, fmt.Errorf("model.reasoning_effort %q needs model.think: true", cfg.ReasoningEffort)
+		}
+	default:
+		return nil, fmt.Errorf("model.reasoning_effort %q is not one of low, medium, high", cfg.ReasoningEffort)
+	}
+	switch cfg.MaxTokensField {
+	case "", "auto", "max_completion_tokens", "max_tokens":
+	default:
+		return nil, fmt.Errorf("model.max_tokens_field %q is not one of auto, max_completion_tokens, max_tokens", cfg.MaxTokensField)
+	}
+	if cfg.Concurrency <= 0 {
+		// Neither Ollama nor vLLM reports how many requests it works on at
+		// once; one sent beyond that waits in the server's queue, on the
+		// attempt's clock, and times out instead of being answered.
+		switch cfg.Provider {
+		case "", "ollama":
+			cfg.Concurrency = 1
+			log.Info("model.concurrency not set: one request at a time, as Ollama works on OLLAMA_NUM_PARALLEL requests at once (default 1) and does not report it; set model.concurrency to the server's OLLAMA_NUM_PARALLEL to send more")
+		default:
+			cfg.Concurrency = defaultOpenAIConcurrency
+			log.Info("model.concurrency not set: 8 requests at a time; set model.concurrency to what the server serves at once", "concurrency", cfg.Concurrency)
+		}
 	}
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = defaultBackoff
@@ -99,7 +126,17 @@ func New(cfg Config, cache pipeline.Cache, stats *pipeline.Stats, log *slog.Logg
 		if err != nil {
 			return nil, err
 		}
-		op := &openaiProvider{base: base, http: hc, cfg: cfg, retry: g.retry}
+		op := &openaiProvider{base: base, http: hc, cfg: cfg, retry: g.retry,
+			// Ollama's /v1 reads max_tokens only, and turns thinking off
+			// through reasoning_effort "none" rather than the chat template.
+			ollamaV1:  cfg.Host == "",
+			maxTokens: cfg.MaxTokensField}
+		if op.maxTokens == "" || op.maxTokens == "auto" {
+			op.maxTokens = "max_completion_tokens"
+			if op.ollamaV1 {
+				op.maxTokens = "max_tokens"
+			}
+		}
 		if cfg.APIKeyEnv != "" {
 			op.key = os.Getenv(cfg.APIKeyEnv)
 			if op.key == "" {
@@ -117,10 +154,17 @@ func New(cfg Config, cache pipeline.Cache, stats *pipeline.Stats, log *slog.Logg
 
 // Defaults for a Config built in code rather than decoded from a recipe.
 const (
-	defaultTimeout   = 10 * time.Minute
-	defaultBackoff   = time.Second
-	defaultMaxRegion = 64 << 10
+	defaultKeepAlive         = 30 * time.Minute
+	defaultOpenAIConcurrency = 8
+	defaultTimeout           = 10 * time.Minute
+	defaultBackoff           = time.Second
+	defaultMaxRegion         = 64 << 10
 )
+
+// Concurrency is how many model requests are in flight at most: the
+// recipe's model.concurrency, or the provider's default when it is 0. The
+// build sizes its generate stage by it.
+func (g *Generator) Concurrency() int { return g.cfg.Concurrency }
 
 // SetProgressOutput sets where a model pull shows its progress (stderr by
 // default; a bar when it is a terminal, log lines otherwise).
@@ -193,7 +237,7 @@ func (g *Generator) options(round, sample int) callOptions {
 		Temperature: g.cfg.Temperature, TopP: g.cfg.TopP,
 		Seed:   g.cfg.Seed + sample + round*roundSeedStride,
 		NumCtx: g.cfg.NumCtx, MaxTokens: g.cfg.MaxTokens,
-		Structured: g.cfg.Structured, Think: g.cfg.Think,
+		Structured: g.cfg.Structured, Think: g.cfg.Think, ReasoningEffort: g.cfg.ReasoningEffort,
 	}
 }
 
@@ -258,7 +302,8 @@ func (g *Generator) Generate(ctx context.Context, req Request, sample int) (data
 }
 
 // call makes one model call with retries, within the concurrency bound, and
-// accounts for it.
+// accounts for it. The slot is taken before the first attempt starts its
+// clock, so time spent waiting for one never counts against model.timeout.
 func (g *Generator) call(ctx context.Context, msgs []datasets.Message, opt callOptions) (callResult, error) {
 	select {
 	case g.sem <- struct{}{}:

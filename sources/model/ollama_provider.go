@@ -236,9 +236,14 @@ func (p *ollamaProvider) Chat(ctx context.Context, msgs []datasets.Message, opt 
 	if opt.Structured {
 		req.Format = json.RawMessage(answerSchema)
 	}
-	if opt.Think {
-		req.Think = &api.ThinkValue{Value: true}
+	// Sent either way: a thinking model thinks when think is left out.
+	req.Think = &api.ThinkValue{Value: opt.Think}
+	if opt.Think && opt.ReasoningEffort != "" {
+		req.Think.Value = opt.ReasoningEffort
 	}
+	// Renewed by every request, so the model stays loaded between rounds
+	// and unloads on its own once the build is done.
+	req.KeepAlive = &api.Duration{Duration: p.cfg.KeepAlive}
 	start := time.Now()
 	var content, thinking strings.Builder
 	var final *api.ChatResponse

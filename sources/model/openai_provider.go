@@ -28,6 +28,12 @@ type openaiProvider struct {
 	cfg   Config
 	key   string // never logged, never put in an error
 	retry retryPolicy
+	// maxTokens names the field that carries opt.MaxTokens:
+	// max_completion_tokens, or the deprecated max_tokens for servers that
+	// read only that.
+	maxTokens string
+	// ollamaV1: the server is Ollama's /v1 on OLLAMA_HOST (no model.host).
+	ollamaV1 bool
 }
 
 // openaiBase is cfg.Host, or Ollama's /v1 on OLLAMA_HOST when empty.
@@ -55,9 +61,15 @@ type oaRequest struct {
 	Temperature    float64      `json:"temperature"`
 	TopP           float64      `json:"top_p"`
 	Seed           int          `json:"seed"`
-	MaxTokens      int          `json:"max_tokens,omitempty"`
+	MaxTokens      int          `json:"max_tokens,omitempty"` // deprecated; model.max_tokens_field
 	Stream         bool         `json:"stream"`
 	ResponseFormat *oaRespFomat `json:"response_format,omitempty"`
+
+	MaxCompletionTokens int    `json:"max_completion_tokens,omitempty"`
+	ReasoningEffort     string `json:"reasoning_effort,omitempty"`
+	// ChatTemplateKwargs go to the model's chat template in vLLM and
+	// SGLang; enable_thinking switches thinking models (Qwen3 and kin).
+	ChatTemplateKwargs map[string]any `json:"chat_template_kwargs,omitempty"`
 }
 
 type oaRespFomat struct {
@@ -192,7 +204,19 @@ func (p *openaiProvider) Prepare(ctx context.Context) (ModelInfo, error) {
 
 // Chat implements provider with one non-streamed /chat/completions call.
 func (p *openaiProvider) Chat(ctx context.Context, msgs []datasets.Message, opt callOptions) (callResult, error) {
-	req := oaRequest{Model: p.cfg.Model, Temperature: opt.Temperature, TopP: opt.TopP, Seed: opt.Seed, MaxTokens: opt.MaxTokens}
+	req := oaRequest{Model: p.cfg.Model, Temperature: opt.Temperature, TopP: opt.TopP, Seed: opt.Seed, ReasoningEffort: opt.ReasoningEffort}
+	if p.maxTokens == "max_tokens" {
+		req.MaxTokens = opt.MaxTokens
+	} else {
+		req.MaxCompletionTokens = opt.MaxTokens
+	}
+	if p.ollamaV1 {
+		if !opt.Think {
+			req.ReasoningEffort = "none"
+		}
+	} else {
+		req.ChatTemplateKwargs = map[string]any{"enable_thinking": opt.Think}
+	}
 	for _, m := range msgs {
 		req.Messages = append(req.Messages, oaMessage{Role: m.Role, Content: m.Content})
 	}

@@ -40,6 +40,9 @@ type callOptions struct {
 	MaxTokens   int     `json:"max_tokens,omitempty"`
 	Structured  bool    `json:"structured,omitempty"`
 	Think       bool    `json:"think,omitempty"`
+	// ReasoningEffort is empty unless the recipe sets one, so keys made
+	// before it existed still match.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // callResult is what one successful call returned; it is the cached value, so
