@@ -34,14 +34,20 @@ func (c *Client) createRepo(ctx context.Context, repo string, private bool) (cre
 	if err != nil {
 		return false, err
 	}
-	body := map[string]any{"name": name, "organization": org, "type": "dataset", "private": private}
+	// The Hub takes visibility ("private", "public"; "protected" is for
+	// Spaces); the boolean private is the legacy form.
+	visibility := "public"
+	if private {
+		visibility = "private"
+	}
+	body := map[string]any{"name": name, "organization": org, "type": "dataset", "visibility": visibility}
 	for attempt := 1; ; attempt++ {
 		var out struct {
 			URL string `json:"url"`
 		}
 		_, err := c.doJSON(ctx, "create repo", http.MethodPost, c.apiURL("/api/repos/create"), body, &out)
 		if err == nil {
-			c.log.Info("hub: created repository", "repo", repo, "private", private, "url", out.URL)
+			c.log.Info("hub: created repository", "repo", repo, "visibility", visibility, "url", out.URL)
 			return true, nil
 		}
 		var he *Error

@@ -82,6 +82,7 @@ type fakeHub struct {
 	pending map[string][]byte         // uploaded, not yet verified
 	parts   map[string]map[int][]byte // multipart uploads in progress
 	calls   []string                  // route names in order
+	created []string                  // the visibility of each create request
 	faults  map[string][]fault
 	nextOID int
 	reqID   atomic.Int64
@@ -449,27 +450,35 @@ func (rp *fakeRepo) commitAt(rev string) *fakeCommit {
 // --- routes -----------------------------------------------------------------
 
 func (f *fakeHub) create(w http.ResponseWriter, r *http.Request) {
+	// Current clients send visibility ("private" or "public"; "protected"
+	// is for Spaces only); the legacy boolean private is refused here so
+	// that a client still sending it is caught.
 	var req struct {
 		Name         *string `json:"name"`
 		Organization *string `json:"organization"`
 		Type         *string `json:"type"`
-		Private      *bool   `json:"private"`
+		Visibility   *string `json:"visibility"`
 	}
 	if !f.decode(w, r, "application/json", &req) {
 		return
 	}
-	if req.Name == nil || *req.Name == "" || req.Organization == nil || req.Type == nil || *req.Type != "dataset" || req.Private == nil {
-		f.fail(w, r, hubErr{status: 400, msg: "name, organization, type=dataset and private are required"})
+	if req.Name == nil || *req.Name == "" || req.Organization == nil || req.Type == nil || *req.Type != "dataset" || req.Visibility == nil {
+		f.fail(w, r, hubErr{status: 400, msg: "name, organization, type=dataset and visibility are required"})
+		return
+	}
+	if *req.Visibility != "private" && *req.Visibility != "public" {
+		f.fail(w, r, hubErr{status: 400, msg: "visibility must be private or public for a dataset"})
 		return
 	}
 	full := *req.Organization + "/" + *req.Name
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.created = append(f.created, *req.Visibility)
 	if f.repos[full] != nil {
 		f.fail(w, r, hubErr{status: 409, msg: "You already created this dataset repo"})
 		return
 	}
-	f.seedLocked(full, *req.Private)
+	f.seedLocked(full, *req.Visibility == "private")
 	writeJSON(w, map[string]string{"url": f.hub.URL + "/datasets/" + full, "name": full})
 }
 

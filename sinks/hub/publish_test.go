@@ -709,3 +709,26 @@ func TestSecretNeverFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPublishCreatesRepoWithVisibility: a missing repository is created
+// with the visibility field current clients send ("private"/"public"),
+// never the legacy boolean private (the fake refuses it).
+func TestPublishCreatesRepoWithVisibility(t *testing.T) {
+	for _, private := range []bool{true, false} {
+		h := newHarness(t)
+		_, err := h.publish(t, fixture(t), func(o *Options) { o.Config.Private = private })
+		if err != nil {
+			t.Fatalf("private=%v: %v", private, err)
+		}
+		want := "public"
+		if private {
+			want = "private"
+		}
+		h.fh.mu.Lock()
+		created, repoPrivate := h.fh.created, h.fh.repos[testRepo].private
+		h.fh.mu.Unlock()
+		if !slices.Equal(created, []string{want}) || repoPrivate != private {
+			t.Errorf("private=%v: create requests %v, repo private %v; want [%s]", private, created, repoPrivate, want)
+		}
+	}
+}
