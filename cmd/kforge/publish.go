@@ -15,7 +15,7 @@ const publishUsage = `usage: kforge publish DIR --repo ORG/NAME [--tag vYYYY.MM.
 Publish the release in DIR (README.md card, manifest.json, data/…) to the
 Hugging Face dataset repository ORG/NAME as one commit on --revision, then tag
 that commit. Files the branch already holds are not sent again. The token
-comes from HF_TOKEN or the file huggingface-cli login writes ($HF_HOME/token,
+comes from HF_TOKEN or the file ` + "`hf auth login`" + ` writes ($HF_HOME/token,
 ~/.cache/huggingface/token); HF_ENDPOINT selects another Hub.
 
 flags:`

@@ -732,3 +732,18 @@ func TestPublishCreatesRepoWithVisibility(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishNoTokenAdvice: without a token the error says how to get one
+// with the current CLI (`hf auth login`); huggingface_hub no longer ships
+// `huggingface-cli login`.
+func TestPublishNoTokenAdvice(t *testing.T) {
+	h := newHarness(t)
+	h.env = map[string]string{"HOME": t.TempDir()}
+	_, err := h.publish(t, fixture(t))
+	if !errors.Is(err, ErrNoToken) {
+		t.Fatalf("err %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "hf auth login") || !strings.Contains(msg, "HF_TOKEN") || strings.Contains(msg, "huggingface-cli") {
+		t.Errorf("advice %q: want HF_TOKEN or `hf auth login`, and no huggingface-cli", msg)
+	}
+}

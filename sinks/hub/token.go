@@ -15,7 +15,7 @@ import (
 )
 
 // ErrNoToken means no Hub token was found in the environment or token files.
-var ErrNoToken = errors.New("no Hugging Face token: set HF_TOKEN or run `huggingface-cli login` (token file $HF_HOME/token)")
+var ErrNoToken = errors.New("no Hugging Face token: set HF_TOKEN or run `hf auth login` (token file $HF_HOME/token)")
 
 // secret holds a token. It formats as a mask, so a stray %v or a struct dump
 // cannot print it.
@@ -57,7 +57,8 @@ func redactText(text string, tok secret) string {
 // resolveToken finds the token the way huggingface_hub does: HF_TOKEN (or
 // the legacy HUGGING_FACE_HUB_TOKEN), then the file at HF_TOKEN_PATH, then
 // $HF_HOME/token, $XDG_CACHE_HOME/huggingface/token, ~/.cache/huggingface/token.
-// The token file is written by `huggingface-cli login` / `hf auth login`.
+// The token file is written by `hf auth login` (older huggingface_hub
+// releases wrote the same file with `huggingface-cli login`).
 func resolveToken(getenv func(string) string) (secret, error) {
 	for _, k := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
