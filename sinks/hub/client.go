@@ -43,7 +43,12 @@ type ClientOptions struct {
 	AttemptTimeout time.Duration
 	// Anonymous allows running without a token (read-only use).
 	Anonymous bool
+	// LFSParallel is how many LFS objects upload at once (default 4).
+	LFSParallel int
 }
+
+// DefaultLFSParallel is how many LFS objects upload at once by default.
+const DefaultLFSParallel = 4
 
 // RetryPolicy is how transient failures (408, 429, 5xx, network errors) are
 // retried: exponential backoff from Base to Max, or what the server's
@@ -87,6 +92,8 @@ type Client struct {
 	ua       string
 	retry    RetryPolicy
 	attempt  time.Duration
+	// lfsParallel bounds concurrent LFS object uploads.
+	lfsParallel int
 }
 
 // NewClient resolves the endpoint and token and returns a client.
@@ -127,7 +134,11 @@ func NewClient(opt ClientOptions) (*Client, error) {
 	if at <= 0 {
 		at = 10 * time.Minute
 	}
-	c := &Client{endpoint: u, tok: tok, http: hc, ua: ua, retry: opt.Retry.withDefaults(), attempt: at}
+	par := opt.LFSParallel
+	if par <= 0 {
+		par = DefaultLFSParallel
+	}
+	c := &Client{endpoint: u, tok: tok, http: hc, ua: ua, retry: opt.Retry.withDefaults(), attempt: at, lfsParallel: par}
 	c.log = slog.New(tok.handler(log.Handler()))
 	next := hc.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -75,6 +76,9 @@ type fakeHub struct {
 	chunkSize     int64
 	echoAuth      bool // hostile: echo the Authorization header in errors
 	treePage      int  // tree entries per page
+	// putHold keeps each storage PUT (basic or part) open this long, so
+	// that overlapping uploads overlap visibly.
+	putHold time.Duration
 
 	mu      sync.Mutex
 	repos   map[string]*fakeRepo
@@ -86,6 +90,18 @@ type fakeHub struct {
 	faults  map[string][]fault
 	nextOID int
 	reqID   atomic.Int64
+
+	// Storage PUTs in flight now and at most; commits that arrived while
+	// an upload was still in flight.
+	putsInFlight, maxPutsInFlight int
+	commitsDuringUpload           int
+}
+
+// maxConcurrentPuts is the most storage PUTs that were in flight at once.
+func (f *fakeHub) maxConcurrentPuts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxPutsInFlight
 }
 
 // writeRoutes change state on the Hub or its storage.
@@ -336,6 +352,9 @@ func (f *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	name, m := route(r)
 	f.mu.Lock()
 	f.calls = append(f.calls, name)
+	if name == "commit" && f.putsInFlight > 0 {
+		f.commitsDuringUpload++
+	}
 	f.mu.Unlock()
 	if name == "" {
 		f.fail(w, r, hubErr{status: 404, msg: "no such route " + r.Method + " " + r.URL.Path})
@@ -1014,7 +1033,20 @@ func (f *fakeHub) serveS3(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, name)
+	if name == "put" || name == "part" {
+		f.putsInFlight++
+		f.maxPutsInFlight = max(f.maxPutsInFlight, f.putsInFlight)
+		defer func() {
+			f.mu.Lock()
+			f.putsInFlight--
+			f.mu.Unlock()
+		}()
+	}
+	hold := f.putHold
 	f.mu.Unlock()
+	if hold > 0 && (name == "put" || name == "part") {
+		time.Sleep(hold)
+	}
 	if r.Header.Get("Authorization") != "" {
 		http.Error(w, "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>", 400)
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -745,5 +746,45 @@ func TestPublishNoTokenAdvice(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "hf auth login") || !strings.Contains(msg, "HF_TOKEN") || strings.Contains(msg, "huggingface-cli") {
 		t.Errorf("advice %q: want HF_TOKEN or `hf auth login`, and no huggingface-cli", msg)
+	}
+}
+
+// TestPublishUploadsLFSInParallel: LFS objects go up several at a time,
+// never more than the bound (4), and the commit is sent only after every
+// upload finished and was verified.
+func TestPublishUploadsLFSInParallel(t *testing.T) {
+	h := newHarness(t)
+	h.fh.putHold = 40 * time.Millisecond
+	dir := fixture(t)
+	// Ten more shards of 2000 B each: LFS (>= 1024 B), basic transfer.
+	for i := 1; i <= 10; i++ {
+		b := bytes.Repeat([]byte{byte(i), 0}, 1000)
+		p := filepath.Join(dir, "data", "rl", fmt.Sprintf("train-%05d-of-00011.parquet", i))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := h.publish(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UploadedFiles != 12 {
+		t.Fatalf("uploaded %d LFS objects, want 12", res.UploadedFiles)
+	}
+	if n := h.fh.maxConcurrentPuts(); n < 2 || n > 4 {
+		t.Errorf("at most %d storage PUTs were in flight at once; want 2 to 4", n)
+	}
+	calls := h.fh.callList()
+	commit := slices.Index(calls, "commit")
+	for i, c := range calls {
+		if (c == "put" || c == "part" || c == "complete" || c == "verify") && i > commit {
+			t.Errorf("%s (call %d) after the commit (call %d)", c, i, commit)
+		}
+	}
+	h.fh.mu.Lock()
+	during := h.fh.commitsDuringUpload
+	h.fh.mu.Unlock()
+	if during != 0 || h.fh.count("verify") != 12 || h.fh.count("commit") != 1 {
+		t.Errorf("commits during uploads %d, verifies %d, commits %d", during, h.fh.count("verify"), h.fh.count("commit"))
 	}
 }
