@@ -104,6 +104,9 @@ func (f *fakeHub) maxConcurrentPuts() int {
 	return f.maxPutsInFlight
 }
 
+// lfsMediaType is the LFS batch API's content type.
+const lfsMediaType = "application/vnd.git-lfs+json"
+
 // writeRoutes change state on the Hub or its storage.
 var writeRoutes = map[string]bool{"create": true, "branch": true, "batch": true, "put": true, "part": true, "complete": true, "verify": true, "commit": true, "tag": true}
 

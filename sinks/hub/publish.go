@@ -16,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"kforge/internal/hubclient"
 )
 
 // Options say what to publish and how.
@@ -125,7 +127,7 @@ func Publish(ctx context.Context, opt Options) (res *Result, err error) {
 	if out == nil {
 		out = io.Discard
 	}
-	if _, _, err := splitRepo(cfg.Repo); err != nil {
+	if _, _, err := hubclient.SplitRepo(cfg.Repo); err != nil {
 		return nil, &UsageError{err}
 	}
 	if !tagRe.MatchString(cfg.Tag) {
@@ -150,8 +152,8 @@ func Publish(ctx context.Context, opt Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	defer func() { err = c.tok.redactErr(err) }()
-	p := &publisher{c: c, cfg: cfg, opt: opt, out: out, log: c.log}
+	defer func() { err = c.RedactErr(err) }()
+	p := &publisher{c: c, cfg: cfg, opt: opt, out: out, log: c.Log()}
 	return p.run(ctx)
 }
 
@@ -172,7 +174,7 @@ type publisher struct {
 func (p *publisher) run(ctx context.Context) (*Result, error) {
 	c, cfg := p.c, p.cfg
 	p.res = Result{Repo: cfg.Repo, Revision: cfg.Revision, Tag: cfg.Tag, DryRun: p.opt.DryRun}
-	files, err := scanRelease(p.opt.Dir, c.tok)
+	files, err := scanRelease(p.opt.Dir, c.NewTokenScan)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
@@ -191,7 +193,7 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("publish: card %s: %w", filepath.Join(p.opt.Dir, "README.md"), err)
 	}
 
-	state, head, err := c.head(ctx, cfg.Repo, cfg.Revision)
+	state, head, err := c.Head(ctx, cfg.Repo, cfg.Revision)
 	if err != nil && p.opt.DryRun && ctx.Err() == nil {
 		// Offline: the plan can still be made from the files alone.
 		p.log.Warn("hub: not reachable; planning from the local files", "err", err)
@@ -203,33 +205,33 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("publish: read %s@%s: %w", cfg.Repo, cfg.Revision, err)
 	}
-	p.res.RepoExists = state != repoMissing
+	p.res.RepoExists = state != hubclient.RepoMissing
 	if err := p.validateOnline(ctx, string(readme)); err != nil {
 		return nil, err
 	}
-	if state == repoMissing && p.opt.DryRun {
+	if state == hubclient.RepoMissing && p.opt.DryRun {
 		p.localPlan()
 		p.printPlan()
 		return &p.res, nil
 	}
-	if state == repoMissing {
-		if p.res.Created, err = c.createRepo(ctx, cfg.Repo, cfg.Private); err != nil {
+	if state == hubclient.RepoMissing {
+		if p.res.Created, err = c.CreateRepo(ctx, cfg.Repo, cfg.Private); err != nil {
 			return nil, fmt.Errorf("publish: create %s: %w", cfg.Repo, err)
 		}
 		p.res.RepoExists = true
-		if state, head, err = c.head(ctx, cfg.Repo, cfg.Revision); err != nil {
+		if state, head, err = c.Head(ctx, cfg.Repo, cfg.Revision); err != nil {
 			return nil, fmt.Errorf("publish: read %s@%s: %w", cfg.Repo, cfg.Revision, err)
 		}
-		if state == repoMissing {
+		if state == hubclient.RepoMissing {
 			return nil, fmt.Errorf("publish: %s still missing after creating it (check the token's write access)", cfg.Repo)
 		}
 	}
-	if state == repoEmpty && cfg.Revision != "main" && !p.opt.DryRun {
+	if state == hubclient.RepoEmpty && cfg.Revision != "main" && !p.opt.DryRun {
 		// Commits need an existing branch; start it from the default one.
-		if err := c.createBranch(ctx, cfg.Repo, cfg.Revision); err != nil {
+		if err := c.CreateBranch(ctx, cfg.Repo, cfg.Revision); err != nil {
 			return nil, fmt.Errorf("publish: create branch %s: %w", cfg.Revision, err)
 		}
-		if _, head, err = c.head(ctx, cfg.Repo, cfg.Revision); err != nil {
+		if _, head, err = c.Head(ctx, cfg.Repo, cfg.Revision); err != nil {
 			return nil, fmt.Errorf("publish: read %s@%s: %w", cfg.Repo, cfg.Revision, err)
 		}
 	}
@@ -240,7 +242,7 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 	var tagAt string
 	var tagged bool
 	if head != "" {
-		tags, err := c.tags(ctx, cfg.Repo)
+		tags, err := c.Tags(ctx, cfg.Repo)
 		if err != nil {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
@@ -270,12 +272,12 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 		}
 	}
 	if !tagged {
-		if err := c.createTag(ctx, cfg.Repo, p.res.Head, cfg.Tag, "kforge release "+cfg.Tag); err != nil {
+		if err := c.CreateTag(ctx, cfg.Repo, p.res.Head, cfg.Tag, "kforge release "+cfg.Tag); err != nil {
 			if StatusOf(err) != http.StatusConflict {
 				return &p.res, fmt.Errorf("publish: committed %s but tagging failed (rerun publish to tag it): %w", short(p.res.Head), err)
 			}
 			// 409: a tag appeared meanwhile; fine only if it points at our commit.
-			tags, terr := c.tags(ctx, cfg.Repo)
+			tags, terr := c.Tags(ctx, cfg.Repo)
 			if terr != nil || tags[cfg.Tag] != p.res.Head {
 				return &p.res, fmt.Errorf("publish: tag %s was created by someone else meanwhile: %w", cfg.Tag, err)
 			}
@@ -290,7 +292,7 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 // validateOnline asks the Hub's validate-yaml endpoint. Only a definite
 // rejection stops a dry run; a real publish needs the check to pass.
 func (p *publisher) validateOnline(ctx context.Context, readme string) error {
-	err := p.c.validateYAML(ctx, readme)
+	err := p.c.ValidateYAML(ctx, readme)
 	if err == nil {
 		return nil
 	}
@@ -317,11 +319,11 @@ func (p *publisher) localPlan() {
 // remotePlan asks the Hub how each file goes and what it already holds.
 func (p *publisher) remotePlan(ctx context.Context, head string) error {
 	c, cfg := p.c, p.cfg
-	req := make([]preuploadFile, len(p.files))
+	req := make([]hubclient.PreuploadFile, len(p.files))
 	for i, f := range p.files {
-		req[i] = preuploadFile{Path: f.Path, Sample: base64.StdEncoding.EncodeToString(f.Sample), Size: f.Size}
+		req[i] = hubclient.PreuploadFile{Path: f.Path, Sample: base64.StdEncoding.EncodeToString(f.Sample), Size: f.Size}
 	}
-	pre, err := c.preupload(ctx, cfg.Repo, cfg.Revision, req)
+	pre, err := c.Preupload(ctx, cfg.Repo, cfg.Revision, req)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -345,7 +347,7 @@ func (p *publisher) remotePlan(ctx context.Context, head string) error {
 	if head == "" {
 		return nil
 	}
-	tree, err := c.tree(ctx, cfg.Repo, head)
+	tree, err := c.Tree(ctx, cfg.Repo, head)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -359,10 +361,11 @@ func (p *publisher) remotePlan(ctx context.Context, head string) error {
 
 // upload sends the LFS content of new and changed files.
 func (p *publisher) upload(ctx context.Context) error {
-	var lfs []*localFile
+	var lfs []*hubclient.LFSObject
 	for _, a := range p.res.Files {
 		if a.Mode == "lfs" && (a.State == StateNew || a.State == StateChanged) {
-			lfs = append(lfs, p.byP[a.Path])
+			f := p.byP[a.Path]
+			lfs = append(lfs, &hubclient.LFSObject{Path: f.Path, Abs: f.Abs, Size: f.Size, SHA256: f.SHA256})
 		}
 	}
 	if len(lfs) == 0 {
@@ -371,7 +374,7 @@ func (p *publisher) upload(ctx context.Context) error {
 	if len(lfs) > maxLFSPerCommit {
 		return fmt.Errorf("publish: %d LFS files, over the Hub's %d per commit; nothing uploaded", len(lfs), maxLFSPerCommit)
 	}
-	st, err := p.c.uploadLFS(ctx, p.cfg.Repo, p.cfg.Revision, lfs)
+	st, err := p.c.UploadLFS(ctx, p.cfg.Repo, p.cfg.Revision, lfs)
 	p.res.UploadedFiles, p.res.UploadedBytes = st.Objects, st.Bytes
 	if err != nil {
 		return fmt.Errorf("publish: nothing committed; %w", err)
@@ -417,7 +420,7 @@ func (p *publisher) commitBody(parent string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			if lf, err := hashFile(f.Abs, f.Path, p.c.tok); err != nil || lf.SHA256 != f.SHA256 {
+			if lf, err := hashFile(f.Abs, f.Path, p.c.NewTokenScan()); err != nil || lf.SHA256 != f.SHA256 {
 				return nil, fmt.Errorf("%s changed since it was planned", f.Path)
 			}
 			regular += int64(len(data))
@@ -442,14 +445,15 @@ func (p *publisher) commit(ctx context.Context, parent string) error {
 	if err != nil {
 		return fmt.Errorf("publish: nothing committed: %w", err)
 	}
+	rp := c.RetryPolicy()
 	for attempt := 1; ; attempt++ {
-		cr, err := c.commit(ctx, cfg.Repo, cfg.Revision, body)
+		cr, err := c.Commit(ctx, cfg.Repo, cfg.Revision, body)
 		if err == nil {
 			p.res.Commit, p.res.CommitURL, p.res.Head = cr.CommitOID, cr.CommitURL, cr.CommitOID
 			p.log.Info("hub: committed", "repo", cfg.Repo, "commit", cr.CommitOID, "files", p.res.Changes())
 			return nil
 		}
-		if st := StatusOf(err); st/100 == 4 && !retryable(st) {
+		if st := StatusOf(err); st/100 == 4 && !hubclient.Retryable(st) {
 			if st == http.StatusPreconditionFailed || st == http.StatusConflict {
 				return fmt.Errorf("publish: %s moved since %s (another writer); nothing committed, rerun publish: %w", cfg.Revision, short(parent), err)
 			}
@@ -471,15 +475,15 @@ func (p *publisher) commit(ctx context.Context, parent string) error {
 		if now != parent {
 			return fmt.Errorf("publish: %s moved to %s without our files (another writer); nothing committed: %w", cfg.Revision, short(now), err)
 		}
-		if attempt >= c.retry.Attempts {
+		if attempt >= rp.Attempts {
 			return fmt.Errorf("publish: commit failed %d times, nothing committed: %w", attempt, err)
 		}
-		wait := min(c.retry.Base<<(attempt-1), c.retry.Max)
+		wait := min(rp.Base<<(attempt-1), rp.Max)
 		var he *Error
 		if errors.As(err, &he) && he.RetryAfter > 0 {
-			wait = min(he.RetryAfter, c.retry.MaxWait)
+			wait = min(he.RetryAfter, rp.MaxWait)
 		}
-		if serr := c.retry.Sleep(ctx, wait); serr != nil {
+		if serr := rp.Sleep(ctx, wait); serr != nil {
 			return fmt.Errorf("publish: nothing committed: %w", err)
 		}
 	}
@@ -489,18 +493,18 @@ func (p *publisher) commit(ctx context.Context, parent string) error {
 // every file of the plan (and none of the deleted ones), and the head.
 func (p *publisher) landed(ctx context.Context, parent string) (bool, string, error) {
 	c, cfg := p.c, p.cfg
-	_, head, err := c.head(ctx, cfg.Repo, cfg.Revision)
+	_, head, err := c.Head(ctx, cfg.Repo, cfg.Revision)
 	if err != nil {
 		return false, "", err
 	}
 	if head == parent {
 		return false, head, nil
 	}
-	tree, err := c.tree(ctx, cfg.Repo, head)
+	tree, err := c.Tree(ctx, cfg.Repo, head)
 	if err != nil {
 		return false, head, err
 	}
-	remote := map[string]treeEntry{}
+	remote := map[string]hubclient.TreeEntry{}
 	for _, e := range tree {
 		if e.Type == "file" {
 			remote[e.Path] = e

@@ -1,4 +1,4 @@
-package hub
+package hubclient
 
 import (
 	"context"
@@ -33,18 +33,28 @@ type lfsBatchObject struct {
 	} `json:"error,omitempty"`
 }
 
-// lfsStats counts what went over the wire.
-type lfsStats struct {
+// LFSStats counts what went over the wire.
+type LFSStats struct {
 	Objects int   // objects uploaded
 	Bytes   int64 // bytes uploaded
 	Present int   // objects the Hub already had
 }
 
-// uploadLFS stores every file's content in the repo's LFS storage. Nothing
+// LFSObject is a local file to store by LFS.
+type LFSObject struct {
+	Path   string // repo path, for messages
+	Abs    string // local file, reopened for each attempt
+	Size   int64
+	SHA256 string // the LFS oid
+}
+
+// UploadLFS stores every file's content in the repo's LFS storage. Nothing
 // becomes visible in the repository until the commit references it.
-func (c *Client) uploadLFS(ctx context.Context, repo, rev string, files []*localFile) (lfsStats, error) {
-	var st lfsStats
-	byOID := map[string]*localFile{}
+// Objects go up at most LFSParallel at a time; UploadLFS returns only when
+// none is in flight.
+func (c *Client) UploadLFS(ctx context.Context, repo, rev string, files []*LFSObject) (LFSStats, error) {
+	var st LFSStats
+	byOID := map[string]*LFSObject{}
 	for _, f := range files {
 		byOID[f.SHA256] = f
 	}
@@ -121,7 +131,7 @@ func (c *Client) uploadLFS(ctx context.Context, repo, rev string, files []*local
 
 // lfsJob is one object to upload (and verify).
 type lfsJob struct {
-	f      *localFile
+	f      *LFSObject
 	upload *lfsAction
 	verify *lfsAction
 }
@@ -130,7 +140,7 @@ type lfsJob struct {
 // time (each request keeps its own retries). The first failure stops the
 // rest; it returns once every started upload has ended, so nothing is in
 // flight when the caller goes on to commit.
-func (c *Client) runLFSJobs(ctx context.Context, jobs []lfsJob, st *lfsStats) error {
+func (c *Client) runLFSJobs(ctx context.Context, jobs []lfsJob, st *LFSStats) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -202,7 +212,7 @@ func sectionBody(path string, off, n int64) func() (io.Reader, int64, error) {
 	}
 }
 
-func (c *Client) uploadObject(ctx context.Context, f *localFile, up *lfsAction) error {
+func (c *Client) uploadObject(ctx context.Context, f *LFSObject, up *lfsAction) error {
 	cs, multipart := up.Header["chunk_size"]
 	if !multipart {
 		h := http.Header{}
@@ -253,7 +263,7 @@ func (c *Client) uploadObject(ctx context.Context, f *localFile, up *lfsAction) 
 	return err
 }
 
-func (c *Client) verifyObject(ctx context.Context, f *localFile, v *lfsAction) error {
+func (c *Client) verifyObject(ctx context.Context, f *LFSObject, v *lfsAction) error {
 	h := http.Header{"Accept": {lfsMediaType}, "Content-Type": {lfsMediaType}}
 	for k, val := range v.Header {
 		h.Set(k, val)

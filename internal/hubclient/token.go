@@ -1,6 +1,7 @@
-package hub
+package hubclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,6 +98,39 @@ func resolveToken(getenv func(string) string) (secret, error) {
 		}
 	}
 	return "", ErrNoToken
+}
+
+// TokenScan is a writer that notes whether the bytes written to it contain
+// the client's token, across write boundaries.
+type TokenScan struct{ s tokenScan }
+
+// NewTokenScan returns a scanner for the client's token (it never finds
+// anything when the client has none).
+func (c *Client) NewTokenScan() *TokenScan { return &TokenScan{s: tokenScan{tok: []byte(c.tok)}} }
+
+func (t *TokenScan) Write(p []byte) (int, error) { return t.s.Write(p) }
+
+// Found reports whether the token was seen.
+func (t *TokenScan) Found() bool { return t.s.found }
+
+// tokenScan finds the token across write boundaries.
+type tokenScan struct {
+	tok   []byte
+	tail  []byte
+	found bool
+}
+
+func (t *tokenScan) Write(p []byte) (int, error) {
+	if t.found || len(t.tok) < minSecretLen {
+		return len(p), nil
+	}
+	buf := append(t.tail, p...)
+	if bytes.Contains(buf, t.tok) {
+		t.found = true
+	}
+	keep := min(len(buf), len(t.tok)-1)
+	t.tail = append(t.tail[:0:0], buf[len(buf)-keep:]...)
+	return len(p), nil
 }
 
 // redactedError masks the token in an error's text while keeping the chain
