@@ -87,9 +87,12 @@ type fakeHub struct {
 	parts   map[string]map[int][]byte // multipart uploads in progress
 	calls   []string                  // route names in order
 	created []string                  // the visibility of each create request
-	faults  map[string][]fault
-	nextOID int
-	reqID   atomic.Int64
+	// commitOps holds the operations of each accepted commit, one
+	// "lfsFile PATH", "file PATH" or "deletedFile PATH" each, sorted.
+	commitOps [][]string
+	faults    map[string][]fault
+	nextOID   int
+	reqID     atomic.Int64
 
 	// Storage PUTs in flight now and at most; commits that arrived while
 	// an upload was still in flight.
@@ -742,8 +745,14 @@ func (f *fakeHub) commit(w http.ResponseWriter, r *http.Request, repo, rev strin
 		files[k] = v
 	}
 	ops := 0
+	var opList []string
 	for _, l := range lines[1:] {
 		ops++
+		var named struct {
+			Path string `json:"path"`
+		}
+		json.Unmarshal(l.Value, &named)
+		opList = append(opList, l.Key+" "+named.Path)
 		switch l.Key {
 		case "file":
 			var v struct {
@@ -804,6 +813,8 @@ func (f *fakeHub) commit(w http.ResponseWriter, r *http.Request, repo, rev strin
 		f.fail(w, r, hubErr{status: 400, msg: "empty commit"})
 		return
 	}
+	sort.Strings(opList)
+	f.commitOps = append(f.commitOps, opList)
 	oid := f.addCommit(rp, rev, hdr.Summary, files)
 	writeJSON(w, map[string]string{"commitUrl": f.hub.URL + "/datasets/" + repo + "/commit/" + oid, "commitOid": oid})
 }
