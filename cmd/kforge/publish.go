@@ -15,7 +15,7 @@ const publishUsage = `usage: kforge publish DIR --repo ORG/NAME [--tag vYYYY.MM.
 Publish the release in DIR (README.md card, manifest.json, data/…) to the
 Hugging Face dataset repository ORG/NAME as one commit on --revision, then tag
 that commit. Files the branch already holds are not sent again. The token
-comes from HF_TOKEN or the file huggingface-cli login writes ($HF_HOME/token,
+comes from HF_TOKEN or the file ` + "`hf auth login`" + ` writes ($HF_HOME/token,
 ~/.cache/huggingface/token); HF_ENDPOINT selects another Hub.
 
 flags:`
@@ -65,24 +65,41 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kforge publish: %s is not a release directory\n", pos[0])
 		return exitUsage
 	}
-	res, err := hub.Publish(ctx, hub.Options{
+	pub, err := hub.NewPublisher(hub.Options{
 		Dir: pos[0],
 		Config: hub.Config{
 			Repo: *repo, Private: *private, Revision: *revision, Tag: *tag, Endpoint: *endpoint,
 		},
 		DryRun:    *dryRun,
-		Out:       e.stdout,
 		Log:       newLogger(e.stderr, *logFormat, *logLevel),
 		Getenv:    e.getenv,
 		UserAgent: "kforge/" + versionString(),
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
-		if res == nil && isUsageErr(err) {
+		if isUsageErr(err) {
 			return exitUsage
 		}
 		return exitFailed
 	}
+	plan, err := pub.Plan(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
+		return exitFailed
+	}
+	if *dryRun {
+		if err := plan.PrintDryRun(e.stdout); err != nil {
+			fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	}
+	res, err := pub.Apply(ctx, plan)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
+		return exitFailed
+	}
+	res.PrintSummary(e.stdout)
 	return exitOK
 }
 

@@ -93,3 +93,22 @@ func TestPublishDryRunCLI(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }
+
+// TestPublishLoginAdvice: the usage text and the no-token failure point at
+// `hf auth login`, not the removed `huggingface-cli login`.
+func TestPublishLoginAdvice(t *testing.T) {
+	e, _, errb := publishEnv(nil)
+	if code := run(context.Background(), e, []string{"publish", "-h"}); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	dir := writeReleaseFixture(t)
+	e2, _, errb2 := publishEnv(map[string]string{"HOME": t.TempDir(), "HF_ENDPOINT": "http://127.0.0.1:9"})
+	if code := run(context.Background(), e2, []string{"publish", dir, "--repo", "org/data", "--tag", "v1"}); code != exitFailed {
+		t.Fatalf("exit %d: %s", code, errb2.String())
+	}
+	for what, s := range map[string]string{"usage": errb.String(), "no-token error": errb2.String()} {
+		if !strings.Contains(s, "hf auth login") || strings.Contains(s, "huggingface-cli") {
+			t.Errorf("%s: want `hf auth login` and no huggingface-cli:\n%s", what, s)
+		}
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -75,6 +76,9 @@ type fakeHub struct {
 	chunkSize     int64
 	echoAuth      bool // hostile: echo the Authorization header in errors
 	treePage      int  // tree entries per page
+	// putHold keeps each storage PUT (basic or part) open this long, so
+	// that overlapping uploads overlap visibly.
+	putHold time.Duration
 
 	mu      sync.Mutex
 	repos   map[string]*fakeRepo
@@ -82,10 +86,29 @@ type fakeHub struct {
 	pending map[string][]byte         // uploaded, not yet verified
 	parts   map[string]map[int][]byte // multipart uploads in progress
 	calls   []string                  // route names in order
-	faults  map[string][]fault
-	nextOID int
-	reqID   atomic.Int64
+	created []string                  // the visibility of each create request
+	// commitOps holds the operations of each accepted commit, one
+	// "lfsFile PATH", "file PATH" or "deletedFile PATH" each, sorted.
+	commitOps [][]string
+	faults    map[string][]fault
+	nextOID   int
+	reqID     atomic.Int64
+
+	// Storage PUTs in flight now and at most; commits that arrived while
+	// an upload was still in flight.
+	putsInFlight, maxPutsInFlight int
+	commitsDuringUpload           int
 }
+
+// maxConcurrentPuts is the most storage PUTs that were in flight at once.
+func (f *fakeHub) maxConcurrentPuts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxPutsInFlight
+}
+
+// lfsMediaType is the LFS batch API's content type.
+const lfsMediaType = "application/vnd.git-lfs+json"
 
 // writeRoutes change state on the Hub or its storage.
 var writeRoutes = map[string]bool{"create": true, "branch": true, "batch": true, "put": true, "part": true, "complete": true, "verify": true, "commit": true, "tag": true}
@@ -335,6 +358,9 @@ func (f *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	name, m := route(r)
 	f.mu.Lock()
 	f.calls = append(f.calls, name)
+	if name == "commit" && f.putsInFlight > 0 {
+		f.commitsDuringUpload++
+	}
 	f.mu.Unlock()
 	if name == "" {
 		f.fail(w, r, hubErr{status: 404, msg: "no such route " + r.Method + " " + r.URL.Path})
@@ -449,27 +475,35 @@ func (rp *fakeRepo) commitAt(rev string) *fakeCommit {
 // --- routes -----------------------------------------------------------------
 
 func (f *fakeHub) create(w http.ResponseWriter, r *http.Request) {
+	// Current clients send visibility ("private" or "public"; "protected"
+	// is for Spaces only); the legacy boolean private is refused here so
+	// that a client still sending it is caught.
 	var req struct {
 		Name         *string `json:"name"`
 		Organization *string `json:"organization"`
 		Type         *string `json:"type"`
-		Private      *bool   `json:"private"`
+		Visibility   *string `json:"visibility"`
 	}
 	if !f.decode(w, r, "application/json", &req) {
 		return
 	}
-	if req.Name == nil || *req.Name == "" || req.Organization == nil || req.Type == nil || *req.Type != "dataset" || req.Private == nil {
-		f.fail(w, r, hubErr{status: 400, msg: "name, organization, type=dataset and private are required"})
+	if req.Name == nil || *req.Name == "" || req.Organization == nil || req.Type == nil || *req.Type != "dataset" || req.Visibility == nil {
+		f.fail(w, r, hubErr{status: 400, msg: "name, organization, type=dataset and visibility are required"})
+		return
+	}
+	if *req.Visibility != "private" && *req.Visibility != "public" {
+		f.fail(w, r, hubErr{status: 400, msg: "visibility must be private or public for a dataset"})
 		return
 	}
 	full := *req.Organization + "/" + *req.Name
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.created = append(f.created, *req.Visibility)
 	if f.repos[full] != nil {
 		f.fail(w, r, hubErr{status: 409, msg: "You already created this dataset repo"})
 		return
 	}
-	f.seedLocked(full, *req.Private)
+	f.seedLocked(full, *req.Visibility == "private")
 	writeJSON(w, map[string]string{"url": f.hub.URL + "/datasets/" + full, "name": full})
 }
 
@@ -711,8 +745,14 @@ func (f *fakeHub) commit(w http.ResponseWriter, r *http.Request, repo, rev strin
 		files[k] = v
 	}
 	ops := 0
+	var opList []string
 	for _, l := range lines[1:] {
 		ops++
+		var named struct {
+			Path string `json:"path"`
+		}
+		json.Unmarshal(l.Value, &named)
+		opList = append(opList, l.Key+" "+named.Path)
 		switch l.Key {
 		case "file":
 			var v struct {
@@ -773,6 +813,8 @@ func (f *fakeHub) commit(w http.ResponseWriter, r *http.Request, repo, rev strin
 		f.fail(w, r, hubErr{status: 400, msg: "empty commit"})
 		return
 	}
+	sort.Strings(opList)
+	f.commitOps = append(f.commitOps, opList)
 	oid := f.addCommit(rp, rev, hdr.Summary, files)
 	writeJSON(w, map[string]string{"commitUrl": f.hub.URL + "/datasets/" + repo + "/commit/" + oid, "commitOid": oid})
 }
@@ -1005,7 +1047,20 @@ func (f *fakeHub) serveS3(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, name)
+	if name == "put" || name == "part" {
+		f.putsInFlight++
+		f.maxPutsInFlight = max(f.maxPutsInFlight, f.putsInFlight)
+		defer func() {
+			f.mu.Lock()
+			f.putsInFlight--
+			f.mu.Unlock()
+		}()
+	}
+	hold := f.putHold
 	f.mu.Unlock()
+	if hold > 0 && (name == "put" || name == "part") {
+		time.Sleep(hold)
+	}
 	if r.Header.Get("Authorization") != "" {
 		http.Error(w, "<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>", 400)
 		return

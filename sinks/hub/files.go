@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"kforge/internal/hubclient"
 )
 
 // localFile is one file of the release directory.
@@ -31,7 +32,7 @@ const sampleSize = 512
 // (including half-written temp files) are skipped; links and other
 // non-regular files are refused. A file that contains the token is refused:
 // nothing secret leaves through the card or the manifest.
-func scanRelease(dir string, tok secret) ([]*localFile, error) {
+func scanRelease(dir string, scan func() *hubclient.TokenScan) ([]*localFile, error) {
 	var files []*localFile
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -54,7 +55,7 @@ func scanRelease(dir string, tok secret) ([]*localFile, error) {
 		if !d.Type().IsRegular() {
 			return fmt.Errorf("%s: not a regular file (links are not published)", rel)
 		}
-		f, err := hashFile(p, rel, tok)
+		f, err := hashFile(p, rel, scan())
 		if err != nil {
 			return err
 		}
@@ -80,7 +81,7 @@ func hasPath(files []*localFile, p string) bool {
 	return false
 }
 
-func hashFile(abs, rel string, tok secret) (*localFile, error) {
+func hashFile(abs, rel string, scan *hubclient.TokenScan) (*localFile, error) {
 	fh, err := os.Open(abs)
 	if err != nil {
 		return nil, err
@@ -93,7 +94,6 @@ func hashFile(abs, rel string, tok secret) (*localFile, error) {
 	s256, s1 := sha256.New(), sha1.New()
 	fmt.Fprintf(s1, "blob %d\x00", st.Size())
 	head := &headWriter{max: sampleSize}
-	scan := &tokenScan{tok: []byte(tok)}
 	n, err := io.Copy(io.MultiWriter(s256, s1, head, scan), fh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
@@ -101,7 +101,7 @@ func hashFile(abs, rel string, tok secret) (*localFile, error) {
 	if n != st.Size() {
 		return nil, fmt.Errorf("%s: changed while reading (%d of %d bytes)", rel, n, st.Size())
 	}
-	if scan.found {
+	if scan.Found() {
 		return nil, fmt.Errorf("%s contains the Hugging Face token; refusing to publish it", rel)
 	}
 	return &localFile{Path: rel, Abs: abs, Size: n, SHA256: hex.EncodeToString(s256.Sum(nil)),
@@ -117,25 +117,5 @@ func (h *headWriter) Write(p []byte) (int, error) {
 	if room := h.max - len(h.b); room > 0 {
 		h.b = append(h.b, p[:min(room, len(p))]...)
 	}
-	return len(p), nil
-}
-
-// tokenScan finds the token across write boundaries.
-type tokenScan struct {
-	tok   []byte
-	tail  []byte
-	found bool
-}
-
-func (t *tokenScan) Write(p []byte) (int, error) {
-	if t.found || len(t.tok) < minSecretLen {
-		return len(p), nil
-	}
-	buf := append(t.tail, p...)
-	if bytes.Contains(buf, t.tok) {
-		t.found = true
-	}
-	keep := min(len(buf), len(t.tok)-1)
-	t.tail = append(t.tail[:0:0], buf[len(buf)-keep:]...)
 	return len(p), nil
 }

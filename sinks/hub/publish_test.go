@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -564,7 +564,7 @@ func TestPublishCreateConflictAndNewBranch(t *testing.T) {
 		t.Fatal("commit not on the new branch alone")
 	}
 	// The repository now exists: a second create answers 409 and is fine.
-	if created, err := mustClient(t, h).createRepo(context.Background(), testRepo, true); err != nil || created {
+	if created, err := mustClient(t, h).CreateRepo(context.Background(), testRepo, true); err != nil || created {
 		t.Fatalf("created %v err %v", created, err)
 	}
 }
@@ -645,67 +645,80 @@ func TestDownload(t *testing.T) {
 	}
 }
 
-func TestServerWait(t *testing.T) {
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		h    http.Header
-		want time.Duration
-	}{
-		{http.Header{"Ratelimit": {`"api";r=0;t=42`}}, 43 * time.Second},
-		{http.Header{"Retry-After": {"5"}}, 5 * time.Second},
-		{http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, 90 * time.Second},
-		{http.Header{"Ratelimit": {`"api";r=0`}, "Retry-After": {"2"}}, 2 * time.Second},
-		{http.Header{}, 0},
-		{http.Header{"Retry-After": {"soon"}}, 0},
-	}
-	for _, c := range cases {
-		if got := serverWait(c.h, now); got != c.want {
-			t.Errorf("%v: %v, want %v", c.h, got, c.want)
+// TestPublishCreatesRepoWithVisibility: a missing repository is created
+// with the visibility field current clients send ("private"/"public"),
+// never the legacy boolean private (the fake refuses it).
+func TestPublishCreatesRepoWithVisibility(t *testing.T) {
+	for _, private := range []bool{true, false} {
+		h := newHarness(t)
+		_, err := h.publish(t, fixture(t), func(o *Options) { o.Config.Private = private })
+		if err != nil {
+			t.Fatalf("private=%v: %v", private, err)
+		}
+		want := "public"
+		if private {
+			want = "private"
+		}
+		h.fh.mu.Lock()
+		created, repoPrivate := h.fh.created, h.fh.repos[testRepo].private
+		h.fh.mu.Unlock()
+		if !slices.Equal(created, []string{want}) || repoPrivate != private {
+			t.Errorf("private=%v: create requests %v, repo private %v; want [%s]", private, created, repoPrivate, want)
 		}
 	}
 }
 
-func TestResolveToken(t *testing.T) {
-	dir := t.TempDir()
-	write := func(p, s string) string {
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(s), 0o600)
-		return p
+// TestPublishNoTokenAdvice: without a token the error says how to get one
+// with the current CLI (`hf auth login`); huggingface_hub no longer ships
+// `huggingface-cli login`.
+func TestPublishNoTokenAdvice(t *testing.T) {
+	h := newHarness(t)
+	h.env = map[string]string{"HOME": t.TempDir()}
+	_, err := h.publish(t, fixture(t))
+	if !errors.Is(err, ErrNoToken) {
+		t.Fatalf("err %v", err)
 	}
-	write(filepath.Join(dir, "hfhome", "token"), "hf_fromHFHOME\n")
-	write(filepath.Join(dir, "home", ".cache", "huggingface", "token"), " hf_fromHOME ")
-	write(filepath.Join(dir, "xdg", "huggingface", "token"), "hf_fromXDG")
-	tp := write(filepath.Join(dir, "custom"), "hf_fromPATH")
-	cases := []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"HF_TOKEN": "hf_env", "HF_HOME": dir + "/hfhome"}, "hf_env"},
-		{map[string]string{"HUGGING_FACE_HUB_TOKEN": "hf_legacy"}, "hf_legacy"},
-		{map[string]string{"HF_TOKEN_PATH": tp, "HF_HOME": dir + "/hfhome"}, "hf_fromPATH"},
-		{map[string]string{"HF_HOME": dir + "/hfhome", "HOME": dir + "/home"}, "hf_fromHFHOME"},
-		{map[string]string{"XDG_CACHE_HOME": dir + "/xdg", "HOME": dir + "/home"}, "hf_fromXDG"},
-		{map[string]string{"HOME": dir + "/home"}, "hf_fromHOME"},
-		{map[string]string{"HOME": dir + "/nothing"}, ""},
-	}
-	for _, c := range cases {
-		tok, err := resolveToken(func(k string) string { return c.env[k] })
-		if tok.reveal() != c.want || (c.want == "" && !errors.Is(err, ErrNoToken)) {
-			t.Errorf("%v: %q %v, want %q", c.env, tok.reveal(), err, c.want)
-		}
+	if msg := err.Error(); !strings.Contains(msg, "hf auth login") || !strings.Contains(msg, "HF_TOKEN") || strings.Contains(msg, "huggingface-cli") {
+		t.Errorf("advice %q: want HF_TOKEN or `hf auth login`, and no huggingface-cli", msg)
 	}
 }
 
-func TestSecretNeverFormats(t *testing.T) {
-	s := secret(testToken)
-	var b bytes.Buffer
-	slog.New(s.handler(slog.NewJSONHandler(&b, nil))).Info("msg "+testToken, "tok", s, "raw", testToken, "err", errors.New("x "+testToken))
-	for _, out := range []string{b.String(), s.String(), strings.Join([]string{s.GoString()}, ""), s.redact("Bearer " + testToken)} {
-		if strings.Contains(out, testToken) {
-			t.Errorf("leak: %s", out)
+// TestPublishUploadsLFSInParallel: LFS objects go up several at a time,
+// never more than the bound (4), and the commit is sent only after every
+// upload finished and was verified.
+func TestPublishUploadsLFSInParallel(t *testing.T) {
+	h := newHarness(t)
+	h.fh.putHold = 40 * time.Millisecond
+	dir := fixture(t)
+	// Ten more shards of 2000 B each: LFS (>= 1024 B), basic transfer.
+	for i := 1; i <= 10; i++ {
+		b := bytes.Repeat([]byte{byte(i), 0}, 1000)
+		p := filepath.Join(dir, "data", "rl", fmt.Sprintf("train-%05d-of-00011.parquet", i))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if _, err := io.WriteString(&b, ""); err != nil {
+	res, err := h.publish(t, dir)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if res.UploadedFiles != 12 {
+		t.Fatalf("uploaded %d LFS objects, want 12", res.UploadedFiles)
+	}
+	if n := h.fh.maxConcurrentPuts(); n < 2 || n > 4 {
+		t.Errorf("at most %d storage PUTs were in flight at once; want 2 to 4", n)
+	}
+	calls := h.fh.callList()
+	commit := slices.Index(calls, "commit")
+	for i, c := range calls {
+		if (c == "put" || c == "part" || c == "complete" || c == "verify") && i > commit {
+			t.Errorf("%s (call %d) after the commit (call %d)", c, i, commit)
+		}
+	}
+	h.fh.mu.Lock()
+	during := h.fh.commitsDuringUpload
+	h.fh.mu.Unlock()
+	if during != 0 || h.fh.count("verify") != 12 || h.fh.count("commit") != 1 {
+		t.Errorf("commits during uploads %d, verifies %d, commits %d", during, h.fh.count("verify"), h.fh.count("commit"))
 	}
 }

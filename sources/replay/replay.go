@@ -23,7 +23,7 @@ import (
 
 // HubFetcher downloads the data files of a Hub dataset at a pinned revision
 // into cacheDir (once; later calls reuse them) and returns their local paths.
-// The Hub client in sinks/hub satisfies it.
+// The Hub client, internal/hubclient.Client, satisfies it.
 type HubFetcher interface {
 	Download(ctx context.Context, repo, revision, cacheDir string) ([]string, error)
 }

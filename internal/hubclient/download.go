@@ -1,4 +1,4 @@
-package hub
+package hubclient
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func Download(ctx context.Context, repo, revision, cacheDir string) ([]string, e
 // (written only after their checksum matched) are not fetched again.
 func (c *Client) Download(ctx context.Context, repo, revision, cacheDir string) (paths []string, err error) {
 	defer func() { err = c.tok.redactErr(err) }()
-	if _, _, err := splitRepo(repo); err != nil {
+	if _, _, err := SplitRepo(repo); err != nil {
 		return nil, err
 	}
 	if revision == "" {
@@ -42,18 +42,18 @@ func (c *Client) Download(ctx context.Context, repo, revision, cacheDir string) 
 	}
 	sha := revision
 	if !oidRe.MatchString(revision) {
-		st, head, err := c.head(ctx, repo, revision)
+		st, head, err := c.Head(ctx, repo, revision)
 		if err != nil {
 			return nil, fmt.Errorf("download %s@%s: %w", repo, revision, err)
 		}
-		if st != repoReady {
+		if st != RepoReady {
 			return nil, fmt.Errorf("download %s@%s: repository or revision not found (or no access)", repo, revision)
 		}
 		sha = head
 	}
 	sha = strings.ToLower(sha)
 	root := filepath.Join(cacheDir, "datasets", filepath.FromSlash(repo), sha)
-	tree, err := c.tree(ctx, repo, sha)
+	tree, err := c.Tree(ctx, repo, sha)
 	if err != nil {
 		return nil, fmt.Errorf("download %s@%s: %w", repo, revision, err)
 	}

@@ -1,4 +1,4 @@
-package hub
+package hubclient
 
 import (
 	"context"
@@ -16,8 +16,8 @@ func (c *Client) dsAPI(repo, rest string) string {
 	return c.apiURL("/api/datasets/" + repoPath(repo) + rest)
 }
 
-// splitRepo splits ORG/NAME.
-func splitRepo(repo string) (org, name string, err error) {
+// SplitRepo splits ORG/NAME.
+func SplitRepo(repo string) (org, name string, err error) {
 	org, name, ok := strings.Cut(repo, "/")
 	if !ok || org == "" || name == "" || strings.Contains(name, "/") || !repoNameRe.MatchString(org) || !repoNameRe.MatchString(name) {
 		return "", "", fmt.Errorf("repo %q: want ORG/NAME (letters, digits, '-', '_', '.')", repo)
@@ -27,21 +27,27 @@ func splitRepo(repo string) (org, name string, err error) {
 
 var repoNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$`)
 
-// createRepo creates the dataset repository; created is false when it
+// CreateRepo creates the dataset repository; created is false when it
 // already existed (409).
-func (c *Client) createRepo(ctx context.Context, repo string, private bool) (created bool, err error) {
-	org, name, err := splitRepo(repo)
+func (c *Client) CreateRepo(ctx context.Context, repo string, private bool) (created bool, err error) {
+	org, name, err := SplitRepo(repo)
 	if err != nil {
 		return false, err
 	}
-	body := map[string]any{"name": name, "organization": org, "type": "dataset", "private": private}
+	// The Hub takes visibility ("private", "public"; "protected" is for
+	// Spaces); the boolean private is the legacy form.
+	visibility := "public"
+	if private {
+		visibility = "private"
+	}
+	body := map[string]any{"name": name, "organization": org, "type": "dataset", "visibility": visibility}
 	for attempt := 1; ; attempt++ {
 		var out struct {
 			URL string `json:"url"`
 		}
 		_, err := c.doJSON(ctx, "create repo", http.MethodPost, c.apiURL("/api/repos/create"), body, &out)
 		if err == nil {
-			c.log.Info("hub: created repository", "repo", repo, "private", private, "url", out.URL)
+			c.log.Info("hub: created repository", "repo", repo, "visibility", visibility, "url", out.URL)
 			return true, nil
 		}
 		var he *Error
@@ -59,7 +65,7 @@ func (c *Client) createRepo(ctx context.Context, repo string, private bool) (cre
 			return false, nil
 		case he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden || he.Status == http.StatusPaymentRequired:
 			// The token may lack create rights on a repo that exists anyway.
-			if st, _, herr := c.head(ctx, repo, "main"); herr == nil && st != repoMissing {
+			if st, _, herr := c.Head(ctx, repo, "main"); herr == nil && st != RepoMissing {
 				return false, nil
 			}
 		}
@@ -67,16 +73,18 @@ func (c *Client) createRepo(ctx context.Context, repo string, private bool) (cre
 	}
 }
 
-type repoState int
+// RepoState is what Head found.
+type RepoState int
 
 const (
-	repoMissing repoState = iota // no repository (or no access to it)
-	repoEmpty                    // repository without the branch
-	repoReady                    // branch exists; head is its commit
+	RepoMissing RepoState = iota // no repository (or no access to it)
+	RepoEmpty                    // repository without the branch
+	RepoReady                    // branch exists; head is its commit
 )
 
-// head returns the commit the branch points at.
-func (c *Client) head(ctx context.Context, repo, rev string) (repoState, string, error) {
+// Head returns whether the repository and the branch exist, and the commit
+// the branch points at.
+func (c *Client) Head(ctx context.Context, repo, rev string) (RepoState, string, error) {
 	var out struct {
 		SHA string `json:"sha"`
 	}
@@ -85,11 +93,11 @@ func (c *Client) head(ctx context.Context, repo, rev string) (repoState, string,
 	if errors.As(err, &he) {
 		switch {
 		case he.Code == "RevisionNotFound":
-			return repoEmpty, "", nil
+			return RepoEmpty, "", nil
 		case he.Code == "RepoNotFound" || (he.Status == http.StatusNotFound && he.Code == ""),
 			he.Status == http.StatusUnauthorized && he.Message != "Invalid credentials in Authorization header":
 			// The Hub answers 401 for repos that are missing or hidden.
-			return repoMissing, "", nil
+			return RepoMissing, "", nil
 		}
 	}
 	if err != nil {
@@ -98,18 +106,22 @@ func (c *Client) head(ctx context.Context, repo, rev string) (repoState, string,
 	if !oidRe.MatchString(out.SHA) {
 		return 0, "", fmt.Errorf("hub revision %s@%s: bad sha %q", repo, rev, out.SHA)
 	}
-	return repoReady, out.SHA, nil
+	return RepoReady, out.SHA, nil
 }
 
 var oidRe = regexp.MustCompile(`^[0-9a-fA-F]{40}$`)
 
-type preuploadFile struct {
+// PreuploadFile is one file asked about in Preupload: its path, the
+// base64 of its first 512 bytes, and its size.
+type PreuploadFile struct {
 	Path   string `json:"path"`
 	Sample string `json:"sample"`
 	Size   int64  `json:"size"`
 }
 
-type preuploadResult struct {
+// PreuploadResult is the Hub's answer for one file: "lfs" or "regular",
+// whether the repo's .gitignore excludes it, and the oid it has at rev.
+type PreuploadResult struct {
 	Path         string  `json:"path"`
 	UploadMode   string  `json:"uploadMode"`
 	ShouldIgnore bool    `json:"shouldIgnore"`
@@ -119,14 +131,14 @@ type preuploadResult struct {
 // preuploadChunk is the Hub's per-request limit.
 const preuploadChunk = 256
 
-// preupload asks the Hub how each file must go (lfs or regular) and what it
+// Preupload asks the Hub how each file must go (lfs or regular) and what it
 // already holds at rev (oid).
-func (c *Client) preupload(ctx context.Context, repo, rev string, files []preuploadFile) (map[string]preuploadResult, error) {
-	out := make(map[string]preuploadResult, len(files))
+func (c *Client) Preupload(ctx context.Context, repo, rev string, files []PreuploadFile) (map[string]PreuploadResult, error) {
+	out := make(map[string]PreuploadResult, len(files))
 	for start := 0; start < len(files); start += preuploadChunk {
 		chunk := files[start:min(start+preuploadChunk, len(files))]
 		var resp struct {
-			Files []preuploadResult `json:"files"`
+			Files []PreuploadResult `json:"files"`
 		}
 		if _, err := c.doJSON(ctx, "preupload", http.MethodPost, c.dsAPI(repo, "/preupload/"+revEscape(rev)),
 			map[string]any{"files": chunk}, &resp); err != nil {
@@ -147,8 +159,8 @@ func (c *Client) preupload(ctx context.Context, repo, rev string, files []preupl
 	return out, nil
 }
 
-// treeEntry is one entry of the tree API.
-type treeEntry struct {
+// TreeEntry is one entry of the tree API.
+type TreeEntry struct {
 	Type string `json:"type"` // "file" or "directory"
 	Path string `json:"path"`
 	OID  string `json:"oid"`
@@ -159,15 +171,15 @@ type treeEntry struct {
 	} `json:"lfs,omitempty"`
 }
 
-// tree lists every file at rev, following the Link header's pages.
-func (c *Client) tree(ctx context.Context, repo, rev string) ([]treeEntry, error) {
+// Tree lists every file at rev, following the Link header's pages.
+func (c *Client) Tree(ctx context.Context, repo, rev string) ([]TreeEntry, error) {
 	u := c.dsAPI(repo, "/tree/"+revEscape(rev)) + "?recursive=true&expand=false"
-	var all []treeEntry
+	var all []TreeEntry
 	for pages := 0; u != ""; pages++ {
 		if pages > 10000 {
 			return nil, errors.New("hub tree: too many pages")
 		}
-		var page []treeEntry
+		var page []TreeEntry
 		resp, err := c.doJSON(ctx, "list files", http.MethodGet, u, nil, &page)
 		if err != nil {
 			return nil, err
@@ -198,8 +210,8 @@ func nextLink(h string) string {
 	return ""
 }
 
-// tags returns tag name -> target commit.
-func (c *Client) tags(ctx context.Context, repo string) (map[string]string, error) {
+// Tags returns tag name -> target commit.
+func (c *Client) Tags(ctx context.Context, repo string) (map[string]string, error) {
 	var out struct {
 		Tags []struct {
 			Name         string `json:"name"`
@@ -216,8 +228,8 @@ func (c *Client) tags(ctx context.Context, repo string) (map[string]string, erro
 	return m, nil
 }
 
-// validateYAML asks the Hub to check the card's metadata.
-func (c *Client) validateYAML(ctx context.Context, readme string) error {
+// ValidateYAML asks the Hub to check the card's metadata.
+func (c *Client) ValidateYAML(ctx context.Context, readme string) error {
 	_, err := c.doJSON(ctx, "validate card", http.MethodPost, c.apiURL("/api/validate-yaml"),
 		map[string]string{"content": readme, "repoType": "dataset"}, nil)
 	var he *Error
@@ -228,14 +240,14 @@ func (c *Client) validateYAML(ctx context.Context, readme string) error {
 	return err
 }
 
-// commitResult is the commit endpoint's answer.
-type commitResult struct {
+// CommitResult is the commit endpoint's answer.
+type CommitResult struct {
 	CommitURL string `json:"commitUrl"`
 	CommitOID string `json:"commitOid"`
 }
 
-// commit posts an NDJSON commit once; the caller decides about retrying.
-func (c *Client) commit(ctx context.Context, repo, rev string, ndjson []byte) (*commitResult, error) {
+// Commit posts an NDJSON commit once; the caller decides about retrying.
+func (c *Client) Commit(ctx context.Context, repo, rev string, ndjson []byte) (*CommitResult, error) {
 	r := request{
 		op: "commit", method: http.MethodPost, url: c.dsAPI(repo, "/commit/"+revEscape(rev)),
 		header: http.Header{"Content-Type": {"application/x-ndjson"}, "Accept": {"application/json"}},
@@ -246,16 +258,16 @@ func (c *Client) commit(ctx context.Context, repo, rev string, ndjson []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	var out commitResult
+	var out CommitResult
 	if err := json.Unmarshal(resp.body, &out); err != nil || !oidRe.MatchString(out.CommitOID) {
 		return nil, fmt.Errorf("hub commit: unexpected answer %.200q", resp.body)
 	}
 	return &out, nil
 }
 
-// createBranch creates branch from the default branch's head; 409 means
+// CreateBranch creates branch from the default branch's head; 409 means
 // it exists, which is fine.
-func (c *Client) createBranch(ctx context.Context, repo, branch string) error {
+func (c *Client) CreateBranch(ctx context.Context, repo, branch string) error {
 	_, err := c.doJSON(ctx, "create branch", http.MethodPost, c.dsAPI(repo, "/branch/"+revEscape(branch)), map[string]any{}, nil)
 	if StatusOf(err) == http.StatusConflict {
 		return nil
@@ -263,8 +275,8 @@ func (c *Client) createBranch(ctx context.Context, repo, branch string) error {
 	return err
 }
 
-// createTag tags commit oid.
-func (c *Client) createTag(ctx context.Context, repo, oid, tag, message string) error {
+// CreateTag tags commit oid.
+func (c *Client) CreateTag(ctx context.Context, repo, oid, tag, message string) error {
 	_, err := c.doJSON(ctx, "create tag", http.MethodPost, c.dsAPI(repo, "/tag/"+revEscape(oid)),
 		map[string]string{"tag": tag, "message": message}, nil)
 	return err

@@ -1,4 +1,4 @@
-package hub
+package hubclient
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // The LFS batch API (git-lfs spec plus the Hub's multipart transfer).
@@ -32,18 +33,28 @@ type lfsBatchObject struct {
 	} `json:"error,omitempty"`
 }
 
-// lfsStats counts what went over the wire.
-type lfsStats struct {
+// LFSStats counts what went over the wire.
+type LFSStats struct {
 	Objects int   // objects uploaded
 	Bytes   int64 // bytes uploaded
 	Present int   // objects the Hub already had
 }
 
-// uploadLFS stores every file's content in the repo's LFS storage. Nothing
+// LFSObject is a local file to store by LFS.
+type LFSObject struct {
+	Path   string // repo path, for messages
+	Abs    string // local file, reopened for each attempt
+	Size   int64
+	SHA256 string // the LFS oid
+}
+
+// UploadLFS stores every file's content in the repo's LFS storage. Nothing
 // becomes visible in the repository until the commit references it.
-func (c *Client) uploadLFS(ctx context.Context, repo, rev string, files []*localFile) (lfsStats, error) {
-	var st lfsStats
-	byOID := map[string]*localFile{}
+// Objects go up at most LFSParallel at a time; UploadLFS returns only when
+// none is in flight.
+func (c *Client) UploadLFS(ctx context.Context, repo, rev string, files []*LFSObject) (LFSStats, error) {
+	var st LFSStats
+	byOID := map[string]*LFSObject{}
 	for _, f := range files {
 		byOID[f.SHA256] = f
 	}
@@ -89,6 +100,7 @@ func (c *Client) uploadLFS(ctx context.Context, repo, rev string, files []*local
 			return st, fmt.Errorf("hub lfs batch: transfer %q not offered", out.Transfer)
 		}
 		seen := map[string]bool{}
+		var jobs []lfsJob
 		for _, o := range out.Objects {
 			f, ok := byOID[o.OID]
 			if !ok {
@@ -103,25 +115,87 @@ func (c *Client) uploadLFS(ctx context.Context, repo, rev string, files []*local
 				c.log.Debug("hub: lfs object present", "path", f.Path)
 				continue
 			}
-			if err := c.uploadObject(ctx, f, o.Actions.Upload); err != nil {
-				return st, fmt.Errorf("upload %s: %w", f.Path, err)
-			}
-			if v := o.Actions.Verify; v != nil {
-				if err := c.verifyObject(ctx, f, v); err != nil {
-					return st, fmt.Errorf("verify %s: %w", f.Path, err)
-				}
-			}
-			st.Objects++
-			st.Bytes += f.Size
-			c.log.Info("hub: uploaded", "path", f.Path, "bytes", f.Size)
+			jobs = append(jobs, lfsJob{f: f, upload: o.Actions.Upload, verify: o.Actions.Verify})
 		}
 		for _, o := range chunk {
 			if !seen[o] {
 				return st, fmt.Errorf("hub lfs batch: no answer for %s", byOID[o].Path)
 			}
 		}
+		if err := c.runLFSJobs(ctx, jobs, &st); err != nil {
+			return st, err
+		}
 	}
 	return st, nil
+}
+
+// lfsJob is one object to upload (and verify).
+type lfsJob struct {
+	f      *LFSObject
+	upload *lfsAction
+	verify *lfsAction
+}
+
+// runLFSJobs uploads and verifies the objects, at most c.lfsParallel at a
+// time (each request keeps its own retries). The first failure stops the
+// rest; it returns once every started upload has ended, so nothing is in
+// flight when the caller goes on to commit.
+func (c *Client) runLFSJobs(ctx context.Context, jobs []lfsJob, st *LFSStats) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	next := make(chan lfsJob)
+	for range min(c.lfsParallel, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				err := c.uploadOne(ctx, j)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				if err == nil {
+					st.Objects++
+					st.Bytes += j.f.Size
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case next <- j:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+func (c *Client) uploadOne(ctx context.Context, j lfsJob) error {
+	if err := c.uploadObject(ctx, j.f, j.upload); err != nil {
+		return fmt.Errorf("upload %s: %w", j.f.Path, err)
+	}
+	if j.verify != nil {
+		if err := c.verifyObject(ctx, j.f, j.verify); err != nil {
+			return fmt.Errorf("verify %s: %w", j.f.Path, err)
+		}
+	}
+	c.log.Info("hub: uploaded", "path", j.f.Path, "bytes", j.f.Size)
+	return nil
 }
 
 // sectionBody opens the file afresh for each attempt and sends [off, off+n).
@@ -138,7 +212,7 @@ func sectionBody(path string, off, n int64) func() (io.Reader, int64, error) {
 	}
 }
 
-func (c *Client) uploadObject(ctx context.Context, f *localFile, up *lfsAction) error {
+func (c *Client) uploadObject(ctx context.Context, f *LFSObject, up *lfsAction) error {
 	cs, multipart := up.Header["chunk_size"]
 	if !multipart {
 		h := http.Header{}
@@ -189,7 +263,7 @@ func (c *Client) uploadObject(ctx context.Context, f *localFile, up *lfsAction) 
 	return err
 }
 
-func (c *Client) verifyObject(ctx context.Context, f *localFile, v *lfsAction) error {
+func (c *Client) verifyObject(ctx context.Context, f *LFSObject, v *lfsAction) error {
 	h := http.Header{"Accept": {lfsMediaType}, "Content-Type": {lfsMediaType}}
 	for k, val := range v.Header {
 		h.Set(k, val)

@@ -1,6 +1,7 @@
-package hub
+package hubclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 )
 
 // ErrNoToken means no Hub token was found in the environment or token files.
-var ErrNoToken = errors.New("no Hugging Face token: set HF_TOKEN or run `huggingface-cli login` (token file $HF_HOME/token)")
+var ErrNoToken = errors.New("no Hugging Face token: set HF_TOKEN or run `hf auth login` (token file $HF_HOME/token)")
 
 // secret holds a token. It formats as a mask, so a stray %v or a struct dump
 // cannot print it.
@@ -57,7 +58,8 @@ func redactText(text string, tok secret) string {
 // resolveToken finds the token the way huggingface_hub does: HF_TOKEN (or
 // the legacy HUGGING_FACE_HUB_TOKEN), then the file at HF_TOKEN_PATH, then
 // $HF_HOME/token, $XDG_CACHE_HOME/huggingface/token, ~/.cache/huggingface/token.
-// The token file is written by `huggingface-cli login` / `hf auth login`.
+// The token file is written by `hf auth login` (older huggingface_hub
+// releases wrote the same file with `huggingface-cli login`).
 func resolveToken(getenv func(string) string) (secret, error) {
 	for _, k := range []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
@@ -96,6 +98,39 @@ func resolveToken(getenv func(string) string) (secret, error) {
 		}
 	}
 	return "", ErrNoToken
+}
+
+// TokenScan is a writer that notes whether the bytes written to it contain
+// the client's token, across write boundaries.
+type TokenScan struct{ s tokenScan }
+
+// NewTokenScan returns a scanner for the client's token (it never finds
+// anything when the client has none).
+func (c *Client) NewTokenScan() *TokenScan { return &TokenScan{s: tokenScan{tok: []byte(c.tok)}} }
+
+func (t *TokenScan) Write(p []byte) (int, error) { return t.s.Write(p) }
+
+// Found reports whether the token was seen.
+func (t *TokenScan) Found() bool { return t.s.found }
+
+// tokenScan finds the token across write boundaries.
+type tokenScan struct {
+	tok   []byte
+	tail  []byte
+	found bool
+}
+
+func (t *tokenScan) Write(p []byte) (int, error) {
+	if t.found || len(t.tok) < minSecretLen {
+		return len(p), nil
+	}
+	buf := append(t.tail, p...)
+	if bytes.Contains(buf, t.tok) {
+		t.found = true
+	}
+	keep := min(len(buf), len(t.tok)-1)
+	t.tail = append(t.tail[:0:0], buf[len(buf)-keep:]...)
+	return len(p), nil
 }
 
 // redactedError masks the token in an error's text while keeping the chain
