@@ -104,3 +104,13 @@ func TestRowsAppend(t *testing.T) {
 		t.Errorf("Tokens: bytes/4 rounded up")
 	}
 }
+
+func TestEveryColumnDocumented(t *testing.T) {
+	for _, c := range Configs {
+		for _, f := range SchemaWith(c, SchemaOptions{Verl: true}).Fields() {
+			if ColumnDoc(c, f.Name) == "" {
+				t.Errorf("%s.%s has no documentation", c, f.Name)
+			}
+		}
+	}
+}

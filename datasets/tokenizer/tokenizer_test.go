@@ -71,7 +71,7 @@ func TestSplitLookahead(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	dir := t.TempDir()
 	for name, js := range map[string]string{
-		"wordpiece": `{"model":{"type":"WordPiece","vocab":{}}}`,
+		"wordpiece":     `{"model":{"type":"WordPiece","vocab":{}}}`,
 		"sentencepiece": `{"pre_tokenizer":{"type":"Metaspace"},"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}}`,
 		"no byte level": `{"model":{"type":"BPE","vocab":{},"merges":[]}}`,
 	} {
