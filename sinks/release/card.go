@@ -394,7 +394,7 @@ func (b *builder) card() ([]byte, error) {
 	} else {
 		p("General instruction data is mixed into `sft` train against catastrophic forgetting, in every shard, marked `is_replay`. "+
 			"Target %.4f of %s, realised **%.4f** (%d replay %s of %d); %d replay rows, sampled without replacement with seed %d. "+
-			"Tokens are estimated as UTF-8 bytes / 4. Never mixed into rl, pairs or multiturn.\n\nSources:\n\n",
+			"The fraction counts tokens as UTF-8 bytes / 4, whatever the tokenizer. Never mixed into the other configs.\n\nSources:\n\n",
 			rp.Target, rp.Mode, rp.Realised, rp.Replay, rp.Mode, rp.Replay+rp.Task, rp.Rows, b.ds.Seed)
 		for _, s := range rp.Sources {
 			p("- `%s`\n", s)

@@ -82,9 +82,18 @@ func (b *builder) tokenizerLine() string {
 }
 
 func (b *builder) tokensSection(p func(string, ...any), configs []string) {
+	what := map[string]string{
+		datasets.ConfigSFT:       "sft its `prompt` and `completion`",
+		datasets.ConfigRL:        "rl its `prompt` and the reference solution",
+		datasets.ConfigPairs:     "pairs its `prompt` and the longer of `chosen` and `rejected`",
+		datasets.ConfigMultiturn: "multiturn the messages before the first answer and the rest",
+	}
+	var parts []string
+	for _, c := range configs {
+		parts = append(parts, what[c])
+	}
 	p("## Token statistics\n\n%s Each message counts its content (and reasoning) plus %d tokens for chat-template markers. "+
-		"Prompt and completion: sft its `prompt` and `completion`; rl its `prompt` and the reference solution; pairs its `prompt` and the longer of `chosen` and `rejected`; "+
-		"multiturn the messages before the first answer and the rest.\n\n", b.tokenizerLine(), TemplateTokensPerMessage)
+		"Prompt and completion: %s.\n\n", b.tokenizerLine(), TemplateTokensPerMessage, strings.Join(parts, "; "))
 	p("| config | rows | prompt p50 | prompt p95 | prompt max | completion p50 | completion p95 | completion max | longest row |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range configs {
 		st, ok := b.tokenStats(c)
