@@ -12,7 +12,9 @@ type Config struct {
 	Replay           ReplayConfig `yaml:"replay" doc:"General data mixed into sft against catastrophic forgetting."`
 	MaxShardMB       int          `yaml:"max_shard_mb" default:"450" min:"1" max:"4096" doc:"Largest Parquet shard, in MB."`
 	PrettyName       string       `yaml:"pretty_name" default:"kforge kernel optimisation dataset" doc:"Dataset card title."`
-	License          string       `yaml:"license" default:"mit" doc:"License of the release (Hub license id)."`
+	License          string       `yaml:"license" doc:"License of the release (Hub license id); empty: taken from the sources' licenses (one id when they all agree, else other with each source's license listed)."`
+	Tokenizer        string       `yaml:"tokenizer" doc:"Local path of the tokenizer.json of the model that wrote the data (byte-level BPE: Qwen, Llama 3); the card's token statistics and recommended lengths use it. Empty: tokens are estimated as UTF-8 bytes / 4, and the card says so."`
+	Verl             bool         `yaml:"verl" doc:"Add verl's columns to rl: data_source, ability, reward_model {style, ground_truth}, extra_info."`
 }
 
 // ReplayConfig says where replay rows come from and how many.

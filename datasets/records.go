@@ -33,9 +33,14 @@ type Row interface {
 }
 
 // ChatMessage is one message of a dataset row (TRL conversational format).
+// ReasoningContent is the model's thinking before an assistant answer, in
+// the field chat templates read it from (Qwen3's, DeepSeek-R1's and the
+// transformers chat-template docs use reasoning_content); only sft rows
+// carry it.
 type ChatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role             string `json:"role"`
+	Content          string `json:"content"`
+	ReasoningContent string `json:"reasoning_content,omitempty"`
 }
 
 // Turn is one round of a multi-turn refinement with its verdict.
@@ -59,8 +64,13 @@ type Baseline struct {
 // the verified faster code (TRL "messages" language-modelling format), or a
 // general replay conversation (IsReplay) whose task columns are null.
 type SFTRecord struct {
-	ID            string
-	Messages      []ChatMessage
+	ID       string
+	Messages []ChatMessage
+	// Prompt and Completion are Messages split before the last (assistant)
+	// message: TRL's conversational prompt-completion form, whose loss is
+	// on the completion only by default.
+	Prompt        []ChatMessage
+	Completion    []ChatMessage
 	Reasoning     string
 	TaskID        string
 	SourceRepo    string
@@ -115,6 +125,24 @@ type RLRecord struct {
 	BestSpeedup       float64
 	ReferenceSolution string // the fastest kept candidate region
 	NumKept           int32
+	// Verl holds the columns verl's RLHFDataset and reward managers read;
+	// set only when the schema has them (SchemaOptions.Verl).
+	Verl *VerlColumns
+}
+
+// VerlColumns are the columns verl needs besides prompt: data_source picks
+// the reward function, reward_model.ground_truth and extra_info reach it.
+type VerlColumns struct {
+	DataSource  string
+	Ability     string
+	Style       string // reward_model.style
+	GroundTruth string // reward_model.ground_truth: the task spec JSON
+	Split       string // extra_info…
+	Index       int32
+	TaskID      string
+	Op          string
+	BestSpeedup float64
+	Reference   string
 }
 
 // PairRecord is one row of the pairs config (TRL explicit-prompt preference):
@@ -155,7 +183,26 @@ var (
 		arrow.Field{Name: "role", Type: arrow.BinaryTypes.String},
 		arrow.Field{Name: "content", Type: arrow.BinaryTypes.String},
 	))
-	stringList   = arrow.ListOf(arrow.BinaryTypes.String)
+	// sftMessageType is messageType with the assistant's reasoning
+	// (null on other messages and where the model gave none).
+	sftMessageType = arrow.ListOf(arrow.StructOf(
+		arrow.Field{Name: "role", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "content", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "reasoning_content", Type: arrow.BinaryTypes.String, Nullable: true},
+	))
+	stringList      = arrow.ListOf(arrow.BinaryTypes.String)
+	rewardModelType = arrow.StructOf(
+		arrow.Field{Name: "style", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "ground_truth", Type: arrow.BinaryTypes.String},
+	)
+	extraInfoType = arrow.StructOf(
+		arrow.Field{Name: "split", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "index", Type: arrow.PrimitiveTypes.Int32},
+		arrow.Field{Name: "task_id", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "op", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "best_speedup", Type: arrow.PrimitiveTypes.Float64},
+		arrow.Field{Name: "reference_solution", Type: arrow.BinaryTypes.String},
+	)
 	turnListType = arrow.ListOf(arrow.StructOf(
 		arrow.Field{Name: "round", Type: arrow.PrimitiveTypes.Int32},
 		arrow.Field{Name: "variant_id", Type: arrow.BinaryTypes.String},
@@ -184,15 +231,26 @@ func ni32(name string) arrow.Field {
 	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32, Nullable: true}
 }
 
-// Schema returns the Arrow schema of a config (ConfigSFT, …), with the Hugging
-// Face features in its "huggingface" metadata so `datasets` restores the exact
-// types; nil for an unknown config.
-func Schema(config string) *arrow.Schema {
+// SchemaOptions are the optional column sets of a release.
+type SchemaOptions struct {
+	// Verl adds verl's columns to rl: data_source, ability, reward_model,
+	// extra_info.
+	Verl bool
+}
+
+// Schema returns the Arrow schema of a config (ConfigSFT, …) without
+// optional columns, with the Hugging Face features in its "huggingface"
+// metadata so `datasets` restores the exact types; nil for an unknown config.
+func Schema(config string) *arrow.Schema { return SchemaWith(config, SchemaOptions{}) }
+
+// SchemaWith is Schema with the optional columns opt asks for.
+func SchemaWith(config string, opt SchemaOptions) *arrow.Schema {
 	var fields []arrow.Field
 	switch config {
 	case ConfigSFT:
 		fields = []arrow.Field{
-			str("id"), {Name: "messages", Type: messageType}, nstr("reasoning"),
+			str("id"), {Name: "messages", Type: sftMessageType},
+			{Name: "prompt", Type: sftMessageType}, {Name: "completion", Type: sftMessageType}, nstr("reasoning"),
 			nstr("task_id"), nstr("source_repo"), nstr("source_commit"), nstr("source_path"), nstr("license"),
 			nstr("kind"), nstr("op"), nstr("dtype"), nstr("arch"), nstr("device"), nstr("toolchain"),
 			nf64("baseline_ms"), nf64("candidate_ms"), nf64("speedup"),
@@ -212,6 +270,10 @@ func Schema(config string) *arrow.Schema {
 			{Name: "baselines", Type: baselineListType},
 			{Name: "best_speedup", Type: arrow.PrimitiveTypes.Float64},
 			str("reference_solution"), {Name: "num_kept", Type: arrow.PrimitiveTypes.Int32},
+		}
+		if opt.Verl {
+			fields = append(fields, str("data_source"), str("ability"),
+				arrow.Field{Name: "reward_model", Type: rewardModelType}, arrow.Field{Name: "extra_info", Type: extraInfoType})
 		}
 	case ConfigPairs:
 		fields = []arrow.Field{
@@ -242,9 +304,11 @@ func Schema(config string) *arrow.Schema {
 func PlainColumns(config string) []string {
 	switch config {
 	case ConfigSFT:
-		return []string{"id", "messages.list.element.content", "reasoning"}
+		return []string{"id", "messages.list.element.content", "messages.list.element.reasoning_content",
+			"prompt.list.element.content", "completion.list.element.content", "completion.list.element.reasoning_content", "reasoning"}
 	case ConfigRL:
-		return []string{"id", "task_id", "prompt.list.element.content", "task_spec", "reference_solution", "sizes"}
+		return []string{"id", "task_id", "prompt.list.element.content", "task_spec", "reference_solution", "sizes",
+			"reward_model.ground_truth", "extra_info.reference_solution"}
 	case ConfigPairs:
 		return []string{"id", "prompt.list.element.content", "chosen.list.element.content", "rejected.list.element.content",
 			"chosen_id", "rejected_id"}
@@ -403,6 +467,9 @@ func (c *cols) msgs(ms []ChatMessage) {
 		f := el.Struct()
 		f[0].Str(m.Role)
 		f[1].Str(m.Content)
+		if len(f) > 2 {
+			f[2].StrOrNull(m.ReasoningContent)
+		}
 	}
 }
 
@@ -416,7 +483,7 @@ func (c *cols) strs(ss []string) {
 func msgSize(ms []ChatMessage) int {
 	n := 0
 	for _, m := range ms {
-		n += len(m.Role) + len(m.Content) + 16
+		n += len(m.Role) + len(m.Content) + len(m.ReasoningContent) + 20
 	}
 	return n
 }
@@ -426,6 +493,8 @@ func (r *SFTRecord) AppendTo(b *Columns) {
 	c := cols{c: b}
 	c.str(r.ID)
 	c.msgs(r.Messages)
+	c.msgs(r.Prompt)
+	c.msgs(r.Completion)
 	c.nstr(r.Reasoning)
 	for _, s := range []string{r.TaskID, r.SourceRepo, r.SourceCommit, r.SourcePath, r.License,
 		r.Kind, r.Op, r.Dtype, r.Arch, r.Device, r.Toolchain} {
@@ -447,7 +516,7 @@ func (r *SFTRecord) AppendTo(b *Columns) {
 
 // Size implements Row.
 func (r *SFTRecord) Size() int {
-	return len(r.ID) + msgSize(r.Messages) + len(r.Reasoning) + len(r.TaskID) + len(r.SourceRepo) +
+	return len(r.ID) + msgSize(r.Messages) + msgSize(r.Prompt) + msgSize(r.Completion) + len(r.Reasoning) + len(r.TaskID) + len(r.SourceRepo) +
 		len(r.SourceCommit) + len(r.SourcePath) + len(r.License) + len(r.Kind) + len(r.Op) + len(r.Dtype) +
 		len(r.Arch) + len(r.Device) + len(r.Toolchain) + len(r.Model) + len(r.PromptVersion) +
 		len(r.ReplaySource) + 3*8 + 6*4 + 1 + 16*4
@@ -500,6 +569,20 @@ func (r *RLRecord) AppendTo(b *Columns) {
 	c.f64(r.BestSpeedup)
 	c.str(r.ReferenceSolution)
 	c.i32(r.NumKept)
+	if v := r.Verl; v != nil {
+		c.str(v.DataSource)
+		c.str(v.Ability)
+		rm := c.next().Struct()
+		rm[0].Str(v.Style)
+		rm[1].Str(v.GroundTruth)
+		ei := c.next().Struct()
+		ei[0].Str(v.Split)
+		ei[1].I32(v.Index, true)
+		ei[2].Str(v.TaskID)
+		ei[3].Str(v.Op)
+		ei[4].F64(v.BestSpeedup, true)
+		ei[5].Str(v.Reference)
+	}
 }
 
 // Size implements Row.
@@ -510,7 +593,12 @@ func (r *RLRecord) Size() int {
 	for _, s := range append(append(append([]string(nil), r.Dtypes...), r.Archs...), r.RegionRules...) {
 		n += len(s) + 4
 	}
-	return n + 48*len(r.Baselines)
+	n += 48 * len(r.Baselines)
+	if v := r.Verl; v != nil {
+		n += len(v.DataSource) + len(v.Ability) + len(v.Style) + len(v.GroundTruth) + len(v.Split) + len(v.TaskID) +
+			len(v.Op) + len(v.Reference) + 16
+	}
+	return n
 }
 
 // AppendTo implements Row.

@@ -69,11 +69,11 @@ func must(b []byte, err error) []byte {
 
 func TestRowsAppend(t *testing.T) {
 	rows := map[string]Row{
-		ConfigSFT: &SFTRecord{ID: "a", Messages: []ChatMessage{{"user", "q"}, {"assistant", "x"}}, Speedup: 1.5, NumTurns: 1},
-		ConfigRL: &RLRecord{ID: "t", Prompt: []ChatMessage{{"user", "q"}}, Dtypes: []string{"fp16"}, RegionRules: []string{"r"},
+		ConfigSFT: &SFTRecord{ID: "a", Messages: []ChatMessage{{Role: "user", Content: "q"}, {Role: "assistant", Content: "x"}}, Speedup: 1.5, NumTurns: 1},
+		ConfigRL: &RLRecord{ID: "t", Prompt: []ChatMessage{{Role: "user", Content: "q"}}, Dtypes: []string{"fp16"}, RegionRules: []string{"r"},
 			Baselines: []Baseline{{"MI210", "gfx90a", "rocm", 2}}, HasTolerance: true, RTol: 1e-3},
-		ConfigPairs:     &PairRecord{ID: "p", Prompt: []ChatMessage{{"user", "q"}}, Chosen: []ChatMessage{{"assistant", "a"}}, Rejected: []ChatMessage{{"assistant", "b"}}},
-		ConfigMultiturn: &MultiturnRecord{ID: "m", Messages: []ChatMessage{{"user", "q"}}, Turns: []Turn{{0, "v0", "kept", 1.2, ""}}},
+		ConfigPairs:     &PairRecord{ID: "p", Prompt: []ChatMessage{{Role: "user", Content: "q"}}, Chosen: []ChatMessage{{Role: "assistant", Content: "a"}}, Rejected: []ChatMessage{{Role: "assistant", Content: "b"}}},
+		ConfigMultiturn: &MultiturnRecord{ID: "m", Messages: []ChatMessage{{Role: "user", Content: "q"}}, Turns: []Turn{{0, "v0", "kept", 1.2, ""}}},
 	}
 	for c, r := range rows {
 		b := NewColumns(Schema(c), StringStorage(c))
@@ -95,12 +95,22 @@ func TestRowsAppend(t *testing.T) {
 	}
 	// Replay rows have null task columns.
 	b := NewColumns(Schema(ConfigSFT), StringStorage(ConfigSFT))
-	b.Append(&SFTRecord{ID: "r", Messages: []ChatMessage{{"user", "q"}}, IsReplay: true})
+	b.Append(&SFTRecord{ID: "r", Messages: []ChatMessage{{Role: "user", Content: "q"}}, IsReplay: true})
 	rec := b.Record()
 	if !rec.Column(rec.Schema().FieldIndices("speedup")[0]).IsNull(0) || !rec.Column(rec.Schema().FieldIndices("task_id")[0]).IsNull(0) {
 		t.Errorf("replay row has task values")
 	}
-	if Tokens([]ChatMessage{{"user", "abcde"}}) != 2 {
+	if Tokens([]ChatMessage{{Role: "user", Content: "abcde"}}) != 2 {
 		t.Errorf("Tokens: bytes/4 rounded up")
+	}
+}
+
+func TestEveryColumnDocumented(t *testing.T) {
+	for _, c := range Configs {
+		for _, f := range SchemaWith(c, SchemaOptions{Verl: true}).Fields() {
+			if ColumnDoc(c, f.Name) == "" {
+				t.Errorf("%s.%s has no documentation", c, f.Name)
+			}
+		}
 	}
 }

@@ -26,6 +26,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	out := fs.String("out", "", "release directory to write (required)")
 	cfgPath := fs.String("c", "", "recipe whose dataset section to use (default: built-in defaults)")
 	fs.StringVar(cfgPath, "config", "", "same as -c")
+	repo := fs.String("repo", "", "Hub dataset id (ORG/NAME) the card's code loads (default: the recipe's publish.repo, else a placeholder)")
 	partial := fs.Bool("partial", false, "export from the complete shards even when some lack their DONE marker")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	memLimit := fs.Int64("mem-limit-mb", 300, "soft Go heap limit in MB (GOMEMLIMIT overrides)")
@@ -62,6 +63,9 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 		}
 		e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
 		ds = cfg.Dataset
+		if *repo == "" && cfg.Publish != nil {
+			*repo = cfg.Publish.Repo
+		}
 		lineage = map[string]any{"recipe": cfg.Name, "sources": cfg.Sources, "model": cfg.Model, "verify": cfg.Verify}
 		if cfg.CacheDir != "" {
 			cacheDir = cfg.CacheDir
@@ -93,6 +97,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	}
 	sum, err := writeRelease(ctx, e, log, release.Options{
 		Shards: complete, Out: *out, Dataset: ds, Lineage: lineage, Cache: cache, Stats: pipeline.NewStats(), Log: log,
+		Repo: *repo,
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)

@@ -24,7 +24,7 @@ import (
 func cmdVerify(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	tasksPath := fs.String("tasks", "", "tasks.jsonl holding the task (required)")
+	tasksPath := fs.String("tasks", "", "tasks.jsonl holding the task, or - to read task JSON on stdin (an rl row's task_spec) (required)")
 	taskID := fs.String("task", "", "id of the task (optional when the file holds one task)")
 	candPath := fs.String("candidate", "", "file with the candidate region, or the whole region file; - reads stdin (required)")
 	backend := fs.String("backend", "", "rocm, cuda or compile-only (default: the recipe's, else compile-only)")
@@ -48,6 +48,10 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	}
 	if *tasksPath == "" || *candPath == "" || fs.NArg() > 0 {
 		fs.Usage()
+		return exitUsage
+	}
+	if *tasksPath == "-" && *candPath == "-" {
+		fmt.Fprintln(e.stderr, "kforge verify: --tasks - and --candidate - both read stdin: give the candidate as a file")
 		return exitUsage
 	}
 	cfg := verify.Config{}
@@ -140,8 +144,16 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
+// stdin is what "-" reads (tests replace it).
+var stdin io.Reader = os.Stdin
+
 // findTask reads tasks.jsonl and returns the task with id (or the only task).
+// path "-" reads stdin: one task JSON (an rl row's task_spec, compact or
+// indented) or several.
 func findTask(path, id string) (*datasets.Task, error) {
+	if path == "-" {
+		return stdinTask(id)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -179,11 +191,44 @@ func findTask(path, id string) (*datasets.Task, error) {
 	return nil, fmt.Errorf("task %q is not in %s", id, filepath.Base(path))
 }
 
+// stdinTask reads task JSON values from stdin and returns the one with id,
+// or the only one.
+func stdinTask(id string) (*datasets.Task, error) {
+	dec := json.NewDecoder(bufio.NewReader(io.LimitReader(stdin, 256<<20)))
+	var tasks []datasets.Task
+	for {
+		var t datasets.Task
+		err := dec.Decode(&t)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stdin: task %d is not task JSON: %w", len(tasks)+1, err)
+		}
+		if t.ID == "" {
+			return nil, fmt.Errorf("stdin: task %d has no id: not a task spec", len(tasks)+1)
+		}
+		if id != "" && t.ID == id {
+			return &t, nil
+		}
+		tasks = append(tasks, t)
+	}
+	switch {
+	case len(tasks) == 0:
+		return nil, errors.New("stdin holds no task")
+	case id == "" && len(tasks) == 1:
+		return &tasks[0], nil
+	case id == "":
+		return nil, fmt.Errorf("stdin holds %d tasks: name one with --task", len(tasks))
+	}
+	return nil, fmt.Errorf("task %q is not on stdin", id)
+}
+
 func readCandidate(path string) (string, error) {
 	var b []byte
 	var err error
 	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+		b, err = io.ReadAll(io.LimitReader(stdin, 64<<20))
 	} else {
 		b, err = os.ReadFile(path)
 	}

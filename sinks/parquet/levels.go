@@ -35,7 +35,11 @@ func leaves(f arrow.Field, col arrow.Array) ([]leafColumn, error) {
 	case *arrow.ListType:
 		return listLeaves(f, t, col.(*array.List))
 	case *arrow.StructType:
-		return nil, fmt.Errorf("column %s: a struct outside a list is not supported", f.Name)
+		sa, ok := col.(*array.Struct)
+		if !ok {
+			return nil, fmt.Errorf("column %s: a %s array for a struct field is not supported", f.Name, col.DataType())
+		}
+		return structLeaves(f, t, sa)
 	}
 	if !primitive(f.Type) {
 		return nil, fmt.Errorf("column %s: type %s is not supported", f.Name, f.Type)
@@ -65,6 +69,38 @@ func primitive(t arrow.DataType) bool {
 		return true
 	}
 	return false
+}
+
+// structLeaves gives the leaves of a non-nullable struct of primitives: a
+// struct that is always present adds no level, so each field is a leaf as
+// it would be at the top.
+func structLeaves(f arrow.Field, t *arrow.StructType, col *array.Struct) ([]leafColumn, error) {
+	if f.Nullable {
+		return nil, fmt.Errorf("column %s: a nullable struct is not supported", f.Name)
+	}
+	if col.NullN() > 0 {
+		return nil, fmt.Errorf("column %s: null in a non-nullable column", f.Name)
+	}
+	var out []leafColumn
+	for k, sf := range t.Fields() {
+		if !primitive(sf.Type) {
+			release(out)
+			return nil, fmt.Errorf("column %s.%s: type %s is not supported", f.Name, sf.Name, sf.Type)
+		}
+		ls, err := leaves(sf, col.Field(k))
+		if err != nil {
+			release(out)
+			return nil, fmt.Errorf("column %s: %w", f.Name, err)
+		}
+		out = append(out, ls...)
+	}
+	return out, nil
+}
+
+func release(ls []leafColumn) {
+	for _, l := range ls {
+		l.values.Release()
+	}
 }
 
 // listLeaves gives the leaves of a list column. Definition levels count the

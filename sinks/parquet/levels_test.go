@@ -24,8 +24,12 @@ func variedRow(config string, i, scale int) datasets.Row {
 	msgs := func(k int) []datasets.ChatMessage {
 		var ms []datasets.ChatMessage
 		for j := range k {
-			ms = append(ms, datasets.ChatMessage{Role: []string{"system", "user", "assistant"}[j%3],
-				Content: strings.Repeat(fmt.Sprintf("line %d of %d\n", j, i), i%5*scale)})
+			m := datasets.ChatMessage{Role: []string{"system", "user", "assistant"}[j%3],
+				Content: strings.Repeat(fmt.Sprintf("line %d of %d\n", j, i), i%5*scale)}
+			if m.Role == "assistant" && i%2 == 0 && (config == datasets.ConfigSFT || config == "rl+verl") {
+				m.ReasoningContent = fmt.Sprint("thought ", i)
+			}
+			ms = append(ms, m)
 		}
 		return ms
 	}
@@ -37,7 +41,12 @@ func variedRow(config string, i, scale int) datasets.Row {
 	}
 	switch config {
 	case datasets.ConfigSFT:
-		return &datasets.SFTRecord{ID: fmt.Sprint("v", i), Messages: msgs(i % 4), Reasoning: opt("because"),
+		all := msgs(i % 4)
+		var prompt, completion []datasets.ChatMessage
+		if len(all) > 0 {
+			prompt, completion = all[:len(all)-1], all[len(all)-1:]
+		}
+		return &datasets.SFTRecord{ID: fmt.Sprint("v", i), Messages: all, Prompt: prompt, Completion: completion, Reasoning: opt("because"),
 			TaskID: opt(fmt.Sprint("t", i/3)), Op: opt("gemm"), Speedup: float64(i), VGPRs: int32(i),
 			NumTurns: int32(i % 3), IsReplay: i%7 == 0, ReplaySource: map[bool]string{true: "replay/x"}[i%7 == 0]}
 	case datasets.ConfigRL:
@@ -47,6 +56,11 @@ func variedRow(config string, i, scale int) datasets.Row {
 				{Device: "MI210", Arch: "gfx90a", Toolchain: "rocm", ReferenceMS: 2},
 				{Device: "H200", Arch: "sm_90", Toolchain: "cuda", ReferenceMS: 1.5}}[:i%3],
 			BestSpeedup: 1.1, NumKept: int32(i)}
+	case "rl+verl":
+		r := variedRow(datasets.ConfigRL, i, scale).(*datasets.RLRecord)
+		r.Verl = &datasets.VerlColumns{DataSource: "kforge", Ability: "gpu-kernels", Style: "rule", GroundTruth: opt("{}"),
+			Split: "train", Index: int32(i), TaskID: fmt.Sprint("t", i), BestSpeedup: float64(i), Reference: strings.Repeat("x", i%5*scale)}
+		return r
 	case datasets.ConfigPairs:
 		return &datasets.PairRecord{ID: fmt.Sprint("p", i), Prompt: msgs(2), Chosen: msgs(1), Rejected: msgs(i % 2),
 			ChosenID: "c", RejectedID: "r", ChosenSpeedup: 1.2, RejectedSpeedup: float64(i % 2), RejectedStatus: "slower"}
@@ -65,9 +79,12 @@ func variedRow(config string, i, scale int) datasets.Row {
 // dictionaries the sink deliberately differs where pqarrow gets statistics
 // wrong (TestStatisticsKeepEmptyStrings).
 func TestColumnsEncodeAsPqarrow(t *testing.T) {
-	for _, config := range datasets.Configs {
-		t.Run(config, func(t *testing.T) {
-			schema := datasets.Schema(config)
+	for _, name := range append(slices.Clone(datasets.Configs), "rl+verl") {
+		t.Run(name, func(t *testing.T) {
+			config, schema := name, datasets.Schema(name)
+			if name == "rl+verl" {
+				config, schema = datasets.ConfigRL, datasets.SchemaWith(datasets.ConfigRL, datasets.SchemaOptions{Verl: true})
+			}
 			w := NewWriter(t.TempDir(), config, "train", schema, Options{})
 			plain := datasets.PlainColumns(config)
 			storage := func(path string) datasets.Storage {
@@ -81,7 +98,7 @@ func TestColumnsEncodeAsPqarrow(t *testing.T) {
 			for _, n := range []struct{ rows, scale int }{{1, 1}, {57, 1}, {300, 1}, {2500, 40}} {
 				b := datasets.NewColumns(schema, storage)
 				for i := range n.rows {
-					b.Append(variedRow(config, i, n.scale))
+					b.Append(variedRow(name, i, n.scale))
 				}
 				batches = append(batches, b)
 				recs = append(recs, b.Record())
@@ -155,7 +172,7 @@ func TestLeavesRefuseWhatTheyCannotWrite(t *testing.T) {
 		want string
 	}{
 		{"null struct element", arrow.Field{Name: "l", Type: lt}, col, "null list element"},
-		{"struct column", arrow.Field{Name: "s", Type: elem}, col, "not supported"},
+		{"nullable struct column", arrow.Field{Name: "s", Type: elem, Nullable: true}, col, "not supported"},
 		{"null in required", arrow.Field{Name: "r", Type: arrow.BinaryTypes.String}, nulls, "null in a non-nullable column"},
 		{"map column", arrow.Field{Name: "m", Type: arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String)}, nulls, "not supported"},
 	}

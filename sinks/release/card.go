@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,6 +117,8 @@ func fileSHA(path string) (string, error) {
 type cardMeta struct {
 	PrettyName     string       `yaml:"pretty_name"`
 	License        string       `yaml:"license"`
+	LicenseName    string       `yaml:"license_name,omitempty"`
+	LicenseLink    string       `yaml:"license_link,omitempty"`
 	Language       []string     `yaml:"language"`
 	TaskCategories []string     `yaml:"task_categories"`
 	Tags           []string     `yaml:"tags"`
@@ -147,6 +150,87 @@ type cardSplit struct {
 	Name        string `yaml:"name"`
 	NumBytes    int64  `yaml:"num_bytes"`
 	NumExamples int64  `yaml:"num_examples"`
+}
+
+// sizeCategories are the Hub size buckets of the configs, each config
+// counted alone (a user loads one config at a time), smallest first.
+func sizeCategories(rows map[string]int64) []string {
+	perConfig := map[string]int64{}
+	for k, n := range rows {
+		cfg, _, _ := strings.Cut(k, "/")
+		perConfig[cfg] += n
+	}
+	var ns []int64
+	for _, n := range perConfig {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	var out []string
+	for _, n := range ns {
+		if c := sizeCategory(n); !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// configRows is the rows of one config over its splits.
+func (b *builder) configRows(config string) int64 {
+	var n int64
+	for k, v := range b.sum.Rows {
+		if strings.HasPrefix(k, config+"/") {
+			n += v
+		}
+	}
+	return n
+}
+
+// hubLicenses are the Hub license ids that sources' SPDX ids map to by
+// lowercasing.
+var hubLicenses = map[string]bool{
+	"apache-2.0": true, "mit": true, "bsd-2-clause": true, "bsd-3-clause": true, "bsd-3-clause-clear": true,
+	"bsl-1.0": true, "isc": true, "zlib": true, "unlicense": true, "cc0-1.0": true, "mpl-2.0": true,
+	"gpl-2.0": true, "gpl-3.0": true, "lgpl-2.1": true, "lgpl-3.0": true, "agpl-3.0": true, "epl-2.0": true,
+	"ecl-2.0": true, "afl-3.0": true, "artistic-2.0": true, "ncsa": true, "cc-by-4.0": true, "cc-by-sa-4.0": true,
+	"wtfpl": true, "postgresql": true, "ofl-1.1": true, "openssl": true, "osl-3.0": true, "lppl-1.3c": true,
+}
+
+// LicenseLinkAnchor is where license_link points when the sources' licenses
+// differ: the card's table of sources with their licenses.
+const LicenseLinkAnchor = "#sources"
+
+// releaseLicense is the card's license: the recipe's, or the one Hub id all
+// the sources with rows agree on, or other with a name and a link to the
+// sources table.
+func releaseLicense(override string, sources map[string]int) (id, name, link string) {
+	if override != "" {
+		return override, "", ""
+	}
+	ids := map[string]bool{}
+	for l := range sources {
+		ids[strings.ToLower(strings.TrimSpace(l))] = true
+	}
+	if len(ids) == 1 {
+		for l := range ids {
+			if hubLicenses[l] {
+				return l, "", ""
+			}
+		}
+	}
+	names := slices.Sorted(maps.Keys(ids))
+	name = "mixed-source-licenses"
+	if len(names) == 1 && names[0] != "" {
+		name = strings.Trim(strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' {
+				return r
+			}
+			return '-'
+		}, names[0]), "-")
+	}
+	if len(names) == 0 || name == "" {
+		name = "unknown"
+	}
+	return "other", name, "README.md" + LicenseLinkAnchor
 }
 
 // sizeCategory is the Hub's size bucket for n rows.
@@ -202,14 +286,15 @@ func splitRank(s string) int {
 func (b *builder) frontMatter() ([]byte, error) {
 	configs, splits, files := b.configSplits()
 	m := cardMeta{
-		PrettyName: b.ds.PrettyName, License: b.ds.License, Language: []string{"en"},
+		PrettyName: b.ds.PrettyName, Language: []string{"en"},
 		TaskCategories: []string{"text-generation"},
 		Tags:           []string{"code", "gpu-kernels", "hip", "rocm", "kernel-optimization", "sft", "reinforcement-learning", "synthetic"},
-		SizeCategories: []string{sizeCategory(sumRows(b.sum.Rows))},
+		SizeCategories: sizeCategories(b.sum.Rows),
 	}
+	m.License, m.LicenseName, m.LicenseLink = releaseLicense(b.ds.License, b.rowLicenses)
 	for i, c := range configs {
 		cc := cardConfig{ConfigName: c, Default: i == 0}
-		info := cardInfo{ConfigName: c, Features: datasets.YAMLFeatures(datasets.Schema(c))}
+		info := cardInfo{ConfigName: c, Features: datasets.YAMLFeatures(b.schema(c))}
 		for _, s := range splits[c] {
 			df := cardDataFiles{Split: s}
 			sp := cardSplit{Name: s}
@@ -256,11 +341,7 @@ func (b *builder) card() ([]byte, error) {
 	p("---\n%s---\n\n# %s\n\n", fm, b.ds.PrettyName)
 	p("Synthetic training data for kernel-writing models, made by kforge: GPU kernel tasks mined from source repositories, " +
 		"candidate rewrites written by a model, and only the candidates a verifier found correct **and faster on a GPU**.\n\n")
-	p("Configs: `sft` (TRL conversational `messages`), `rl` (prompt plus everything a reward function needs to rebuild, run and time a candidate), " +
-		"`pairs` (prompt, chosen, rejected) and `multiturn` (refinement conversations with per-turn verdicts). " +
-		"Splits are by task: no task is in two splits.\n\n")
-	p("```python\nfrom datasets import load_dataset\nds = load_dataset(\"<repo>\", \"sft\")\n```\n\n")
-
+	b.introSection(p)
 	b.failuresSection(p)
 	p("## Funnel\n\n| step | count |\n|---|---:|\n")
 	snap := b.stats.Snapshot()
@@ -283,15 +364,19 @@ func (b *builder) card() ([]byte, error) {
 		f.Contaminated, max(b.ds.NGram, 1), f.ExactDuplicates, f.NearDuplicates, b.ds.NearDupThreshold, f.ContaminatedRL, f.ContaminatedRej,
 		f.ContaminatedReplay)
 
-	p("## Rows\n\n| config | split | rows | files |\n|---|---|---:|---:|\n")
+	p("## Rows\n\n| config | split | rows | files | size category (config) |\n|---|---|---:|---:|---|\n")
 	configs, splits, files := b.configSplits()
 	for _, c := range configs {
 		for _, s := range splits[c] {
-			p("| %s | %s | %d | %d |\n", c, s, b.sum.Rows[c+"/"+s], len(files[c+"/"+s]))
+			p("| %s | %s | %d | %d | %s |\n", c, s, b.sum.Rows[c+"/"+s], len(files[c+"/"+s]), sizeCategory(b.configRows(c)))
 		}
 	}
-	p("\n## Speedup distribution\n\n![speedup histogram](%s)\n\nSpeedup of the selected candidates over the reference program, "+
-		"log2 bins from 1x; %d candidates.\n\n", PlotFile, len(b.speeds))
+	p("\n")
+	b.columnsSection(p, configs)
+	b.tokensSection(p, configs)
+	b.usageSection(p, configs)
+	p("## Speedup distribution\n\n![speedup histogram](%s)\n\nSpeedup of the selected candidates over the reference program "+
+		"(x axis, log2 bins from 1x, four per doubling) against the number of candidates per bin (y axis); %d candidates.\n\n", PlotFile, len(b.speeds))
 	for _, t := range []struct {
 		title string
 		rows  []GroupRow
@@ -309,7 +394,7 @@ func (b *builder) card() ([]byte, error) {
 	} else {
 		p("General instruction data is mixed into `sft` train against catastrophic forgetting, in every shard, marked `is_replay`. "+
 			"Target %.4f of %s, realised **%.4f** (%d replay %s of %d); %d replay rows, sampled without replacement with seed %d. "+
-			"Tokens are estimated as UTF-8 bytes / 4. Never mixed into rl, pairs or multiturn.\n\nSources:\n\n",
+			"The fraction counts tokens as UTF-8 bytes / 4, whatever the tokenizer. Never mixed into the other configs.\n\nSources:\n\n",
 			rp.Target, rp.Mode, rp.Realised, rp.Replay, rp.Mode, rp.Replay+rp.Task, rp.Rows, b.ds.Seed)
 		for _, s := range rp.Sources {
 			p("- `%s`\n", s)
@@ -425,7 +510,7 @@ func (b *builder) manifest(card, png []byte) ([]byte, error) {
 		Features: map[string]json.RawMessage{}, Failures: b.failures,
 	}
 	for _, c := range b.formats {
-		r.Features[c] = json.RawMessage(datasets.HFFeaturesJSON(datasets.Schema(c)))
+		r.Features[c] = json.RawMessage(datasets.HFFeaturesJSON(b.schema(c)))
 	}
 	for _, f := range []struct {
 		name string

@@ -8,3 +8,9 @@ func SetTestHookBeforeSwap(t *testing.T, fn func(tmp string)) {
 	testHookBeforeSwap = fn
 	t.Cleanup(func() { testHookBeforeSwap = nil })
 }
+
+// Unexported helpers under test.
+var (
+	SizeCategories = sizeCategories
+	ReleaseLicense = releaseLicense
+)

@@ -2,23 +2,42 @@ package release
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+)
+
+// Plot layout, in pixels: the margins hold the title, the axis labels and
+// the tick labels (tests look for text there).
+const (
+	plotWidth, plotHeight = 720, 380
+	plotLeft, plotBottom  = 64, 52
+	plotTop, plotRight    = 30, 16
+)
+
+// Plot texts.
+const (
+	PlotTitle  = "Speedup of selected candidates over the reference"
+	PlotXLabel = "speedup (log2 scale, 4 bins per doubling)"
+	PlotYLabel = "candidates"
 )
 
 // histogramPNG draws the speedup distribution: bars over log2(speedup) bins
-// from 1x up, with axes and a faint line at every doubling. No text, so no
-// font dependency; the card's caption says what the axes are. The same
-// speedups always give the same bytes.
+// from 1x up, with a title, labelled axes, tick labels at every doubling
+// (1x, 2x, 4x, …) and at 0 and the tallest bar, drawn with the Go fonts'
+// fixed 7x13 face, so nothing depends on system fonts. The same speedups
+// always give the same bytes.
 func histogramPNG(speedups []float64) ([]byte, error) {
-	const (
-		width, height = 640, 320
-		left, bottom  = 40, 30
-		top, right    = 10, 10
-		binsPerOctave = 4
-	)
+	const binsPerOctave = 4
+	width, height := plotWidth, plotHeight
+	left, bottom, top, right := plotLeft, plotBottom, plotTop, plotRight
 	maxLog := 1.0
 	for _, s := range speedups {
 		if s > 1 {
@@ -67,9 +86,36 @@ func histogramPNG(speedups []float64) ([]byte, error) {
 	}
 	fill(left-1, top, left+1, height-bottom+1, axis)                  // y axis
 	fill(left-1, height-bottom-1, width-right, height-bottom+1, axis) // x axis
+	face := basicfont.Face7x13
+	text := func(dst draw.Image, s string, x, baseline int) {
+		d := font.Drawer{Dst: dst, Src: image.NewUniform(axis), Face: face, Dot: fixed.P(x, baseline)}
+		d.DrawString(s)
+	}
+	textWidth := func(s string) int { return font.MeasureString(face, s).Round() }
 	for o := 0; o <= octaves; o++ {
 		x := left + o*plotW/octaves
 		fill(x-1, height-bottom+1, x+1, height-bottom+6, axis) // ticks at doublings
+		l := fmt.Sprintf("%gx", math.Exp2(float64(o)))
+		text(img, l, x-textWidth(l)/2, height-bottom+19)
+	}
+	for _, v := range []int{0, peak} { // y ticks: 0 and the tallest bar
+		y := height - bottom - int(math.Round(float64(v)/float64(max(peak, 1))*float64(plotH)))
+		fill(left-6, y, left-1, y+1, axis)
+		l := fmt.Sprint(v)
+		text(img, l, left-8-textWidth(l), y+4)
+	}
+	text(img, PlotXLabel, left+(plotW-textWidth(PlotXLabel))/2, height-10)
+	text(img, PlotTitle, left+(plotW-textWidth(PlotTitle))/2, top-10)
+	// The y label reads bottom to top: drawn flat, then turned a quarter.
+	w := textWidth(PlotYLabel)
+	flat := image.NewRGBA(image.Rect(0, 0, w, 13))
+	draw.Draw(flat, flat.Bounds(), image.NewUniform(white), image.Point{}, draw.Src)
+	text(flat, PlotYLabel, 0, 10)
+	x0, y0 := 8, top+(plotH+w)/2
+	for y := 0; y < 13; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x0+y, y0-x, flat.At(x, y))
+		}
 	}
 	var buf bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, img); err != nil {

@@ -21,11 +21,14 @@ import (
 	"strings"
 
 	"kforge/datasets"
+	"kforge/datasets/tokenizer"
 	"kforge/filters/decontam"
 	"kforge/filters/dedup"
 	"kforge/pipeline"
 	pq "kforge/sinks/parquet"
 	"kforge/sources/replay"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Options say what to build a release from and where.
@@ -50,6 +53,9 @@ type Options struct {
 	RowGroupBytes int64
 	// MaxShardBytes, when > 0, overrides Dataset.MaxShardMB (tests, small shards).
 	MaxShardBytes int64
+	// Repo is the Hub dataset id (ORG/NAME) the release will be published
+	// to, for the card's code; empty writes a placeholder users must set.
+	Repo string
 }
 
 // Summary is what a release holds.
@@ -182,7 +188,15 @@ func build(ctx context.Context, opt Options) (*Summary, error) {
 	shards = slices.Compact(shards)
 
 	b := &builder{opt: opt, ds: ds, formats: formats, shards: shards, tasks: map[string]*taskInfo{},
-		lin: newLineage(), sum: &Summary{Rows: map[string]int64{}, Filtered: Filtered{Verdicts: map[string]int64{}}}}
+		lin: newLineage(), sum: &Summary{Rows: map[string]int64{}, Filtered: Filtered{Verdicts: map[string]int64{}}},
+		tok: tokenizer.Estimate{}, tokens: map[string]*tokenCounts{}, rowLicenses: map[string]int{}}
+	if ds.Tokenizer != "" {
+		t, err := tokenizer.Load(ds.Tokenizer)
+		if err != nil {
+			return nil, fmt.Errorf("release: dataset.tokenizer: %w", err)
+		}
+		b.tok = t
+	}
 	var err error
 	if b.contam, err = decontam.Load(ctx, ds.Decontaminate, ds.NGram); err != nil {
 		return nil, fmt.Errorf("release: %w", err)
@@ -224,6 +238,17 @@ type builder struct {
 	speeds   []float64 // speedups of selected rows, for the plot
 	sum      *Summary
 	parquet  []pq.File
+	// tok counts the tokens of the card's statistics; tokens holds them
+	// per config, one entry per row.
+	tok    tokenizer.Counter
+	tokens map[string]*tokenCounts
+	// rowLicenses counts the tasks with rows by their source's license.
+	rowLicenses map[string]int
+}
+
+// schema is the schema a config is written with.
+func (b *builder) schema(config string) *arrow.Schema {
+	return datasets.SchemaWith(config, datasets.SchemaOptions{Verl: b.ds.Verl})
 }
 
 type replayRow struct {
@@ -270,8 +295,9 @@ func view(d *datasets.ShardData) *shardView {
 }
 
 // sftMessages is the conversation an sft row holds: the variant's
-// conversation with the final answer replaced by the verified code. ok is
-// false when there is no user prompt to answer.
+// conversation with the final answer replaced by the verified code, the
+// model's thinking in its reasoning_content. ok is false when there is no
+// user prompt to answer.
 func sftMessages(v *datasets.Variant) ([]datasets.ChatMessage, bool) {
 	ms := datasets.ChatMessages(v.Messages)
 	if len(ms) > 0 && ms[len(ms)-1].Role == "assistant" {
@@ -280,7 +306,16 @@ func sftMessages(v *datasets.Variant) ([]datasets.ChatMessage, bool) {
 	if len(ms) == 0 || ms[len(ms)-1].Role != "user" || strings.TrimSpace(v.Region) == "" {
 		return nil, false
 	}
-	return append(ms, datasets.ChatMessage{Role: "assistant", Content: codeBlock(v.Region)}), true
+	return append(ms, datasets.ChatMessage{Role: "assistant", Content: codeBlock(v.Region), ReasoningContent: v.Reasoning}), true
+}
+
+// promptCompletion splits a conversation before its last message when that
+// is the assistant's: TRL's conversational prompt-completion form.
+func promptCompletion(ms []datasets.ChatMessage) (prompt, completion []datasets.ChatMessage) {
+	if n := len(ms); n > 0 && ms[n-1].Role == "assistant" {
+		return ms[: n-1 : n-1], ms[n-1:]
+	}
+	return ms, nil
 }
 
 // firstPrompt is the conversation before the first answer: the task prompt.

@@ -377,7 +377,7 @@ func runDuckDB(t *testing.T, out string, sum *release.Summary, everyShard bool) 
 		}
 		sp := split{Rows: n, Columns: cols}
 		if cfg == "sft" {
-			sp.Types = map[string]string{"messages": `STRUCT("role" VARCHAR, "content" VARCHAR)[]`, "is_replay": "BOOLEAN", "speedup": "DOUBLE"}
+			sp.Types = map[string]string{"messages": `STRUCT("role" VARCHAR, "content" VARCHAR, reasoning_content VARCHAR)[]`, "is_replay": "BOOLEAN", "speedup": "DOUBLE"}
 		}
 		splits[k] = sp
 	}
@@ -403,7 +403,7 @@ func TestReplayInEveryShard(t *testing.T) {
 	ds := config(t, eval, 0.3)
 	ds.HeldOutOps, ds.HeldOutFraction = nil, 0
 	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds,
-		MaxShardBytes: 4000, RowGroupBytes: 1000})
+		MaxShardBytes: 8000, RowGroupBytes: 2000}) // sft rows hold each message twice (messages, prompt/completion)
 	if err != nil {
 		t.Fatal(err)
 	}

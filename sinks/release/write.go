@@ -41,10 +41,11 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 		key := config + "/" + split
 		w, ok := writers[key]
 		if !ok {
-			w = pq.NewWriter(b.opt.Out, config, split, datasets.Schema(config), popt)
+			w = pq.NewWriter(b.opt.Out, config, split, b.schema(config), popt)
 			writers[key] = w
 		}
 		b.sum.Rows[key]++
+		b.countTokens(config, r)
 		return w.Append(r)
 	}
 	abort := func() {
@@ -109,6 +110,7 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 					b.sum.Replay.Rows++
 					rr := &datasets.SFTRecord{ID: datasets.Hash("replay", r.source, r.msgs)[:24], Messages: r.msgs,
 						NumTurns: numTurns(r.msgs), IsReplay: true, ReplaySource: r.source}
+					rr.Prompt, rr.Completion = promptCompletion(r.msgs)
 					if err := put(datasets.ConfigSFT, split, rr); err != nil {
 						return err
 					}
@@ -117,6 +119,7 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 			if t == nil || len(sel) == 0 {
 				continue
 			}
+			b.rowLicenses[t.Source.License]++
 			if err := b.taskRows(t, split, sel, group, sv, byTask[taskID], has, put); err != nil {
 				return err
 			}
@@ -163,8 +166,14 @@ func (b *builder) taskRows(t *datasets.Task, split string, sel []selRow, group [
 	if has[datasets.ConfigRL] {
 		if b.contam.Contaminated(t.Region.Text) {
 			b.sum.Filtered.ContaminatedRL++
-		} else if err := put(datasets.ConfigRL, split, rlRecord(t, best, prompt, group, int32(len(sel)))); err != nil {
-			return err
+		} else {
+			r := rlRecord(t, best, prompt, group, int32(len(sel)))
+			if b.ds.Verl {
+				r.Verl = verlColumns(r, split, b.sum.Rows[datasets.ConfigRL+"/"+split])
+			}
+			if err := put(datasets.ConfigRL, split, r); err != nil {
+				return err
+			}
 		}
 	}
 	if has[datasets.ConfigPairs] {
@@ -253,8 +262,9 @@ func numTurns(ms []datasets.ChatMessage) int32 {
 
 func sftRecord(t *datasets.Task, v *datasets.Variant, vd *datasets.Verdict) *datasets.SFTRecord {
 	ms, _ := sftMessages(v)
+	prompt, completion := promptCompletion(ms)
 	r := &datasets.SFTRecord{
-		ID: v.ID, Messages: ms, Reasoning: v.Reasoning, TaskID: t.ID,
+		ID: v.ID, Messages: ms, Prompt: prompt, Completion: completion, Reasoning: v.Reasoning, TaskID: t.ID,
 		SourceRepo: t.Source.Repo, SourceCommit: t.Source.Commit, SourcePath: t.Source.Path, License: t.Source.License,
 		Kind: t.Kind, Op: t.Op, Dtype: strings.Join(t.Dtypes, ","), Arch: vd.Device.Arch, Device: vd.Device.Name,
 		Toolchain: vd.Device.Toolchain, Speedup: vd.Speedup, Model: v.Model, PromptVersion: v.PromptVersion,
@@ -313,6 +323,20 @@ func rlRecord(t *datasets.Task, best selRow, prompt []datasets.ChatMessage, grou
 		return cmp.Or(cmp.Compare(a.Device, b.Device), cmp.Compare(a.Arch, b.Arch), cmp.Compare(a.Toolchain, b.Toolchain))
 	})
 	return r
+}
+
+// Verl column values. data_source names kforge's reward function to verl's
+// reward manager; ground_truth is the task spec, which `kforge verify
+// --tasks -` reads on stdin.
+const (
+	VerlDataSource = "kforge"
+	VerlAbility    = "gpu-kernel-optimization"
+	VerlStyle      = "rule"
+)
+
+func verlColumns(r *datasets.RLRecord, split string, index int64) *datasets.VerlColumns {
+	return &datasets.VerlColumns{DataSource: VerlDataSource, Ability: VerlAbility, Style: VerlStyle, GroundTruth: r.TaskSpec,
+		Split: split, Index: int32(index), TaskID: r.TaskID, Op: r.Op, BestSpeedup: r.BestSpeedup, Reference: r.ReferenceSolution}
 }
 
 // median of sorted xs.

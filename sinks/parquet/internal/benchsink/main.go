@@ -28,6 +28,8 @@ import (
 type row struct {
 	ID            string                 `json:"id"`
 	Messages      []datasets.ChatMessage `json:"messages"`
+	Prompt        []datasets.ChatMessage `json:"prompt"`
+	Completion    []datasets.ChatMessage `json:"completion"`
 	Reasoning     string                 `json:"reasoning"`
 	TaskID        string                 `json:"task_id"`
 	SourceRepo    string                 `json:"source_repo"`
