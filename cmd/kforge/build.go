@@ -250,6 +250,7 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 		Lineage: lin,
 		Stats:   stats,
 		Log:     b.log,
+		Repo:    publishRepo(b.cfg),
 	})
 	if errors.Is(err, release.ErrCanceled) {
 		return exitFailed, errors.New("release: canceled; the shard is complete and any earlier release is untouched: rerun the same command to write it")
@@ -338,7 +339,7 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 	if len(cfg.Verify.Archs) > 0 {
 		arch = cfg.Verify.Archs[0]
 	}
-	generated := pipeline.Map(g, "generate", cfg.Model.Concurrency, expand, func(ctx context.Context, u unit) (unit, error) {
+	generated := pipeline.Map(g, "generate", gen.Concurrency(), expand, func(ctx context.Context, u unit) (unit, error) {
 		req := model.Request{Task: u.st.task, Round: u.st.round, Parent: u.st.bestVariant, Verdict: u.st.best, Arch: arch}
 		if u.st.best != nil && u.st.best.Timing != nil {
 			req.Baseline = u.st.best.Timing.RefMedian
@@ -631,4 +632,13 @@ func removeTempFiles(dir string) error {
 		}
 	}
 	return nil
+}
+
+// publishRepo is the Hub repository the recipe publishes to ("" when it does
+// not publish): the card's usage examples name it.
+func publishRepo(cfg *configs.Config) string {
+	if cfg == nil || cfg.Publish == nil {
+		return ""
+	}
+	return cfg.Publish.Repo
 }

@@ -125,6 +125,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 		Cache:   cache,
 		Stats:   stats,
 		Log:     log,
+		Repo:    publishRepo(cfg),
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
