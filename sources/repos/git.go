@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"kforge/datasets"
+	"kforge/pipeline"
 )
 
 // git runs the git command line in dir (a bare mirror or "") and returns stdout.
@@ -378,6 +379,9 @@ func checkout(ctx context.Context, cacheDir string, src datasets.Source) (string
 		return "", fmt.Errorf("checkout: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := rawAttributes(mirror); err != nil {
+		return "", fmt.Errorf("checkout: %w", err)
+	}
 	cmd := exec.CommandContext(ctx, "git", "--git-dir", mirror, "archive", "--format=tar", treeish)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -410,6 +414,23 @@ func checkout(ctx context.Context, cacheDir string, src datasets.Source) (string
 	}
 	markChecked(dst)
 	return dst, nil
+}
+
+// rawAttributes makes git archive write blobs as they are: the repository's
+// .gitattributes may convert line endings (eol=crlf), substitute keywords
+// (export-subst) or leave files out (export-ignore), and then a checkout
+// would neither match its tree nor hold what the task's files were read as.
+// The mirror's info/attributes overrides the tree's.
+func rawAttributes(mirror string) error {
+	const line = "* -text -eol -filter -ident -export-subst -export-ignore\n"
+	p := filepath.Join(mirror, "info", "attributes")
+	if b, err := os.ReadFile(p); err == nil && string(b) == line {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(p, []byte(line), 0o644)
 }
 
 // untar extracts a git archive into dir, files read-only. Entries that would

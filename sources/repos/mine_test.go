@@ -431,3 +431,29 @@ func TestCheckout(t *testing.T) {
 		t.Errorf("unmirrored repository accepted")
 	}
 }
+
+// TestCheckoutIgnoresAttributes: a repository whose .gitattributes converts
+// line endings (rocm-examples: `*.sln text eol=crlf`) or substitutes export
+// keywords is checked out as its blobs are, so the checkout matches its tree.
+func TestCheckoutIgnoresAttributes(t *testing.T) {
+	repo := makeRepo(t, map[string]string{"projects/ck": fixture("minick")}, func(dir string) {
+		os.WriteFile(filepath.Join(dir, ".gitattributes"), []byte("*.sln text eol=crlf\n*.ver export-subst\nskip.txt export-ignore\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "projects", "ck", "build.sln"), []byte("line one\nline two\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "projects", "ck", "v.ver"), []byte("$Format:%H$\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "skip.txt"), []byte("kept\n"), 0o644)
+	})
+	cache := t.TempDir()
+	res := mine(t, Config{Repos: []RepoConfig{{URL: repo}}}, cache)
+	if len(res.Tasks) == 0 {
+		t.Fatal("no tasks")
+	}
+	dir, err := Checkout(context.Background(), cache, res.Tasks[0].Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"projects/ck/build.sln": "line one\nline two\n", "projects/ck/v.ver": "$Format:%H$\n", "skip.txt": "kept\n"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != want {
+			t.Errorf("%s: %q %v, want the blob %q", name, b, err, want)
+		}
+	}
+}
