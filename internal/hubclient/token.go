@@ -2,7 +2,6 @@ package hubclient
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,7 +31,7 @@ func (s secret) empty() bool                   { return s == "" }
 func (s secret) redact(text string) string     { return redactText(text, s) }
 func (s secret) redactErr(err error) error     { return redactError(err, s) }
 func (s secret) handler(h slog.Handler) slog.Handler {
-	return &redactHandler{h: h, tok: s}
+	return redact.Handler(h, s.redact)
 }
 
 const (
@@ -152,53 +151,4 @@ func redactError(err error, tok secret) error {
 		return err
 	}
 	return &redactedError{err: err, tok: tok}
-}
-
-// redactHandler masks the token in every message and attribute, so even a
-// careless log line cannot leak it.
-type redactHandler struct {
-	h   slog.Handler
-	tok secret
-}
-
-func (r *redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
-
-func (r *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
-	out := slog.NewRecord(rec.Time, rec.Level, redactText(rec.Message, r.tok), rec.PC)
-	rec.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(r.attr(a))
-		return true
-	})
-	return r.h.Handle(ctx, out)
-}
-
-func (r *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	red := make([]slog.Attr, len(as))
-	for i, a := range as {
-		red[i] = r.attr(a)
-	}
-	return &redactHandler{h: r.h.WithAttrs(red), tok: r.tok}
-}
-
-func (r *redactHandler) WithGroup(name string) slog.Handler {
-	return &redactHandler{h: r.h.WithGroup(name), tok: r.tok}
-}
-
-func (r *redactHandler) attr(a slog.Attr) slog.Attr {
-	v := a.Value.Resolve()
-	switch v.Kind() {
-	case slog.KindString:
-		return slog.String(a.Key, redactText(v.String(), r.tok))
-	case slog.KindGroup:
-		g := v.Group()
-		out := make([]any, len(g))
-		for i, x := range g {
-			out[i] = r.attr(x)
-		}
-		return slog.Group(a.Key, out...)
-	case slog.KindAny:
-		return slog.String(a.Key, redactText(fmt.Sprint(v.Any()), r.tok))
-	default:
-		return slog.Attr{Key: a.Key, Value: v}
-	}
 }

@@ -186,17 +186,25 @@ func (e *redactedError) Error() string { return e.r.Text(e.err.Error()) }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // Handler returns h with every message and attribute masked by r.
-func (r *Redactor) Handler(h slog.Handler) slog.Handler { return &handler{h: h, r: r} }
+func (r *Redactor) Handler(h slog.Handler) slog.Handler { return Handler(h, r.Text) }
+
+// Handler returns h with every message and string attribute (errors and
+// values that print as text included) passed through mask: the one slog
+// masking handler, for a Redactor or any other masking rule (the Hub
+// client's token).
+func Handler(h slog.Handler, mask func(string) string) slog.Handler {
+	return &handler{h: h, mask: mask}
+}
 
 type handler struct {
-	h slog.Handler
-	r *Redactor
+	h    slog.Handler
+	mask func(string) string
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.h.Enabled(ctx, l) }
 
 func (h *handler) Handle(ctx context.Context, rec slog.Record) error {
-	out := slog.NewRecord(rec.Time, rec.Level, h.r.Text(rec.Message), rec.PC)
+	out := slog.NewRecord(rec.Time, rec.Level, h.mask(rec.Message), rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(h.attr(a))
 		return true
@@ -209,18 +217,18 @@ func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	for i, a := range as {
 		red[i] = h.attr(a)
 	}
-	return &handler{h: h.h.WithAttrs(red), r: h.r}
+	return &handler{h: h.h.WithAttrs(red), mask: h.mask}
 }
 
 func (h *handler) WithGroup(name string) slog.Handler {
-	return &handler{h: h.h.WithGroup(name), r: h.r}
+	return &handler{h: h.h.WithGroup(name), mask: h.mask}
 }
 
 func (h *handler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, h.r.Text(v.String()))
+		return slog.String(a.Key, h.mask(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]any, len(g))
@@ -230,10 +238,10 @@ func (h *handler) attr(a slog.Attr) slog.Attr {
 		return slog.Group(a.Key, out...)
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, h.r.Text(err.Error()))
+			return slog.String(a.Key, h.mask(err.Error()))
 		}
 		s := fmt.Sprint(v.Any())
-		if red := h.r.Text(s); red != s {
+		if red := h.mask(s); red != s {
 			return slog.String(a.Key, red)
 		}
 		return slog.Attr{Key: a.Key, Value: v}
