@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kforge/datasets"
+	"kforge/filters/gate"
 	"kforge/filters/hiprt/dryrun"
 	"kforge/filters/measure"
 	"kforge/filters/sandbox"
@@ -35,6 +36,7 @@ const (
 	QualRuleUntimed     = "untimed"             // GPU: the reference's timed runs fail or give no time
 	QualRuleCompile     = "compile"             // the reference does not compile
 	QualRuleTooFew      = "too-few-sizes"       // fewer than MinQualifiedSizes sizes left
+	QualRuleGate        = "gate"                // the unchanged reference region breaks the gate
 )
 
 // qualifyVersion changes when the qualification rules change (cache keys).
@@ -67,6 +69,23 @@ func (v *Verifier) Qualify(ctx context.Context, t *datasets.Task) (*datasets.Qua
 	q := &datasets.Qualification{Backend: v.be.name, Toolchain: v.be.device.Toolchain, Arch: v.be.device.Arch}
 	if v.be.dryRunLib != "" {
 		q.Note = DryRunNote
+	}
+	// The unchanged reference must pass the gate a candidate meets (text
+	// and, for hip-kernels, the compiler's view), or no candidate can be judged.
+	gateWhy := ""
+	if rej := gate.Check(t.Region, t.Region.Text); rej != nil {
+		gateWhy = rej.Error()
+	} else if _, err := v.astGate(ctx, t, t.Region.Text); errors.Is(err, ErrTask) {
+		gateWhy = err.Error()
+	} else if err != nil {
+		return nil, st, err
+	}
+	if gateWhy != "" {
+		for _, s := range t.Sizes {
+			q.Sizes = append(q.Sizes, datasets.SizeQual{Name: s.Name, Status: datasets.QualDropped, Rule: QualRuleGate, Reason: gateWhy})
+		}
+		q.Status, q.Rule, q.Reason = datasets.QualDropped, QualRuleGate, gateWhy
+		return q, st, nil
 	}
 	job, err := v.job(ctx, t)
 	if err != nil {

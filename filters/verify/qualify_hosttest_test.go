@@ -46,7 +46,13 @@ func TestQualifyHostTest(t *testing.T) {
 		t.Fatalf("rerun: %+v %v", st, err)
 	}
 
+	// A region whose recorded kernel is one main never launches.
 	dead := polyTask(t)
+	other := dead.Region.Text + "__global__ void other(const float* x, float* y, int n) { if (n > 0) y[0] = x[0]; }\n"
+	f := dead.Files[0]
+	f.Content = f.Content[:dead.Region.Start] + other + f.Content[dead.Region.End:]
+	dead.Files = append([]datasets.File{f}, dead.Files[1:]...)
+	dead.Region.End, dead.Region.Text = dead.Region.Start+len(other), other
 	dead.Region.Signatures = []string{"__global__ void other(const float* x, float* y, int n)"}
 	q, _, err = v.Qualify(ctx, dead)
 	if err != nil {
@@ -54,5 +60,25 @@ func TestQualifyHostTest(t *testing.T) {
 	}
 	if q.Status != datasets.QualDropped || q.Rule != QualRuleDeadRegion || !strings.Contains(q.Reason, "main launched poly but never the region's other") {
 		t.Fatalf("dead region: %+v", q)
+	}
+}
+
+// TestQualifyDropsAReferenceTheGateRejects: a task whose own reference
+// region breaks the gate (here a harness device global, as in rocm-examples'
+// device_globals) is dropped by qualify with rule gate, before any run.
+func TestQualifyDropsAReferenceTheGateRejects(t *testing.T) {
+	tk := polyTask(t)
+	bad := strings.Replace(tk.Region.Text, "const float v = x[i];", "static int calls; calls++;\n    const float v = x[i];", 1)
+	f := tk.Files[0]
+	f.Content = f.Content[:tk.Region.Start] + bad + f.Content[tk.Region.End:]
+	tk.Files = append([]datasets.File{f}, tk.Files[1:]...)
+	tk.Region.End, tk.Region.Text = tk.Region.Start+len(bad), bad
+	v, _, _ := hostVerifier(t)
+	q, st, err := v.Qualify(context.Background(), tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Status != datasets.QualDropped || q.Rule != QualRuleGate || !strings.Contains(q.Reason, "no-static-locals") || st.Sizes != 0 {
+		t.Fatalf("qualification %+v, stats %+v", q, st)
 	}
 }
