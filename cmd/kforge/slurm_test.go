@@ -36,7 +36,7 @@ func TestSlurmSubmitDryRun(t *testing.T) {
 	merge, _ := job.MergeScript()
 	want := "# " + job.ArrayScriptPath() + "\n" + array + "\n# " + job.MergeScriptPath() + "\n" + merge + "\n# submit:\n" +
 		"sbatch --parsable " + job.ArrayScriptPath() + "\n" +
-		"sbatch --parsable --dependency=afterok:<array job id> " + job.MergeScriptPath() + "\n"
+		"sbatch --parsable --dependency=afterany:<array job id> " + job.MergeScriptPath() + "\n"
 	if out.String() != want {
 		t.Fatalf("dry run printed\n%s\nwant\n%s", out, want)
 	}
@@ -84,7 +84,7 @@ func TestSlurmSubmitRecipeDefaults(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
-	for _, s := range []string{"#SBATCH --array=0-7\n", "#SBATCH --gpus-per-task=1\n", "--out /scratch/rocm\n", "/scratch/rocm/shards/*-of-00008\n", "#SBATCH --job-name=kforge-rocm\n"} {
+	for _, s := range []string{"#SBATCH --array=0-7\n", "#SBATCH --gpus-per-task=1\n", "--out /scratch/rocm --shard", "/scratch/rocm/shards/*-of-00008\n", "#SBATCH --job-name=kforge-rocm\n"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("dry run lacks %q:\n%s", s, out)
 		}
@@ -104,7 +104,7 @@ func TestSlurmSubmitRuns(t *testing.T) {
 		if len(calls) == 1 {
 			return []byte("101\n"), nil
 		}
-		if args[1] != "--dependency=afterok:101" {
+		if args[1] != "--dependency=afterany:101" {
 			return nil, errors.New("merge not made dependent on the array")
 		}
 		return []byte("102\n"), nil
