@@ -82,6 +82,9 @@ func (j SlurmJob) ShardGlob() string {
 var timeRe = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(:[0-9]+){0,2}$`)
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
+// ValidName reports whether s may name a job or a partition.
+func ValidName(s string) bool { return nameRe.MatchString(s) }
+
 // Validate checks the job before any script is written.
 func (j SlurmJob) Validate() error {
 	var errs []error
@@ -273,6 +276,23 @@ func (j SlurmJob) data() scriptData {
 		Stopped:     ExitStopped,
 	}
 }
+
+// Run lists the shard indices the array runs, sorted.
+func (j SlurmJob) Run() []int {
+	if len(j.Indices) == 0 {
+		idx := make([]int, j.Shards)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	idx := slices.Clone(j.Indices)
+	slices.Sort(idx)
+	return idx
+}
+
+// Tasks is the number of array tasks.
+func (j SlurmJob) Tasks() int { return len(j.Run()) }
 
 // ArraySpec is the --array value: 0-(N-1), or the chosen indices, sorted.
 func (j SlurmJob) ArraySpec() string {
