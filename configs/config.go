@@ -20,6 +20,7 @@ import (
 	"kforge/datasets"
 	"kforge/filters/verify"
 	"kforge/internal/redact"
+	"kforge/internal/sched"
 	"kforge/sinks/hub"
 	"kforge/sources/model"
 	"kforge/sources/repos"
@@ -41,6 +42,7 @@ type Config struct {
 	Model    model.Config    `yaml:"model" doc:"The model that writes variants."`
 	Verify   verify.Config   `yaml:"verify" doc:"How variants are judged."`
 	Dataset  datasets.Config `yaml:"dataset" doc:"What the release holds."`
+	Slurm    sched.Config    `yaml:"slurm" doc:"Defaults of kforge slurm submit."`
 	Publish  *hub.Config     `yaml:"publish" doc:"Publish the release to the Hugging Face Hub at the end of a build that passed every gate (omit to not publish)."`
 }
 
@@ -97,6 +99,11 @@ func (c *Config) validate() []Problem {
 	}
 	if c.Publish != nil && c.Publish.Tag != "" && !hub.ValidTag(c.Publish.Tag) {
 		add("publish.tag", "%q is not a valid git tag name", c.Publish.Tag)
+	}
+	for _, p := range []struct{ key, v string }{{"slurm.partition", c.Slurm.Partition}, {"slurm.merge_partition", c.Slurm.MergePartition}} {
+		if p.v != "" && !sched.ValidName(p.v) {
+			add(p.key, "%q: use letters, digits, '.', '_' and '-'", p.v)
+		}
 	}
 	if c.Model.Host != "" {
 		h := c.Model.Host

@@ -260,8 +260,8 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 	}
 	b.log.Info("release written", "dir", filepath.Join(b.cfg.Out, "release"), "rows", sum.Rows)
 	if b.cfg.Publish != nil {
-		if failed > 0 {
-			return exitItemsBad, fmt.Errorf("not publishing: %d items failed in this build", failed)
+		if why := overBudget(*b.cfg.Publish, stats); why != "" {
+			return exitItemsBad, fmt.Errorf("not publishing: %s", why)
 		}
 		if err := publish(ctx, b.e, filepath.Join(b.cfg.Out, "release"), *b.cfg.Publish, false, b.log); err != nil {
 			return exitFailed, fmt.Errorf("publish: %w", err)

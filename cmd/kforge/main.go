@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"kforge/internal/redact"
@@ -23,7 +24,13 @@ const (
 	exitOK       = 0 // success
 	exitFailed   = 1 // the run failed
 	exitUsage    = 2 // bad usage or config
-	exitItemsBad = 3 // finished, but some items failed
+	exitItemsBad = 3 // finished, but some items failed (recorded; a rerun retries exactly those)
+	// A run stopped by a signal before it finished exits 128+signal, as a
+	// shell reports a process killed by it: 143 for SIGTERM (Slurm's
+	// --signal and time limit, Kubernetes eviction and preemption), 130 for
+	// SIGINT. It stopped cleanly: finished work is in the cache and the
+	// shard has no DONE, so rerunning the same command resumes it.
+	exitSignalBase = 128
 )
 
 // env is what a command may touch of the outside world, so tests can run
@@ -61,10 +68,65 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, caught, stop := signalContext()
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
-	os.Exit(run(ctx, e, os.Args[1:]))
+	code := run(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(exitAfterSignal(code, caught()))
+}
+
+// signalContext returns a context canceled by the first SIGINT or SIGTERM,
+// and a function telling which signal that was (nil before any). Later
+// signals are swallowed until stop: the command is already stopping.
+func signalContext() (ctx context.Context, caught func() os.Signal, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var mu sync.Mutex
+	var first os.Signal
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				mu.Lock()
+				if first == nil {
+					first = s
+				}
+				mu.Unlock()
+				cancel()
+			case <-done:
+				return
+			}
+		}
+	}()
+	caught = func() os.Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		return first
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+	}
+	return ctx, caught, stop
+}
+
+// exitAfterSignal is the exit code of a command that returned code after
+// sig was caught (nil: none). A command the signal made fail exits
+// 128+signal (143 for SIGTERM), so a scheduler and a wrapper script can tell
+// "stopped, resumable" from a crash (1). A command that finished anyway
+// (0, or 3 for failed items) and a usage error (2) keep their codes.
+func exitAfterSignal(code int, sig os.Signal) int {
+	s, ok := sig.(syscall.Signal)
+	if !ok || code != exitFailed {
+		return code
+	}
+	return exitSignalBase + int(s)
 }
 
 // run dispatches to a subcommand and returns the exit code.

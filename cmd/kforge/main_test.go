@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -154,5 +155,24 @@ func TestBuildNamesAnUnreachableModelServer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "shards")); err == nil {
 		t.Error("a build that could not start wrote shards")
+	}
+}
+
+func TestExitAfterSignal(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		sig  os.Signal
+		want int
+	}{
+		{exitFailed, nil, exitFailed},
+		{exitFailed, syscall.SIGTERM, 143},
+		{exitFailed, os.Interrupt, 130},
+		{exitOK, syscall.SIGTERM, exitOK},             // finished before it noticed
+		{exitItemsBad, syscall.SIGTERM, exitItemsBad}, // finished, failed items recorded
+		{exitUsage, syscall.SIGTERM, exitUsage},
+	} {
+		if got := exitAfterSignal(c.code, c.sig); got != c.want {
+			t.Errorf("exitAfterSignal(%d, %v) = %d, want %d", c.code, c.sig, got, c.want)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"kforge/configs"
 	"kforge/datasets"
 	"kforge/pipeline"
+	"kforge/sinks/hub"
 	"kforge/sinks/release"
 )
 
@@ -26,6 +27,9 @@ Makes the release from the outputs of every shard of a build: dedup,
 decontamination, splits and replay across all shards. SHARD_DIR is a shard
 directory (BUILD/shards/00003-of-00016) or a whole build directory (BUILD).
 Refuses while a shard is missing or unfinished (no DONE marker), and names it.
+With -c and a recipe that has a publish section, publishes the release when
+the failed items of all shards are within publish.max_failed_items and
+publish.max_failed_fraction (exit 3 when any item failed, published or not).
 
 flags:
 `
@@ -39,6 +43,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	allowMissing := fs.Bool("allow-missing", false, "make the release from the complete shards even when others are missing")
 	recipe := fs.String("c", "", "recipe whose dataset section (splits, dedup, replay) makes the release (default: the one the shards were built with)")
 	cacheDir := fs.String("cache-dir", "", "cache directory for replay data (default: the recipe's cache_dir, else the release's parent/cache)")
+	noPublish := fs.Bool("no-publish", false, "write the release only, even when the recipe has a publish section")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -137,9 +142,43 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 		return exitFailed
 	}
 	if len(missing) > 0 {
+		if cfg != nil && cfg.Publish != nil && !*noPublish {
+			log.Warn("not publishing: shards are missing", "missing", len(missing))
+		}
 		return exitItemsBad
 	}
-	return exitOK
+	failed := stats.Failed()
+	if cfg != nil && cfg.Publish != nil && !*noPublish {
+		if why := overBudget(*cfg.Publish, stats); why != "" {
+			fmt.Fprintf(e.stderr, "kforge merge: not publishing: %s; the release is in %s (rerun the shards with failed items to retry exactly those, then merge again)\n", why, *out)
+			return exitItemsBad
+		}
+		if failed > 0 {
+			log.Warn("publishing within the failure budget", "failed_items", failed)
+		}
+		if err := publish(ctx, e, *out, *cfg.Publish, false, log); err != nil {
+			fmt.Fprintf(e.stderr, "kforge merge: publish: %v\n", err)
+			return exitFailed
+		}
+	}
+	return exitCode(failed)
+}
+
+// overBudget says why a release whose build has these stats may not be
+// published under the publish section's failure budget, or "" when it may.
+func overBudget(p hub.Config, stats *pipeline.Stats) string {
+	failed := stats.Failed()
+	if failed == 0 {
+		return ""
+	}
+	if p.MaxFailedItems >= 0 && failed > int64(p.MaxFailedItems) {
+		return fmt.Sprintf("%d items failed, more than publish.max_failed_items=%d", failed, p.MaxFailedItems)
+	}
+	frac := float64(failed) / float64(stats.Get("generated")+failed)
+	if frac > p.MaxFailedFraction {
+		return fmt.Sprintf("%d items failed (%.3g of the items), more than publish.max_failed_fraction=%g", failed, frac, p.MaxFailedFraction)
+	}
+	return ""
 }
 
 // shardsLineage reads the lineage of every shard and checks that they agree:

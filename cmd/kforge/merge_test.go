@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"kforge/datasets"
@@ -204,5 +207,76 @@ func TestCollectShardsCanonicalOrder(t *testing.T) {
 		if err != nil || len(m) != 0 || !slices.Equal(c, []string{s0, s1, s2}) {
 			t.Fatalf("collectShards(%q) = %q, %q, %v", args, c, m, err)
 		}
+	}
+}
+
+// The merge publishes only within the recipe's failure budget
+// (publish.max_failed_items, publish.max_failed_fraction), counting the
+// failed items of every shard; over it, it writes the release, makes no Hub
+// call and exits 3. (Within it, publishing is attempted: without HF_TOKEN it
+// fails, which is how this test sees the attempt.)
+func TestMergeFailureBudget(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		http.Error(w, `{"error":"no"}`, http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	b := t.TempDir()
+	makeShard(t, b, 0, 2, true)
+	s1 := makeShard(t, b, 1, 2, true)
+	// Shard 1 finished with 2 failed items out of 12.
+	st := `{"seconds":1,"counters":{"generated":10},"failures":{"generate":{"timeout":2}}}`
+	if err := os.WriteFile(filepath.Join(s1, datasets.StatsFile), []byte(st), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("testdata/slurm-recipe.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, budget string
+		flags        []string
+		code         int
+		msg          string
+		publish      bool
+	}{
+		{"default budget is zero", "", nil, exitItemsBad, "not publishing: 2 items failed, more than publish.max_failed_items=0", false},
+		{"within the count", "  max_failed_items: 5\n", nil, exitFailed, "HF_TOKEN", true},
+		{"over the fraction", "  max_failed_items: -1\n  max_failed_fraction: 0.1\n", nil, exitItemsBad, "more than publish.max_failed_fraction=0.1", false},
+		{"within the fraction", "  max_failed_items: -1\n  max_failed_fraction: 0.2\n", nil, exitFailed, "HF_TOKEN", true},
+		{"--no-publish", "  max_failed_items: 5\n", []string{"--no-publish"}, exitItemsBad, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recipe := filepath.Join(t.TempDir(), "r.yaml")
+			body := string(src) + "publish:\n  repo: org/data\n  endpoint: " + srv.URL + "\n" + tc.budget
+			if err := os.WriteFile(recipe, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			calls = 0
+			mu.Unlock()
+			rel := filepath.Join(t.TempDir(), "release")
+			e, _, errb := testEnv()
+			args := append([]string{"merge", "-c", recipe, "--out", rel}, tc.flags...)
+			code := run(context.Background(), e, append(args, b))
+			if strings.Contains(errb.String(), "not built yet") {
+				t.Skip("the release writer is not merged yet")
+			}
+			if code != tc.code || !strings.Contains(errb.String(), tc.msg) {
+				t.Fatalf("exit %d, want %d with %q:\n%s", code, tc.code, tc.msg, errb)
+			}
+			if _, err := os.Stat(filepath.Join(rel, "manifest.json")); err != nil {
+				t.Errorf("no release written: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !tc.publish && calls != 0 {
+				t.Errorf("%d Hub calls, want none", calls)
+			}
+		})
 	}
 }

@@ -2,26 +2,40 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"kforge/configs"
 	"kforge/datasets"
 	"kforge/internal/sched"
+	"kforge/pipeline"
 )
 
 const slurmUsage = `usage: kforge slurm submit -c FILE --shards N [flags]
 
-Submits a sharded build as a Slurm job array (one task per shard; kforge build
-takes its shard from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT) and a merge
-job that runs after every task succeeded (--dependency=afterok) and writes
-OUT/release. The scripts are kept in OUT/slurm/, the job logs in OUT/slurm/logs/.
-OUT and the cache must be on a filesystem every node shares.
+Submits a sharded build as a Slurm job array (one task per shard, each a
+kforge build --shard I/N step) and a merge job that runs once every task has
+finished, whatever its exit code (--dependency=afterany), and writes
+OUT/release. A shard with failed items exits 3 and is DONE: the merge still
+runs, and publishes only within the recipe's publish.max_failed_items and
+publish.max_failed_fraction. The merge refuses while a shard is not DONE.
+
+Slurm sends each shard SIGUSR1 120 s before its time limit: kforge stops
+cleanly (exit 143) and the task is requeued to resume from the cache (at most
+3 times); --requeue covers preemption. The merge job asks for no GPU and runs
+on --merge-partition (recipe slurm.merge_partition; default: the cluster's).
+
+Rerun chosen shards with --indices 3,7 (or --indices failed: every shard
+that is not DONE or finished with failed items) and the same --out: only
+those run, then a new merge. The scripts are kept in OUT/slurm/, the job logs
+in OUT/slurm/logs/. OUT and the cache must be on a filesystem every node shares.
 
 flags:
 `
@@ -45,7 +59,9 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	fs.Usage = func() { fmt.Fprint(e.stderr, slurmUsage); fs.PrintDefaults() }
 	recipe := fs.String("c", "", "recipe file (required)")
 	shards := fs.Int("shards", 0, "number of shards, one array task each (default: the recipe's run.shards)")
-	partition := fs.String("partition", "", "Slurm partition (default: the cluster's default)")
+	partition := fs.String("partition", "", "Slurm partition of the shards (default: the recipe's slurm.partition, else the cluster's default)")
+	mergePartition := fs.String("merge-partition", "", "Slurm partition of the merge job, which needs no GPU (default: the recipe's slurm.merge_partition, else the cluster's default)")
+	indices := fs.String("indices", "", "run only these shards, e.g. 3,7, or \"failed\" for those not DONE or with failed items (default: all)")
 	gpus := fs.Int("gpus-per-task", -1, "GPUs per shard (default: 1 for the rocm and cuda backends, 0 otherwise)")
 	cpus := fs.Int("cpus-per-task", 0, "CPUs per shard (0: the cluster's default)")
 	limit := fs.String("time", "", "time limit per shard, Slurm syntax: MINUTES, H:MM:SS or D-HH:MM:SS (default: the partition's)")
@@ -88,6 +104,12 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	if *out == "" {
 		*out = cfg.Out
 	}
+	if *partition == "" {
+		*partition = cfg.Slurm.Partition
+	}
+	if *mergePartition == "" {
+		*mergePartition = cfg.Slurm.MergePartition
+	}
 	if *kforge == "" {
 		if *kforge, err = os.Executable(); err != nil {
 			fmt.Fprintf(e.stderr, "kforge slurm submit: cannot find this binary (pass --kforge): %v\n", err)
@@ -115,17 +137,39 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 		CPUsPerTask: *cpus,
 		Time:        *limit,
 		Throttle:    *throttle,
+
+		MergePartition: *mergePartition,
+	}
+	switch *indices {
+	case "":
+	case "failed":
+		job.Indices, err = unfinishedShards(job)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
+			return exitFailed
+		}
+		if len(job.Indices) == 0 {
+			fmt.Fprintf(e.stderr, "kforge slurm submit: every shard of %s is DONE without failed items; nothing to rerun (run the merge: sbatch --parsable %s)\n", job.Out, job.MergeScriptPath())
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "kforge slurm submit: rerunning shards %s\n", job.ArraySpec())
+	default:
+		if job.Indices, err = parseIndices(*indices); err != nil {
+			fmt.Fprintf(e.stderr, "kforge slurm submit: --indices: %v\n", err)
+			return exitUsage
+		}
 	}
 	if err := job.Validate(); err != nil {
 		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
 		return exitUsage
 	}
 
-	// A complete shard is never rebuilt: say so before queueing jobs that
-	// would do nothing.
-	if done, _ := filepath.Glob(filepath.Join(job.Out, job.ShardGlob(), datasets.DoneFile)); len(done) > 0 {
-		fmt.Fprintf(e.stderr, "kforge slurm submit: warning: %d of %d shards in %s are already complete and will not be rebuilt; use a new --out for a new build (the shared cache keeps it cheap)\n",
-			len(done), job.Shards, job.Out)
+	// A complete shard without failed items is not rebuilt: say so before
+	// queueing jobs that would do nothing. One with failed items retries
+	// exactly those.
+	if clean := cleanShards(job); len(clean) > 0 {
+		fmt.Fprintf(e.stderr, "kforge slurm submit: warning: %d of %d shards to run in %s are already complete and will not be rebuilt (rerun others with --indices; use a new --out for a new build: the shared cache keeps it cheap)\n",
+			len(clean), job.Tasks(), job.Out)
 	}
 
 	if *dryRun {
@@ -144,8 +188,12 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintf(e.stdout, "array job %s: %d shards of %s, logs in %s\n", s.ArrayJob, job.Shards, job.Config, job.LogDir())
-	fmt.Fprintf(e.stdout, "merge job %s: release in %s once job %s succeeded\n", s.MergeJob, job.ReleaseDir(), s.ArrayJob)
+	if len(job.Indices) == 0 {
+		fmt.Fprintf(e.stdout, "array job %s: %d shards of %s, logs in %s\n", s.ArrayJob, job.Shards, job.Config, job.LogDir())
+	} else {
+		fmt.Fprintf(e.stdout, "array job %s: shards %s of %d of %s, logs in %s\n", s.ArrayJob, job.ArraySpec(), job.Shards, job.Config, job.LogDir())
+	}
+	fmt.Fprintf(e.stdout, "merge job %s: release in %s once job %s has finished\n", s.MergeJob, job.ReleaseDir(), s.ArrayJob)
 	return exitOK
 }
 
@@ -169,4 +217,78 @@ func abs(wd, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(wd, p)
+}
+
+// parseIndices reads "3,7,10" (ranges "4-6" too).
+func parseIndices(s string) ([]int, error) {
+	var idx []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want shard indices like 3,7 or 4-6, or failed", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q: bad range %q", s, part)
+			}
+		}
+		for i := a; i <= b; i++ {
+			idx = append(idx, i)
+		}
+	}
+	return idx, nil
+}
+
+// shardState reads a shard directory: whether it is DONE, and its failed
+// items then.
+func shardState(dir string) (done bool, failed int64, err error) {
+	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err != nil {
+		return false, 0, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
+	if err != nil {
+		return true, 0, fmt.Errorf("complete shard without stats: %w", err)
+	}
+	var snap pipeline.Snapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
+		return true, 0, fmt.Errorf("%s: %w", filepath.Join(dir, datasets.StatsFile), err)
+	}
+	st := pipeline.NewStats()
+	st.Merge(snap)
+	return true, st.Failed(), nil
+}
+
+// shardDir is the directory of shard i of the job.
+func shardDir(j sched.SlurmJob, i int) string {
+	return filepath.Join(j.Out, "shards", pipeline.Shard{I: i, N: j.Shards}.Name())
+}
+
+// unfinishedShards lists the shards of the job that are not DONE or are
+// DONE with failed items: those a rerun has work for.
+func unfinishedShards(j sched.SlurmJob) ([]int, error) {
+	var idx []int
+	for i := range j.Shards {
+		done, failed, err := shardState(shardDir(j, i))
+		if err != nil {
+			return nil, err
+		}
+		if !done || failed > 0 {
+			idx = append(idx, i)
+		}
+	}
+	return idx, nil
+}
+
+// cleanShards lists the shards the job would run that are DONE without
+// failed items: their tasks would do nothing.
+func cleanShards(j sched.SlurmJob) []int {
+	var clean []int
+	for _, i := range j.Run() {
+		if done, failed, err := shardState(shardDir(j, i)); done && err == nil && failed == 0 {
+			clean = append(clean, i)
+		}
+	}
+	return clean
 }

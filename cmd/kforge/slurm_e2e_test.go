@@ -260,3 +260,59 @@ func writeFile(t testing.TB, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSlurmFailedItemStillMerges runs a real sharded build on Slurm in which
+// one item fails for good (the model server keeps failing it): its shard
+// finishes DONE with the failure recorded and exits 3, which Slurm shows,
+// and the merge job still runs (afterany) and writes the release, listing
+// the failed item; it exits 3 too, as a release with failed items does.
+func TestSlurmFailedItemStillMerges(t *testing.T) {
+	requireSlurmCluster(t)
+	needFixtureTools(t)
+	root := t.TempDir()
+	bin := buildKforge(t, root)
+	repo := e2eRepo(t, root)
+	fake := newFakeOllama(t, "fake-coder:1b", fixtureAnswer)
+	fake.fault = func(prompt string, seed int) bool {
+		m := kernelRe.FindStringSubmatch(prompt)
+		return m != nil && m[1] == "poly_eval" && seed == 2
+	}
+	recipe := e2eRecipe(t, root, repo, fake.URL(), e2eOpts{name: "slurm-fail", samples: 2, rounds: 1, concurrency: 2, backend: "host-test", sharedCache: true})
+	editRecipe(t, recipe, "  pull: false\n", "  pull: false\n  retries: 0\n")
+
+	out := filepath.Join(root, "sharded")
+	sub := runKforge(t, root, bin, "slurm", "submit", "-c", recipe, "--shards", "2", "--out", out, "--gpus-per-task", "0", "--time", "30")
+	arrayID, mergeID := jobID(t, sub, "array"), jobID(t, sub, "merge")
+	t.Cleanup(func() { exec.Command("scancel", arrayID, mergeID).Run() })
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	logs := filepath.Join(out, "slurm", "logs")
+	array, err := sched.Wait(ctx, sched.Exec, arrayID, time.Second)
+	if err != nil {
+		t.Fatalf("array: %v\n%s", err, tails(logs))
+	}
+	merge, err := sched.Wait(ctx, sched.Exec, mergeID, time.Second)
+	if err != nil {
+		t.Fatalf("merge: %v (a shard with failed items must not block it)\n%s", err, tails(logs))
+	}
+	exits := map[string]int{}
+	for _, s := range array {
+		exits[s.Exit]++
+		if s.Exit != "0:0" && s.Exit != "3:0" {
+			t.Errorf("array task %s: %s, exit %s; want 0:0 or 3:0", s.Array, s.State, s.Exit)
+		}
+	}
+	if exits["3:0"] != 1 {
+		t.Fatalf("array tasks exits %v, want one shard showing exit 3 (finished with failed items)\n%s", exits, tails(logs))
+	}
+	if len(merge) != 1 || merge[0].Exit != "3:0" {
+		t.Fatalf("merge job %+v, want it to have run and exited 3 (release with failed items)\n%s", merge, tails(logs))
+	}
+	fs := readManifestFailures(t, filepath.Join(out, "release"))
+	if len(fs) != 1 || fs[0].Stage != "generate" || fs[0].Sample != 1 {
+		t.Fatalf("manifest failures %+v, want the one failed item\n%s", fs, tails(logs))
+	}
+	if rows := mergeRows(t, logs); len(rows) == 0 {
+		t.Fatalf("the merged release has no rows\n%s", tails(logs))
+	}
+}

@@ -36,7 +36,7 @@ func TestSlurmSubmitDryRun(t *testing.T) {
 	merge, _ := job.MergeScript()
 	want := "# " + job.ArrayScriptPath() + "\n" + array + "\n# " + job.MergeScriptPath() + "\n" + merge + "\n# submit:\n" +
 		"sbatch --parsable " + job.ArrayScriptPath() + "\n" +
-		"sbatch --parsable --dependency=afterok:<array job id> " + job.MergeScriptPath() + "\n"
+		"sbatch --parsable --dependency=afterany:<array job id> " + job.MergeScriptPath() + "\n"
 	if out.String() != want {
 		t.Fatalf("dry run printed\n%s\nwant\n%s", out, want)
 	}
@@ -84,7 +84,7 @@ func TestSlurmSubmitRecipeDefaults(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
-	for _, s := range []string{"#SBATCH --array=0-7\n", "#SBATCH --gpus-per-task=1\n", "--out /scratch/rocm\n", "/scratch/rocm/shards/*-of-00008\n", "#SBATCH --job-name=kforge-rocm\n"} {
+	for _, s := range []string{"#SBATCH --array=0-7\n", "#SBATCH --gpus-per-task=1\n", "--out /scratch/rocm --shard", "/scratch/rocm/shards/*-of-00008\n", "#SBATCH --job-name=kforge-rocm\n"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("dry run lacks %q:\n%s", s, out)
 		}
@@ -104,7 +104,7 @@ func TestSlurmSubmitRuns(t *testing.T) {
 		if len(calls) == 1 {
 			return []byte("101\n"), nil
 		}
-		if args[1] != "--dependency=afterok:101" {
+		if args[1] != "--dependency=afterany:101" {
 			return nil, errors.New("merge not made dependent on the array")
 		}
 		return []byte("102\n"), nil
@@ -144,7 +144,7 @@ func TestSlurmSubmitWarnsOfCompleteShards(t *testing.T) {
 	if code := run(context.Background(), e, []string{"slurm", "submit", "-c", "testdata/slurm-recipe.yaml", "--shards", "3", "--out", b, "--kforge", "/k", "--dry-run"}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
-	if !strings.Contains(errb.String(), "1 of 3 shards in "+b+" are already complete") {
+	if !strings.Contains(errb.String(), "1 of 3 shards to run in "+b+" are already complete") {
 		t.Fatalf("no warning: %s", errb)
 	}
 }
@@ -153,5 +153,51 @@ func TestSlurmHelp(t *testing.T) {
 	e, _, errb := testEnv()
 	if code := run(context.Background(), e, []string{"slurm", "-h"}); code != exitOK || !strings.Contains(errb.String(), "-gpus-per-task") {
 		t.Fatalf("exit %d: %s", code, errb)
+	}
+}
+
+// --indices runs only the chosen shards, as I/N of the whole build; "failed"
+// picks those not DONE or DONE with failed items. The merge goes to the
+// recipe's merge partition.
+func TestSlurmSubmitIndices(t *testing.T) {
+	b := t.TempDir()
+	makeShard(t, b, 0, 4, true)
+	makeShard(t, b, 2, 4, true)
+	// Shard 2 finished with a failed item; 1 and 3 never finished.
+	st := `{"seconds":1,"funnel":[],"counters":{},"failures":{"generate":{"timeout":1}}}`
+	if err := os.WriteFile(filepath.Join(b, "shards", "00002-of-00004", "stats.json"), []byte(st), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recipe := filepath.Join(t.TempDir(), "r.yaml")
+	src, err := os.ReadFile("testdata/slurm-recipe.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(recipe, append(src, "slurm:\n  partition: gpu\n  merge_partition: cpu\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		indices, array string
+	}{
+		{"3,1", "#SBATCH --array=1,3\n"},
+		{"1-3", "#SBATCH --array=1,2,3\n"},
+		{"failed", "#SBATCH --array=1,2,3\n"},
+	} {
+		e, out, errb := testEnv()
+		code := run(context.Background(), e, []string{"slurm", "submit", "-c", recipe, "--shards", "4", "--out", b, "--kforge", "/k", "--indices", tc.indices, "--dry-run"})
+		if code != exitOK {
+			t.Fatalf("--indices %s: exit %d: %s", tc.indices, code, errb)
+		}
+		for _, want := range []string{tc.array, `shard="$SLURM_ARRAY_TASK_ID/4"`, "#SBATCH --partition=gpu\n", "#SBATCH --partition=cpu\n"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("--indices %s: dry run lacks %q:\n%s", tc.indices, want, out)
+			}
+		}
+	}
+	for _, bad := range []string{"4", "x", "3-1", "1,1"} {
+		e, _, errb := testEnv()
+		if code := run(context.Background(), e, []string{"slurm", "submit", "-c", recipe, "--shards", "4", "--out", b, "--kforge", "/k", "--indices", bad, "--dry-run"}); code != exitUsage {
+			t.Errorf("--indices %s: exit %d, want %d: %s", bad, code, exitUsage, errb)
+		}
 	}
 }

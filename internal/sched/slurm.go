@@ -1,6 +1,7 @@
 // Package sched writes and submits the batch scripts that run a sharded kforge
 // build on a cluster scheduler: a Slurm job array with one task per shard and
-// a merge job that depends on it. It needs no server of its own: the
+// a merge job that runs after it (afterany: shards that finished with failed
+// items do not block the release; the recipe's failure budget decides). It needs no server of its own: the
 // scheduler's array index is the shard index (see pipeline.ShardFromEnv).
 package sched
 
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -29,13 +31,35 @@ type SlurmJob struct {
 	Out         string // build directory (shards/, release/, slurm/)
 	CacheDir    string // shared cache directory; empty leaves the recipe's
 	Workdir     string // working directory of the jobs (relative recipe paths resolve here)
-	Shards      int    // array size N: tasks 0..N-1
+	Shards      int    // shard count N: tasks 0..N-1
+	Indices     []int  // shards to run, each below Shards; empty: all of them
 	Partition   string // empty: the cluster's default partition
 	GPUsPerTask int    // 0: request no GPU
 	CPUsPerTask int    // 0: the cluster's default
 	Time        string // wall-clock limit per task, Slurm syntax (e.g. 4:00:00); empty: partition default
 	Throttle    int    // most array tasks running at once (the %N suffix); 0: no limit
+	// MergePartition is where the merge job runs: it needs no GPU, so a
+	// CPU partition. Empty: the cluster's default partition (never the
+	// shards' GPU partition).
+	MergePartition string
 }
+
+// StopSignal is the signal Slurm sends the batch shell of a shard
+// StopGrace seconds before its time limit (--signal=B:USR1@120). The shell
+// passes SIGTERM to kforge, which stops cleanly (exit 143), and requeues the
+// task, which resumes from the cache. USR1, not TERM: scancel and preemption
+// send TERM, and those must not requeue by themselves.
+const (
+	StopSignal  = "USR1"
+	StopGrace   = 120
+	MaxRequeues = 3 // time-limit requeues of one task (SLURM_RESTART_COUNT)
+)
+
+// Exit codes of kforge build, as the scripts read them.
+const (
+	ExitItemsFailed = 3   // the shard is DONE with failed items, recorded; the merge decides
+	ExitStopped     = 143 // stopped by SIGTERM, cleanly: rerun resumes
+)
 
 // Paths of the files Submit writes under the build directory.
 func (j SlurmJob) ScriptDir() string       { return filepath.Join(j.Out, "slurm") }
@@ -57,6 +81,9 @@ func (j SlurmJob) ShardGlob() string {
 
 var timeRe = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(:[0-9]+){0,2}$`)
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// ValidName reports whether s may name a job or a partition.
+func ValidName(s string) bool { return nameRe.MatchString(s) }
 
 // Validate checks the job before any script is written.
 func (j SlurmJob) Validate() error {
@@ -95,6 +122,19 @@ func (j SlurmJob) Validate() error {
 	if j.Time != "" && !timeRe.MatchString(j.Time) {
 		errs = append(errs, fmt.Errorf("time %q: want Slurm syntax: MINUTES, H:MM:SS or D-HH:MM:SS", j.Time))
 	}
+	if j.MergePartition != "" && !nameRe.MatchString(j.MergePartition) {
+		errs = append(errs, fmt.Errorf("merge partition %q: use letters, digits, '.', '_' and '-'", j.MergePartition))
+	}
+	seen := map[int]bool{}
+	for _, i := range j.Indices {
+		switch {
+		case i < 0 || i >= j.Shards:
+			errs = append(errs, fmt.Errorf("shard index %d: want 0 to %d", i, j.Shards-1))
+		case seen[i]:
+			errs = append(errs, fmt.Errorf("shard index %d is given twice", i))
+		}
+		seen[i] = true
+	}
 	if j.GPUsPerTask < 0 || j.CPUsPerTask < 0 || j.Throttle < 0 {
 		errs = append(errs, errors.New("gpus-per-task, cpus-per-task and throttle must not be negative"))
 	}
@@ -125,13 +165,20 @@ func filenamePattern(path string) string { return strings.ReplaceAll(path, "%", 
 var scriptFuncs = template.FuncMap{"q": shellQuote, "d": directive}
 
 var arrayTmpl = template.Must(template.New("array").Funcs(scriptFuncs).Parse(`#!/bin/bash
-# Written by kforge slurm submit: one array task per shard of the build.
-# kforge build takes its shard from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT,
-# writes {{.Out}}/shards/<I>-of-<N>/ and marks it DONE; resubmitting reruns only
-# shards without DONE, and the shared cache keeps the work they had done.
+# Written by kforge slurm submit: one array task per shard of the build. Each
+# runs kforge build --shard I/{{.Shards}} as a job step; it writes
+# {{.Out}}/shards/<I>-of-<N>/ and marks it DONE.
+# Exit codes: 0 done; {{.ItemsFailed}} done with failed items (recorded in the shard; the
+# merge job runs anyway and publishes only within the recipe's failure
+# budget; rerunning the shard retries exactly those items); {{.Stopped}} stopped
+# cleanly by SIGTERM (the work done is in the cache). {{.StopGrace}} s before the time
+# limit Slurm sends this shell SIG{{.StopSignal}}: kforge is stopped and the task
+# requeued (at most {{.MaxRequeues}} times), to resume from the cache. Preemption
+# and node failures requeue it too (--requeue).
 #SBATCH --job-name={{d .JobName}}
-#SBATCH --array=0-{{.Last}}{{if .Throttle}}%{{.Throttle}}{{end}}
+#SBATCH --array={{.ArraySpec}}{{if .Throttle}}%{{.Throttle}}{{end}}
 #SBATCH --output={{d .BuildLog}}
+#SBATCH --open-mode=append
 #SBATCH --chdir={{d .Workdir}}
 {{- if .Partition}}
 #SBATCH --partition={{.Partition}}
@@ -146,20 +193,51 @@ var arrayTmpl = template.Must(template.New("array").Funcs(scriptFuncs).Parse(`#!
 {{- if .Time}}
 #SBATCH --time={{.Time}}
 {{- end}}
-set -euo pipefail
-exec {{q .Kforge}} build -c {{q .Config}} --out {{q .Out}}{{if .CacheDir}} --cache-dir {{q .CacheDir}}{{end}}
+#SBATCH --requeue
+#SBATCH --signal=B:{{.StopSignal}}@{{.StopGrace}}
+set -uo pipefail
+shard="$SLURM_ARRAY_TASK_ID/{{.Shards}}"
+srun --ntasks=1{{if .CPUsPerTask}} --cpus-per-task={{.CPUsPerTask}}{{end}} {{q .Kforge}} build -c {{q .Config}} --out {{q .Out}}{{if .CacheDir}} --cache-dir {{q .CacheDir}}{{end}} --shard "$shard" &
+step=$!
+requeue=0 trapped=0
+# Stop kforge with SIGTERM through scancel (it signals the job's steps): srun
+# itself answers SIGTERM by killing its step outright. scancel and preemption
+# signal the steps themselves; this shell only waits for kforge to stop.
+trap 'trapped=1 requeue=1; scancel --signal=TERM "$SLURM_JOB_ID"' {{.StopSignal}}
+trap 'trapped=1' TERM
+# A trap makes wait return early (status 128+signal): wait again for the
+# step's own status. Waiting on a step already waited for gives 127.
+rc=0
+wait "$step" || rc=$?
+while [ "$trapped" = 1 ] && [ "$rc" -gt 128 ]; do
+	trapped=0 prev=$rc rc=0
+	wait "$step" || rc=$?
+	[ "$rc" != 127 ] || rc=$prev
+done
+if [ "$requeue" = 1 ] && [ "$rc" = {{.Stopped}} ]; then
+	if [ "${SLURM_RESTART_COUNT:-0}" -lt {{.MaxRequeues}} ]; then
+		echo "kforge: shard $shard stopped before the time limit; requeueing it to resume from the cache" >&2
+		scontrol requeue "$SLURM_JOB_ID" || echo "kforge: requeue failed; resubmit with kforge slurm submit --indices $SLURM_ARRAY_TASK_ID" >&2
+	else
+		echo "kforge: shard $shard reached the time limit {{.MaxRequeues}} times; resubmit it with a longer --time (kforge slurm submit --indices $SLURM_ARRAY_TASK_ID)" >&2
+	fi
+fi
+exit "$rc"
 `))
 
 var mergeTmpl = template.Must(template.New("merge").Funcs(scriptFuncs).Parse(`#!/bin/bash
-# Written by kforge slurm submit: makes the release once every shard is done.
-# Submitted with --dependency=afterok:<array job id>; if a shard fails, Slurm
-# cancels this job (--kill-on-invalid-dep) instead of leaving it pending.
+# Written by kforge slurm submit: makes the release once every shard has
+# finished. Submitted with --dependency=afterany:<array job id>, so it runs
+# also when shards finished with failed items (exit {{.ItemsFailed}}) or crashed: kforge
+# merge refuses while a shard is not DONE and names it, and publishes (when
+# the recipe has a publish section) only within publish.max_failed_items and
+# publish.max_failed_fraction. It needs no GPU.
 #SBATCH --job-name={{d .JobName}}-merge
 #SBATCH --output={{d .MergeLog}}
 #SBATCH --chdir={{d .Workdir}}
 #SBATCH --kill-on-invalid-dep=yes
-{{- if .Partition}}
-#SBATCH --partition={{.Partition}}
+{{- if .MergePartition}}
+#SBATCH --partition={{.MergePartition}}
 {{- end}}
 #SBATCH --ntasks=1
 {{- if .Time}}
@@ -171,8 +249,9 @@ exec {{q .Kforge}} merge -c {{q .Config}} --out {{q .Release}} {{q .Out}}/{{.Sha
 
 type scriptData struct {
 	SlurmJob
-	JobName, BuildLog, MergeLog, Release, ShardGlob string
-	Last                                            int
+	JobName, BuildLog, MergeLog, Release, ShardGlob, ArraySpec string
+	StopSignal                                                 string
+	StopGrace, MaxRequeues, ItemsFailed, Stopped               int
 }
 
 func (j SlurmJob) data() scriptData {
@@ -185,12 +264,48 @@ func (j SlurmJob) data() scriptData {
 		JobName:  name,
 		// Slurm expands %A (array job), %a (task) and %j (job id) in these;
 		// a '%' of the directory itself is escaped.
-		BuildLog:  filenamePattern(j.LogDir()) + "/build-%A_%a.out",
-		MergeLog:  filenamePattern(j.LogDir()) + "/merge-%j.out",
-		Release:   j.ReleaseDir(),
-		ShardGlob: j.ShardGlob(),
-		Last:      j.Shards - 1,
+		BuildLog:    filenamePattern(j.LogDir()) + "/build-%A_%a.out",
+		MergeLog:    filenamePattern(j.LogDir()) + "/merge-%j.out",
+		Release:     j.ReleaseDir(),
+		ShardGlob:   j.ShardGlob(),
+		ArraySpec:   j.ArraySpec(),
+		StopSignal:  StopSignal,
+		StopGrace:   StopGrace,
+		MaxRequeues: MaxRequeues,
+		ItemsFailed: ExitItemsFailed,
+		Stopped:     ExitStopped,
 	}
+}
+
+// Run lists the shard indices the array runs, sorted.
+func (j SlurmJob) Run() []int {
+	if len(j.Indices) == 0 {
+		idx := make([]int, j.Shards)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	idx := slices.Clone(j.Indices)
+	slices.Sort(idx)
+	return idx
+}
+
+// Tasks is the number of array tasks.
+func (j SlurmJob) Tasks() int { return len(j.Run()) }
+
+// ArraySpec is the --array value: 0-(N-1), or the chosen indices, sorted.
+func (j SlurmJob) ArraySpec() string {
+	if len(j.Indices) == 0 {
+		return fmt.Sprintf("0-%d", j.Shards-1)
+	}
+	idx := slices.Clone(j.Indices)
+	slices.Sort(idx)
+	parts := make([]string, len(idx))
+	for i, x := range idx {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
 }
 
 func render(t *template.Template, j SlurmJob) (string, error) {
@@ -238,7 +353,7 @@ type Submitted struct {
 func (j SlurmJob) SubmitCommands(arrayID string) [][]string {
 	return [][]string{
 		{"sbatch", "--parsable", j.ArrayScriptPath()},
-		{"sbatch", "--parsable", "--dependency=afterok:" + arrayID, j.MergeScriptPath()},
+		{"sbatch", "--parsable", "--dependency=afterany:" + arrayID, j.MergeScriptPath()},
 	}
 }
 

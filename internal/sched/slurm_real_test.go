@@ -31,33 +31,44 @@ func requireSlurm(t *testing.T) {
 }
 
 // fakeKforge stands in for the kforge binary so this test exercises only what
-// sched owns: the scripts, their quoting, the array environment and the
-// dependency. The build records its shard and marks it DONE; the merge lists
-// the shard directories it was given. Shard FAIL exits 1.
+// sched owns: the scripts, their quoting, the shard argument, the dependency,
+// the stop signal and the requeue. The build records its shard, each run and
+// marks it DONE; shard FAIL then exits 3 (finished with failed items); shard
+// SLOW, on its first run, waits to be stopped by SIGTERM and exits 143. The
+// merge lists the shard directories it was given, each with DONE or not.
 const fakeKforge = `#!/bin/bash
 set -euo pipefail
 cmd=$1; shift
 case $cmd in
 build)
-	[ "$1" = -c ] && [ "$3" = --out ] || { echo "bad args: $*" >&2; exit 2; }
-	: "${SLURM_ARRAY_TASK_ID:?}" "${SLURM_ARRAY_TASK_COUNT:?}"
-	[ "$SLURM_ARRAY_TASK_ID" != "${FAIL:-none}" ] || { echo "shard $SLURM_ARRAY_TASK_ID fails on purpose" >&2; exit 1; }
-	d="$4/shards/$(printf '%05d-of-%05d' "$SLURM_ARRAY_TASK_ID" "$SLURM_ARRAY_TASK_COUNT")"
+	[ "$1" = -c ] && [ "$3" = --out ] && [ "$5" = --shard ] || { echo "bad args: $*" >&2; exit 2; }
+	i=${6%/*} n=${6#*/}
+	[ "$i" = "${SLURM_ARRAY_TASK_ID:?}" ] || { echo "shard $6 in array task $SLURM_ARRAY_TASK_ID" >&2; exit 2; }
+	d="$4/shards/$(printf '%05d-of-%05d' "$i" "$n")"
 	mkdir -p "$d"
 	printf '%s\n' "$2" "$(pwd)" >"$d/args"
+	echo run >>"$d/runs"
+	if [ "$i" = "${SLOW:-none}" ] && [ "${SLURM_RESTART_COUNT:-0}" = 0 ]; then
+		trap 'echo stopped >>"$d/runs"; exit 143' TERM
+		touch "$d/started"
+		while :; do sleep 0.1; done
+	fi
 	touch "$d/DONE"
+	[ "$i" != "${FAIL:-none}" ] || { echo "shard $i: 1 item failed" >&2; exit 3; }
 	;;
 merge)
 	[ "$1" = -c ] && [ "$3" = --out ] || { echo "bad args: $*" >&2; exit 2; }
 	out=$4; shift 4
 	mkdir -p "$out"
-	printf '%s\n' "$@" >"$out/shards.txt"
+	for d in "$@"; do
+		if [ -e "$d/DONE" ]; then echo "$d DONE"; else echo "$d missing"; fi
+	done >"$out/shards.txt"
 	;;
 *) exit 2 ;;
 esac
 `
 
-func realJob(t *testing.T, fail string) SlurmJob {
+func realJob(t *testing.T, fail, slow string) SlurmJob {
 	root := t.TempDir()
 	tools := filepath.Join(root, "my tools")
 	if err := os.MkdirAll(tools, 0o755); err != nil {
@@ -67,6 +78,9 @@ func realJob(t *testing.T, fail string) SlurmJob {
 	script := fakeKforge
 	if fail != "" {
 		script = strings.Replace(script, "${FAIL:-none}", fail, 1)
+	}
+	if slow != "" {
+		script = strings.Replace(script, "${SLOW:-none}", slow, 1)
 	}
 	if err := os.WriteFile(kforge, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -100,7 +114,7 @@ func waitJob(t *testing.T, id string) []JobState {
 
 func TestSlurmArrayAndMerge(t *testing.T) {
 	requireSlurm(t)
-	j := realJob(t, "")
+	j := realJob(t, "", "")
 	s, err := Submit(context.Background(), Exec, j)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +133,7 @@ func TestSlurmArrayAndMerge(t *testing.T) {
 	var shards []string
 	for i := range 4 {
 		d := filepath.Join(j.Out, "shards", fmt.Sprintf("%05d-of-00004", i))
-		shards = append(shards, d)
+		shards = append(shards, d+" DONE")
 		b, err := os.ReadFile(filepath.Join(d, "args"))
 		if err != nil {
 			t.Fatalf("shard %d did not run: %v", i, err)
@@ -140,36 +154,163 @@ func TestSlurmArrayAndMerge(t *testing.T) {
 	}
 }
 
-// A failed shard must keep the merge from running: afterok is never met and
-// --kill-on-invalid-dep cancels the merge job.
-func TestSlurmFailedShardCancelsMerge(t *testing.T) {
+// mergedShards reads what the fake merge was given: one "DIR DONE" or
+// "DIR missing" line per shard directory.
+func mergedShards(t *testing.T, j SlurmJob) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(j.ReleaseDir(), "shards.txt"))
+	if err != nil {
+		t.Fatalf("merge did not run: %v\n%s", err, logs(j))
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+func allDone(j SlurmJob) []string {
+	var want []string
+	for i := range j.Shards {
+		want = append(want, filepath.Join(j.Out, "shards", fmt.Sprintf("%05d-of-%05d", i, j.Shards))+" DONE")
+	}
+	return want
+}
+
+func logs(j SlurmJob) string {
+	files, _ := filepath.Glob(filepath.Join(j.LogDir(), "*.out"))
+	var b strings.Builder
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		fmt.Fprintf(&b, "== %s\n%s", f, data)
+	}
+	return b.String()
+}
+
+// A shard that finished with failed items (exit 3) shows as such, and the
+// merge job still runs after it (afterany), over every shard.
+func TestSlurmShardWithFailedItemsStillMerges(t *testing.T) {
 	requireSlurm(t)
-	j := realJob(t, "2")
+	j := realJob(t, "2", "")
 	s, err := Submit(context.Background(), Exec, j)
 	if err != nil {
 		t.Fatal(err)
 	}
 	array := waitJob(t, s.ArrayJob)
-	failed := 0
+	merge := waitJob(t, s.MergeJob)
 	for _, st := range array {
-		if st.State == "FAILED" {
-			failed++
+		want := "COMPLETED"
+		if st.Array == "2" {
+			want = "FAILED"
+			if st.Exit != "3:0" {
+				t.Errorf("shard 2 exit %s, want 3:0", st.Exit)
+			}
+		}
+		if st.State != want {
+			t.Errorf("array task %s is %s (exit %s), want %s", st.Array, st.State, st.Exit, want)
 		}
 	}
-	if failed != 1 {
-		t.Fatalf("%d failed array tasks, want 1: %+v", failed, array)
+	if len(merge) != 1 || merge[0].State != "COMPLETED" {
+		t.Fatalf("merge job after a shard with failed items: %+v, want COMPLETED\n%s", merge, logs(j))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	merge, err := Wait(ctx, Exec, s.MergeJob, 250*time.Millisecond)
-	if err == nil && (len(merge) != 1 || merge[0].State != "CANCELLED") {
-		t.Fatalf("merge job after a failed shard: %+v, want CANCELLED or never satisfiable", merge)
+	if got := mergedShards(t, j); !slices.Equal(got, allDone(j)) {
+		t.Fatalf("merge got %q, want %q", got, allDone(j))
 	}
-	if err != nil && !strings.Contains(err.Error(), "can never start") {
+}
+
+// Resubmitting chosen indices runs only those shards (as shard I/N, though
+// the array holds fewer tasks and starts above 0) and a new merge.
+func TestSlurmResubmitIndices(t *testing.T) {
+	requireSlurm(t)
+	j := realJob(t, "", "")
+	s, err := Submit(context.Background(), Exec, j)
+	if err != nil {
 		t.Fatal(err)
 	}
-	exec.Command("scancel", s.MergeJob).Run()
-	if _, err := os.Stat(filepath.Join(j.ReleaseDir(), "shards.txt")); err == nil {
-		t.Fatal("merge ran although a shard failed")
+	waitJob(t, s.MergeJob)
+	if err := os.Remove(filepath.Join(j.ReleaseDir(), "shards.txt")); err != nil {
+		t.Fatal(err)
+	}
+	j.Indices = []int{3, 1}
+	s, err = Submit(context.Background(), Exec, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	array := waitJob(t, s.ArrayJob)
+	merge := waitJob(t, s.MergeJob)
+	var ran []string
+	for _, st := range append(array, merge...) {
+		if st.State != "COMPLETED" {
+			t.Fatalf("job %s (task %q) is %s, exit %s\n%s", st.ID, st.Array, st.State, st.Exit, logs(j))
+		}
+		ran = append(ran, st.Array)
+	}
+	slices.Sort(ran)
+	if want := []string{"", "1", "3"}; !slices.Equal(ran, want) {
+		t.Errorf("ran array tasks %q, want %q", ran, want)
+	}
+	for i := range 4 {
+		b, _ := os.ReadFile(filepath.Join(j.Out, "shards", fmt.Sprintf("%05d-of-00004", i), "runs"))
+		want := "run\n"
+		if i == 1 || i == 3 {
+			want = "run\nrun\n"
+		}
+		if string(b) != want {
+			t.Errorf("shard %d runs %q, want %q", i, b, want)
+		}
+	}
+	if got := mergedShards(t, j); !slices.Equal(got, allDone(j)) {
+		t.Fatalf("merge got %q, want %q", got, allDone(j))
+	}
+}
+
+// The stop signal Slurm sends before a time limit (here sent by hand with
+// scancel --batch) stops the shard's kforge with SIGTERM (exit 143) and
+// requeues the task, which resumes and completes; the merge waits for it.
+func TestSlurmStopSignalRequeues(t *testing.T) {
+	requireSlurm(t)
+	j := realJob(t, "", "1")
+	s, err := Submit(context.Background(), Exec, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("scancel", s.ArrayJob, s.MergeJob).Run() })
+	shard := filepath.Join(j.Out, "shards", "00001-of-00004")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(shard, "started")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			exec.Command("scancel", s.ArrayJob, s.MergeJob).Run()
+			t.Fatalf("shard 1 did not start\n%s", logs(j))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	task := s.ArrayJob + "_1"
+	if out, err := exec.Command("scancel", "--batch", "--signal="+StopSignal, task).CombinedOutput(); err != nil {
+		st, _ := States(context.Background(), Exec, task)
+		t.Fatalf("scancel: %v: %s (states %+v)\n%s", err, out, st, logs(j))
+	}
+	// Slurm holds a requeued job back for a while (its begin time is set
+	// ahead); once it is pending again, let it start now.
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := States(context.Background(), Exec, task)
+		if err == nil && len(st) == 1 && st[0].State == "PENDING" {
+			exec.Command("scontrol", "update", "JobId="+st[0].ID, "StartTime=now").Run()
+			break
+		}
+	}
+	merge := waitJob(t, s.MergeJob)
+	array := waitJob(t, s.ArrayJob)
+	for _, st := range append(array, merge...) {
+		if st.State != "COMPLETED" {
+			t.Fatalf("job %s (task %q) is %s, exit %s\n%s", st.ID, st.Array, st.State, st.Exit, logs(j))
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(shard, "runs")); string(b) != "run\nstopped\nrun\n" {
+		t.Errorf("shard 1 runs %q, want run, stopped, run (requeued once)\n%s", b, logs(j))
+	}
+	if got := mergedShards(t, j); !slices.Equal(got, allDone(j)) {
+		t.Fatalf("merge got %q, want %q (it ran before the requeued shard finished?)", got, allDone(j))
+	}
+	if l := logs(j); !strings.Contains(l, "requeueing it to resume") {
+		t.Errorf("the shard's log does not say it was requeued:\n%s", l)
 	}
 }

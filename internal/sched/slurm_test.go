@@ -118,6 +118,11 @@ func TestValidate(t *testing.T) {
 		{"days time", func(j *SlurmJob) { j.Time = "1-00:00:00" }, ""},
 		{"bad partition", func(j *SlurmJob) { j.Partition = "gpu --mem=0" }, "partition"},
 		{"negative gpus", func(j *SlurmJob) { j.GPUsPerTask = -1 }, "negative"},
+		{"indices", func(j *SlurmJob) { j.Indices = []int{3, 7} }, ""},
+		{"index too big", func(j *SlurmJob) { j.Indices = []int{16} }, "shard index 16: want 0 to 15"},
+		{"negative index", func(j *SlurmJob) { j.Indices = []int{-1} }, "shard index -1"},
+		{"index twice", func(j *SlurmJob) { j.Indices = []int{3, 3} }, "given twice"},
+		{"bad merge partition", func(j *SlurmJob) { j.MergePartition = "cpu x" }, "merge partition"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := fullJob()
@@ -133,6 +138,34 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("ArrayScript error %v disagrees with Validate %v", serr, err)
 			}
 		})
+	}
+}
+
+// The scripts of a resubmission name only the chosen shards, as I/N of the
+// whole build; the merge runs where it is told, never on the shards' GPU
+// partition, and after the array whatever its exit codes.
+func TestIndicesAndMergePartition(t *testing.T) {
+	j := fullJob()
+	j.Indices = []int{7, 3}
+	j.MergePartition = "cpu"
+	a, err := j.ArrayScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"#SBATCH --array=3,7%4\n", `shard="$SLURM_ARRAY_TASK_ID/16"`, `--shard "$shard"`, "srun ", "#SBATCH --requeue\n", "#SBATCH --signal=B:USR1@120\n"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("array script lacks %q:\n%s", want, a)
+		}
+	}
+	m, err := j.MergeScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m, "#SBATCH --partition=cpu\n") || strings.Contains(m, "mi300x") || strings.Contains(m, "gpu") {
+		t.Errorf("merge script does not run on the merge partition only:\n%s", m)
+	}
+	if c := j.SubmitCommands("9"); c[1][2] != "--dependency=afterany:9" {
+		t.Errorf("merge dependency %q, want afterany", c[1][2])
 	}
 }
 
@@ -176,7 +209,7 @@ func TestSubmit(t *testing.T) {
 	}
 	want := [][]string{
 		{"sbatch", "--parsable", filepath.Join(j.Out, "slurm", "build.sbatch")},
-		{"sbatch", "--parsable", "--dependency=afterok:4242", filepath.Join(j.Out, "slurm", "merge.sbatch")},
+		{"sbatch", "--parsable", "--dependency=afterany:4242", filepath.Join(j.Out, "slurm", "merge.sbatch")},
 	}
 	if !slices.EqualFunc(f.calls, want, slices.Equal) {
 		t.Fatalf("calls %q, want %q", f.calls, want)
