@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	reCKAlias    = regexp.MustCompile(`^\s*using\s+(\w+)\s*=\s*([\w:]+\s*<[\s\S]*>)\s*;\s*$`)
+	reCKAlias    = regexp.MustCompile(`^\s*using\s+(\w+)\s*=\s*([\w:\s]+<[\s\S]*>)\s*;\s*$`)
 	reCKAllowed  = regexp.MustCompile(`^[\w\s:<>,.+\-*/()]*$`)
 	reLambdaLike = regexp.MustCompile(`\[[^\]]*\]\s*(\(|\{|mutable|->)|\[\s*[=&]`)
 	reTileDecl   = regexp.MustCompile(`^(static\s+)?(inline\s+)?(constexpr\s+|const\s+)?([\w:<>,\s]+?)\s+\w+\s*(=[^;{}]+)?;$|^using\s+\w+\s*=\s*[^;{}]+;$`)

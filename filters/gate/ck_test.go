@@ -318,3 +318,21 @@ func FuzzCKInstance(f *testing.F) {
 		}
 	})
 }
+
+// TestCKInstanceNameSplitByComments: CK's DL examples put the table comment
+// between the namespace and the device op's name
+// (`ck::tensor_operation::device::` newline `// ###|…` newline `DeviceGemmMultipleD_Dl<…>`);
+// the unchanged reference, and a tuned one, pass.
+func TestCKInstanceNameSplitByComments(t *testing.T) {
+	text := "using DeviceOpInstance = ck::tensor_operation::device::\n        //  ####| ALayout| BLayout|\n        //  ####|        |        |\n        DeviceGemmMultipleD_Dl< ALayout, BLayout, 256, S<8, 2>>;"
+	r := datasets.Region{Kind: KindCKInstance, Text: text}
+	if rej := Check(r, text); rej != nil {
+		t.Fatalf("reference rejected: %v", rej)
+	}
+	if rej := Check(r, strings.Replace(text, "256", "128", 1)); rej != nil {
+		t.Fatalf("tuned rejected: %v", rej)
+	}
+	if rej := Check(r, strings.Replace(text, "device::\n", "device::Other", 1)); rej == nil {
+		t.Fatal("a name split into two identifiers accepted")
+	}
+}

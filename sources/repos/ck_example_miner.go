@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"kforge/datasets"
+	"kforge/filters/gate"
 )
 
 // ckExampleRe matches classic CK example sources: example/NN_name/…/*.cpp.
@@ -352,6 +353,12 @@ func mineCKExample(v *view, p string, decls *declIndex, archs []string) programR
 			}
 			t.Run = datasets.RunRecipe{Pass: ckPassRule, PerfPattern: ckPerfPattern, TimeoutSeconds: 600, Tolerance: ckTolerance(t.Dtypes)}
 			finish(v, &t, instArchs)
+			// The unchanged reference must pass the gate every candidate
+			// must pass; a region it rejects could never be rewritten.
+			if rej := gate.Check(t.Region, t.Region.Text); rej != nil {
+				res.Skips = append(res.Skips, "ck-example: reference rejected by the gate ("+rej.Rule+")")
+				continue
+			}
 			res.Tasks = append(res.Tasks, t)
 		}
 	}

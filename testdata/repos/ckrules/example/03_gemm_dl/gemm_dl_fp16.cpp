@@ -9,7 +9,10 @@ using PassThrough = ck::tensor_operation::element_wise::PassThrough;
 
 static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecialization::Default;
 
-using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemmDl<Row, Row, Row, F16, F16, F16, float, PassThrough, PassThrough, PassThrough, GemmDefault, 256, 128, 128, 16, 2>;
+using DeviceGemmInstance = ck::tensor_operation::device::
+    // ####| ALayout| BLayout| CLayout| AData| BData| CData| AccData|           A|           B|           C|        GEMM| Block| MPer| NPer| K0Per| K1|
+    // ####|        |        |        |  Type|  Type|  Type|    Type| Elementwise| Elementwise| Elementwise| Specializ. |  Size| Block| Block| Block|   |
+    DeviceGemmDl<       Row,      Row,      Row,   F16,   F16,   F16,   float, PassThrough, PassThrough, PassThrough, GemmDefault,   256,  128,  128,    16,  2>;
 
 int main(int argc, char* argv[])
 {
