@@ -29,10 +29,24 @@ const maxAST = 64 << 20
 // AST of the declarations named like filter. Only a hipcc compiler parses:
 // the AST is clang's. Results are cached by content like compiles.
 func (c *Compiler) Parse(ctx context.Context, job Job, path, filter string) (Parsed, error) {
+	return c.frontEnd(ctx, job, path, "dump", "-ast-dump=json", "-ast-dump-filter="+filter)
+}
+
+// Names runs the same front end over the translation unit and lists the
+// qualified name of every declaration in it, headers included (clang's
+// -ast-list, one name a line, in Parsed.AST): what the unit declares at
+// file scope, which a region's own names must not collide with.
+func (c *Compiler) Names(ctx context.Context, job Job, path string) (Parsed, error) {
+	return c.frontEnd(ctx, job, path, "names", "-ast-list")
+}
+
+// frontEnd runs one clang front-end action (-Xclang actions) over path,
+// confined and cached like compiles.
+func (c *Compiler) frontEnd(ctx context.Context, job Job, path, what string, action ...string) (Parsed, error) {
 	if c.Kind != HIPCC {
 		return Parsed{}, fmt.Errorf("compile: parsing needs hipcc (clang's front end), not %s", c.Kind)
 	}
-	key := pipeline.NewKey("parse", c.Key(job), path, filter)
+	key := pipeline.NewKey("parse", c.Key(job), path, what, action)
 	v, _, err := pipeline.Cached(ctx, c.Cache, key, func(ctx context.Context) (Parsed, error) {
 		dir, err := c.buildDir(job)
 		if err != nil {
@@ -42,8 +56,11 @@ func (c *Compiler) Parse(ctx context.Context, job Job, path, filter string) (Par
 		if _, err := safeJoin(dir, path); err != nil {
 			return Parsed{}, err
 		}
-		args := []string{"--offload-arch=" + c.Archs[0], "--cuda-device-only", "-fsyntax-only", "-Wno-unused-command-line-argument",
-			"-Xclang", "-ast-dump=json", "-Xclang", "-ast-dump-filter=" + filter, "-I" + dir}
+		args := []string{"--offload-arch=" + c.Archs[0], "--cuda-device-only", "-fsyntax-only", "-Wno-unused-command-line-argument"}
+		for _, a := range action {
+			args = append(args, "-Xclang", a)
+		}
+		args = append(args, "-I"+dir)
 		for _, d := range job.IncludeDirs {
 			args = append(args, "-I"+d)
 		}
@@ -59,7 +76,7 @@ func (c *Compiler) Parse(ctx context.Context, job Job, path, filter string) (Par
 			return p, nil
 		}
 		if out.Len() >= maxAST {
-			p.Log = fmt.Sprintf("the AST dump is larger than %d bytes", maxAST)
+			p.Log = fmt.Sprintf("the front end's output is larger than %d bytes", maxAST)
 			return p, nil
 		}
 		p.OK, p.AST = true, bytes.Clone(out.Bytes())

@@ -529,6 +529,12 @@ func (c *checker) node(n, parent *Node, inFunc bool) *Rejection {
 		if k == "AsmLabelAttr" {
 			return c.at(parent, RuleAsm, "%q is declared with an asm label", parent.Name)
 		}
+		if k == "CUDAHostAttr" && !n.Implicit {
+			// In any spelling (__host__, __attribute__((host))): host code
+			// the region writes would run, and could define C library
+			// functions the program and kforge's runtime call.
+			return c.at(parent, RuleHostCode, "%q is a host function (host attribute): only device code may be rewritten", parent.Name)
+		}
 		return nil
 	case strings.HasSuffix(k, "Decl"):
 		// A declaration's attributes first: an asm label or a constructor
@@ -715,17 +721,31 @@ func (c *checker) cast(n *Node) *Rejection {
 	if n.CastKind == "IntegralToPointer" {
 		return c.at(n, RuleConstCast, "a pointer made from an integer can reach any memory, read-only or not")
 	}
-	var from string
-	for _, ch := range n.Inner {
-		if ch != nil && !strings.HasSuffix(ch.Kind, "Attr") {
-			from = qualType(ch.Type)
+	// What is cast: the operand with the implicit conversions the cast
+	// itself inserted (`(void*)x` on a const float* x is a const-dropping
+	// BitCast to void* over an LValueToRValue of const float*): if the
+	// pointer was to const anywhere down that chain, it still is.
+	toPtr, toConst := pointee(qualType(n.Type))
+	if !toPtr || toConst {
+		return nil
+	}
+	for op := operand(n); op != nil; op = operand(op) {
+		if ptr, isConst := pointee(qualType(op.Type)); ptr && isConst {
+			return c.at(n, RuleConstCast, "cast from %s to %s: a region may not write what it was given read-only", qualType(op.Type), qualType(n.Type))
+		}
+		if op.Kind != "ImplicitCastExpr" && op.Kind != "ParenExpr" && !strings.HasSuffix(op.Kind, "CastExpr") {
 			break
 		}
 	}
-	toPtr, toConst := pointee(qualType(n.Type))
-	fromPtr, fromConst := pointee(from)
-	if toPtr && fromPtr && fromConst && !toConst {
-		return c.at(n, RuleConstCast, "cast from %s to %s: a region may not write what it was given read-only", from, qualType(n.Type))
+	return nil
+}
+
+// operand is an expression's first child that is not an attribute.
+func operand(n *Node) *Node {
+	for _, ch := range n.Inner {
+		if ch != nil && !strings.HasSuffix(ch.Kind, "Attr") {
+			return ch
+		}
 	}
 	return nil
 }
@@ -779,6 +799,40 @@ func (c *checker) kernels(cand *Node) *Rejection {
 		case got != k.Type:
 			return reject(RuleSignature, "kernel %s has type %s, the task's is %s", k.Name, got, k.Type)
 		}
+	}
+	return nil
+}
+
+// FileScopeNames reads clang's -ast-list of the translation unit the AST
+// check parses and returns the names declared at file scope outside the
+// region (the C library's, the runtime's and the harness's before the region).
+func FileScopeNames(list []byte) map[string]bool {
+	names := map[string]bool{}
+	for _, l := range strings.Split(string(list), "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "::"))
+		if l == "" || strings.Contains(l, "::") || l == RegionNamespace || !reIdentOnly.MatchString(l) {
+			continue
+		}
+		names[l] = true
+	}
+	return names
+}
+
+var reIdentOnly = regexp.MustCompile(`^[A-Za-z_]\w*$`)
+
+// CheckFileScope rejects a region declaration whose name the program
+// already declares at file scope: parsed inside RegionNamespace it is a new
+// name, but compiled at file scope a `__device__ int clock_gettime(…)` or
+// `strcmp(…)` would define the C library's function for the whole program
+// (its timers, kforge's runtime) or overload what the harness calls. The
+// reference's own names are allowed.
+func CheckFileScope(cand *Node, fileScope map[string]bool, ref Facts, startLine int) *Rejection {
+	c := &checker{ref: ref, startRow: startLine}
+	for _, d := range cand.Inner {
+		if d == nil || d.IsImplicit || d.Name == "" || ref.Declared[d.Name] || !fileScope[d.Name] {
+			continue
+		}
+		return c.at(d, RuleCapture, "%q is already declared at file scope (by the C library, the runtime or the harness): compiled there, the region's %s would replace or overload it", d.Name, d.Name)
 	}
 	return nil
 }

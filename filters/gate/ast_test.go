@@ -110,13 +110,29 @@ func (f *astFixture) check(t testing.TB, region string) (first, ast string, deta
 		}
 		return
 	}
-	if rej := gate.CheckAST(n, f.facts, f.harness, f.line); rej != nil {
+	rej := gate.CheckAST(n, f.facts, f.harness, f.line)
+	if rej == nil {
+		rej = gate.CheckFileScope(n, f.names(t, region), f.facts, f.line)
+	}
+	if rej != nil {
 		ast = rej.Rule
 		if first == "ok" {
 			first, detail = rej.Rule, rej.Detail
 		}
 	}
 	return
+}
+
+// names is what the check's translation unit declares at file scope.
+func (f *astFixture) names(t testing.TB, region string) map[string]bool {
+	t.Helper()
+	tu := gate.TranslationUnit(f.file, f.region.Start, f.region.End, region)
+	job := compile.Job{Files: []datasets.File{{Path: "main.hip", Content: tu}}, Flags: []string{"-std=c++17"}}
+	p, err := f.cc.Names(context.Background(), job, "main.hip")
+	if err != nil || !p.OK {
+		t.Fatalf("names: %v %s", err, p.Log)
+	}
+	return gate.FileScopeNames(p.AST)
 }
 
 var reWant = regexp.MustCompile(`(?m)^// want: (\S+)`)

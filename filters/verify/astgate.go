@@ -72,15 +72,44 @@ func (v *Verifier) astGate(ctx context.Context, t *datasets.Task, region string)
 	if cand == nil {
 		return &gate.Rejection{Rule: gate.RuleParse, Detail: clog}, nil
 	}
-	return gate.CheckAST(cand, facts, h, startLine), nil
+	if rej := gate.CheckAST(cand, facts, h, startLine); rej != nil {
+		return rej, nil
+	}
+	names, err := v.fileScopeNames(ctx, t, file, region)
+	if err != nil {
+		return nil, err
+	}
+	return gate.CheckFileScope(cand, names, facts, startLine), nil
 }
 
-// parseRegion parses region in file's harness and returns its AST, or nil
-// and the compiler's messages when it does not parse.
-func (v *Verifier) parseRegion(ctx context.Context, t *datasets.Task, file datasets.File, region string) (*gate.Node, string, error) {
+// fileScopeNames lists what the translation unit of the AST check declares
+// at file scope outside the region (clang's -ast-list).
+func (v *Verifier) fileScopeNames(ctx context.Context, t *datasets.Task, file datasets.File, region string) (map[string]bool, error) {
+	job, err := v.regionJob(ctx, t, file, region)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case v.csem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p, err := v.front.Names(ctx, job, file.Path)
+	<-v.csem
+	if err != nil {
+		return nil, err
+	}
+	if !p.OK {
+		return nil, fmt.Errorf("verify: task %s: listing the names of a region that parsed failed: %s", t.ID, firstErrors(p.Log, 3))
+	}
+	return gate.FileScopeNames(p.AST), nil
+}
+
+// regionJob is the build of the AST check's translation unit for region.
+func (v *Verifier) regionJob(ctx context.Context, t *datasets.Task, file datasets.File, region string) (compile.Job, error) {
 	job, err := v.job(ctx, t)
 	if err != nil {
-		return nil, "", err
+		return job, err
 	}
 	tu := gate.TranslationUnit(file.Content, t.Region.Start, t.Region.End, region)
 	job.Files = make([]datasets.File, len(t.Files))
@@ -89,6 +118,16 @@ func (v *Verifier) parseRegion(ctx context.Context, t *datasets.Task, file datas
 			f.Content = tu
 		}
 		job.Files[i] = f
+	}
+	return job, nil
+}
+
+// parseRegion parses region in file's harness and returns its AST, or nil
+// and the compiler's messages when it does not parse.
+func (v *Verifier) parseRegion(ctx context.Context, t *datasets.Task, file datasets.File, region string) (*gate.Node, string, error) {
+	job, err := v.regionJob(ctx, t, file, region)
+	if err != nil {
+		return nil, "", err
 	}
 	select {
 	case v.csem <- struct{}{}:

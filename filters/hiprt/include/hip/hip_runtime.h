@@ -2,14 +2,19 @@
 // backend). The Host compile puts this directory first on the include path,
 // so a program's plain #include <hip/hip_runtime.h> gets it: the small part
 // of the HIP runtime API that honest programs use, implemented on the CPU.
-// Kernels run serially, one thread at a time, on the calling thread;
-// __syncthreads and atomics are not provided.
+// Kernels run serially, one thread at a time, in a child process forked
+// for each launch; __syncthreads and atomics are not provided.
 //
 // It is owned by kforge and is the judge's, not the program's: a region may
-// only hold device code (filters/gate), so it cannot reach what is below.
-//  - Every hipMalloc allocation is filled with poison (0xFF bytes: NaN for
-//    floats) and tracked, so no run sees memory left by an earlier one.
-//  - Every launch is timed here (the thread's CPU clock) and reported on
+// only hold device code (filters/gate), and the kernel runs where it can
+// reach the device allocations and nothing else.
+//  - Every hipMalloc allocation is a shared mapping filled with poison (0xFF
+//    bytes: NaN for floats) and tracked, so no run sees memory left by an
+//    earlier one.
+//  - A launch runs in a child process: a kernel that walks the stack or the
+//    heap from its pointers changes only its own copy of the program, never
+//    the harness's buffers or this runtime's state.
+//  - Every launch is timed here (the child's CPU time) and reported on
 //    kforge's channel, a file named by KFORGE_CHANNEL that kforge alone
 //    reads after the run: "<kernel> <ms>" per launch, "!<rule> <detail>"
 //    for a failure. Nothing the program prints reaches it.
@@ -23,6 +28,7 @@
 #ifndef KFORGE_HIPRT_STANDIN
 #define KFORGE_HIPRT_STANDIN 1
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -37,7 +43,12 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include <cerrno>
+#include <csignal>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define __global__
@@ -128,6 +139,12 @@ struct State {
   bool scrub = false;
   int channel = -1;
   unsigned long launches = 0;
+  // kernelMs is the kernels' CPU time so far: events read it, so an
+  // event pair times the kernels between them, as GPU events do.
+  double kernelMs = 0;
+  // forkMs is what an empty launch costs its child (copy-on-write faults,
+  // exit), measured at the first launch and taken off every launch's time.
+  double forkMs = -1;
   // Input hash of a launch -> (output hash, launch number).
   std::map<uint64_t, std::pair<uint64_t, unsigned long>> seen;
   State() {
@@ -186,10 +203,26 @@ inline uint64_t hashBytes(uint64_t h, const void* p, size_t n) {
   return ::kforge_hiprt::mix(::kforge_hiprt::mix(h, tail), n);
 }
 
-inline double threadMs() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
+
+inline double childMs(const struct rusage& ru) {
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
+}
+
+// emptyLaunchMs is the median CPU time of a child that runs nothing.
+inline double emptyLaunchMs() {
+  std::vector<double> t;
+  for (int i = 0; i < 7; ++i) {
+    const pid_t pid = ::fork();
+    if (pid < 0) return 0;
+    if (pid == 0) ::_exit(0);
+    int status = 0;
+    struct rusage ru {};
+    while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    t.push_back(::kforge_hiprt::childMs(ru));
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
 }
 
 // kernelName is the kernel's name from the launch expression:
@@ -279,9 +312,37 @@ void launch(const char* expr, void (*k)(P...), dim3 g, dim3 b, size_t shmem, A&&
     if (!written) inputs.emplace_back(al, rt::hashBytes(0, reinterpret_cast<const void*>(al.base), al.size));
   }
   const std::string report = name + " ";
-  const double t0 = rt::threadMs();
-  rt::run(k, args, g, b);
-  const double ms = rt::threadMs() - t0;
+  // The kernel runs in a child process: like a GPU kernel it reaches the
+  // device allocations (shared mappings) and nothing of the program's own
+  // state (its stack, the harness's host buffers, this runtime's tables).
+  // Its time is the child's CPU time, read by the parent from the kernel.
+  std::fflush(nullptr);
+  if (s.forkMs < 0) s.forkMs = rt::emptyLaunchMs();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    rt::emit("!runtime fork failed for launch " + std::to_string(n) + " of " + report + "\n");
+    ::_exit(86);
+  }
+  if (pid == 0) {
+    rt::run(k, args, g, b);
+    ::_exit(0);
+  }
+  int status = 0;
+  struct rusage ru {};
+  while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    // A crash in the kernel is the program's crash, as on a GPU.
+    std::signal(WTERMSIG(status), SIG_DFL);
+    ::raise(WTERMSIG(status));
+    ::_exit(128 + WTERMSIG(status));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    rt::emit("!kernel-exit launch " + std::to_string(n) + " of " + report + "ended its process\n");
+    ::_exit(86);
+  }
+  const double ms = std::max(rt::childMs(ru) - s.forkMs, 1e-4);
+  s.kernelMs += ms;
   for (const auto& in0 : inputs) {
     if (rt::hashBytes(0, reinterpret_cast<const void*>(in0.first.base), in0.first.size) != in0.second) {
       rt::emit("!input-modified launch " + std::to_string(n) + " of " + report + "wrote to memory it was given through const pointers\n");
@@ -320,9 +381,12 @@ inline const char* hipGetErrorString(hipError_t e) {
 }
 inline const char* hipGetErrorName(hipError_t e) { return hipGetErrorString(e); }
 
+// Device memory is a shared mapping: the kernel runs in a child process
+// (see launch) and what it writes here, and only here, reaches the program,
+// as on a GPU.
 template <class T> hipError_t hipMalloc(T** p, size_t n) {
-  void* m = std::malloc(n ? n : 1);
-  if (!m) return hipErrorOutOfMemory;
+  void* m = ::mmap(nullptr, n ? n : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return hipErrorOutOfMemory;
   std::memset(m, kforge_hiprt::kPoison, n);
   kforge_hiprt::state().allocs[reinterpret_cast<uintptr_t>(m)] = n;
   *p = static_cast<T*>(m);
@@ -333,8 +397,9 @@ inline hipError_t hipFree(void* p) {
   auto& a = kforge_hiprt::state().allocs;
   auto it = a.find(reinterpret_cast<uintptr_t>(p));
   if (it == a.end()) return hipErrorInvalidDevicePointer;
+  const size_t n = it->second;
   a.erase(it);
-  std::free(p);
+  ::munmap(p, n ? n : 1);
   return hipSuccess;
 }
 inline hipError_t hipMemcpy(void* d, const void* s, size_t n, hipMemcpyKind) {
@@ -399,7 +464,7 @@ struct kforge_hiprt_event { double ms; };
 typedef kforge_hiprt_event* hipEvent_t;
 inline hipError_t hipEventCreate(hipEvent_t* e) { *e = new kforge_hiprt_event{0}; return hipSuccess; }
 inline hipError_t hipEventDestroy(hipEvent_t e) { delete e; return hipSuccess; }
-inline hipError_t hipEventRecord(hipEvent_t e, hipStream_t = nullptr) { e->ms = kforge_hiprt::threadMs(); return hipSuccess; }
+inline hipError_t hipEventRecord(hipEvent_t e, hipStream_t = nullptr) { e->ms = kforge_hiprt::state().kernelMs; return hipSuccess; }
 inline hipError_t hipEventSynchronize(hipEvent_t) { return hipSuccess; }
 inline hipError_t hipEventElapsedTime(float* ms, hipEvent_t a, hipEvent_t b) {
   *ms = float(b->ms - a->ms);
