@@ -37,6 +37,7 @@ const (
 	QualRuleCompile     = "compile"             // the reference does not compile
 	QualRuleTooFew      = "too-few-sizes"       // fewer than MinQualifiedSizes sizes left
 	QualRuleGate        = "gate"                // the unchanged reference region breaks the gate
+	QualRuleToolchain   = "toolchain"           // the task's recorded needs exceed this compiler (e.g. HIP >= 5.5)
 )
 
 // qualifyVersion changes when the qualification rules change (cache keys).
@@ -70,6 +71,13 @@ func (v *Verifier) Qualify(ctx context.Context, t *datasets.Task) (*datasets.Qua
 	if v.be.dryRunLib != "" {
 		q.Note = DryRunNote
 	}
+	drop := func(rule, why string) *datasets.Qualification {
+		for _, s := range t.Sizes {
+			q.Sizes = append(q.Sizes, datasets.SizeQual{Name: s.Name, Status: datasets.QualDropped, Rule: rule, Reason: why})
+		}
+		q.Status, q.Rule, q.Reason = datasets.QualDropped, rule, why
+		return q
+	}
 	// The unchanged reference must pass the gate a candidate meets (text
 	// and, for hip-kernels, the compiler's view), or no candidate can be judged.
 	gateWhy := ""
@@ -81,11 +89,10 @@ func (v *Verifier) Qualify(ctx context.Context, t *datasets.Task) (*datasets.Qua
 		return nil, st, err
 	}
 	if gateWhy != "" {
-		for _, s := range t.Sizes {
-			q.Sizes = append(q.Sizes, datasets.SizeQual{Name: s.Name, Status: datasets.QualDropped, Rule: QualRuleGate, Reason: gateWhy})
-		}
-		q.Status, q.Rule, q.Reason = datasets.QualDropped, QualRuleGate, gateWhy
-		return q, st, nil
+		return drop(QualRuleGate, gateWhy), st, nil
+	}
+	if skip := v.Unbuildable(t); skip != nil {
+		return drop(QualRuleToolchain, skip.Detail), st, nil
 	}
 	job, err := v.job(ctx, t)
 	if err != nil {
@@ -96,12 +103,7 @@ func (v *Verifier) Qualify(ctx context.Context, t *datasets.Task) (*datasets.Qua
 		return nil, st, err
 	}
 	if !ref.Result.OK {
-		reason := "the reference does not compile: " + firstErrors(ref.Result.Log, 3)
-		for _, s := range t.Sizes {
-			q.Sizes = append(q.Sizes, datasets.SizeQual{Name: s.Name, Status: datasets.QualDropped, Rule: QualRuleCompile, Reason: reason})
-		}
-		q.Status, q.Rule, q.Reason = datasets.QualDropped, QualRuleCompile, reason
-		return q, st, nil
+		return drop(QualRuleCompile, "the reference does not compile: "+firstErrors(ref.Result.Log, 3)), st, nil
 	}
 	var gpu string
 	if v.be.measures {

@@ -139,6 +139,13 @@ func TestQualifyDryRun(t *testing.T) {
 		!strings.HasPrefix(got.Reason, "exit 1: wrong! device_op with the specified compilation parameters does not support this problem") {
 		t.Errorf("refused size: %+v", got)
 	}
+	// A task whose recorded toolchain needs exceed this hipcc is dropped as
+	// such, not as a reference that does not compile.
+	needy := dryTask(t, "archcheck", "negate", size("n100", "100"))
+	needy.Build.Needs = &datasets.Needs{MinHIP: "99.0", Reason: "a builtin of a future HIP"}
+	if q := mustQualify(t, v, needy); q.Status != datasets.QualDropped || q.Rule != QualRuleToolchain || !strings.Contains(q.Reason, "99.0") {
+		t.Errorf("task needing HIP 99.0: %+v", q)
+	}
 }
 
 func mustQualify(t *testing.T, v *Verifier, tk *datasets.Task) *datasets.Qualification {
