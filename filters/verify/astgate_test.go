@@ -97,10 +97,10 @@ func TestRedTeamRegressions(t *testing.T) {
 		{"rt_d2_input_via_output", "input-modified"},       // the same, reaching the input through the output
 		{"rt_e_forge_channel", "gate/call-allowlist"},      // __builtin_frame_address into the launcher
 		{"rt_f_extern_libc", "gate/declaration-allowlist"}, // extern __shared__ bound to a libc symbol
-		{"rt_g_adl_run", "not-faster|noise"},               // an ADL hook in place of the launcher: no longer called
+		{"rt_g_adl_run", "honest-time"},                    // an ADL hook in place of the launcher: no longer called
 		// Second pass: kernels reaching the launcher's stack, the harness's
 		// host buffers (a memo, the expected values), C library functions.
-		{"rt2_a_local_addr", "not-faster|noise"},       // forges the timing line through the stack: the child's stack only
+		{"rt2_a_local_addr", "honest-time"},            // forges the timing line through the stack: the child's stack only
 		{"rt2_b_hostvec_memo", "correctness|scrub"},    // a memo in the harness's host vector: lost with the child
 		{"rt2_c_write_want", "correctness|crash"},      // overwrites the harness's expected values: lost with the child
 		{"rt2_d_libc_clock", "gate/no-harness-names"},  // defines clock_gettime at file scope
@@ -112,6 +112,16 @@ func TestRedTeamRegressions(t *testing.T) {
 			vd, err := v.Verify(ctx, tk, candidate(t, tk, c.cand))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.rule == "honest-time" {
+				// The forgery failed when the candidate is timed doing the
+				// reference's work: host timing on a busy machine may still
+				// call that a few percent either way (kept or not), but
+				// never the forged 3-4x, nor the ceiling.
+				if vd.Status == datasets.StatusQuarantined || vd.Speedup > 1.5 {
+					t.Fatalf("status %s speedup %.2f (%s): the timing was forged", vd.Status, vd.Speedup, vd.Reason)
+				}
+				return
 			}
 			if vd.Kept() || vd.Status == datasets.StatusQuarantined || !slices.Contains(strings.Split(c.rule, "|"), vd.RejectedBy) {
 				t.Fatalf("status %s rejected_by %q (%s), want %s", vd.Status, vd.RejectedBy, vd.Reason, c.rule)
