@@ -30,18 +30,21 @@ const LineageFile = "lineage.json"
 
 func cmdBuild(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kforge build -c FILE [--out DIR] [--cache-dir DIR] [--shard I/N] [--log-format text|json] [--no-pull]\n\nflags:")
+		fs.PrintDefaults()
+	}
 	cfgPath := fs.String("c", "", "recipe `FILE` (required)")
 	out := fs.String("out", "", "build `DIR` (default: the recipe's out)")
 	cacheDir := fs.String("cache-dir", "", "cache `DIR` (default: the recipe's cache_dir, else <out>/cache)")
 	shardFlag := fs.String("shard", "", "build only shard `I/N` (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, else 0/1)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default: the recipe's)")
 	noPull := fs.Bool("no-pull", false, "fail instead of pulling a model the server lacks")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(e.stderr, "usage: kforge build -c FILE [--out DIR] [--cache-dir DIR] [--shard I/N] [--log-format text|json] [--no-pull]")
+		fs.Usage()
 		return exitUsage
 	}
 	cfg, err := configs.Load(*cfgPath)

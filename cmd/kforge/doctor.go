@@ -20,10 +20,17 @@ type doctorReport struct {
 
 func cmdDoctor(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kforge doctor [--json] [-c FILE]\n\nflags:")
+		fs.PrintDefaults()
+	}
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cfgPath := fs.String("c", "", "recipe `FILE` whose model endpoint to check (default: ollama at OLLAMA_HOST)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
 		return exitUsage
 	}
 	mc := model.Config{Provider: "ollama"}

@@ -132,11 +132,12 @@ func exitAfterSignal(code int, sig os.Signal) int {
 // run dispatches to a subcommand and returns the exit code.
 func run(ctx context.Context, e *env, args []string) int {
 	e = withRedaction(e)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(e.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if isHelp(args) {
+		usage(e.stdout)
 		return exitOK
 	}
 	for _, c := range commands() {

@@ -34,14 +34,11 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
+		fmt.Fprintln(fs.Output(), "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *tasksPath == "" || fs.NArg() > 0 {
 		fs.Usage()
