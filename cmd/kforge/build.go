@@ -155,6 +155,11 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		return exitFailed, err
 	}
 	if err := gen.Prepare(ctx); err != nil {
+		// A signal cancels ctx, which fails the model check too: that is
+		// the user stopping the build, not a server that is down.
+		if ctx.Err() != nil {
+			return exitFailed, errors.New("interrupted during preflight (checking the model server): nothing was started; rerun the same command to start")
+		}
 		if ep := model.CheckEndpoint(ctx, cfg.Model, b.e.getenv); !ep.Reachable {
 			return exitFailed, fmt.Errorf("model server %s is %s (model %s)", ep.URL, ep.Note, cfg.Model.Model)
 		}
@@ -163,6 +168,9 @@ func (b *builder) run(ctx context.Context) (int, error) {
 
 	mined, err := repos.Mine(ctx, cfg.Sources, repos.Options{CacheDir: cfg.CacheDir, Archs: cfg.Verify.Archs, Log: b.log})
 	if err != nil {
+		if ctx.Err() != nil {
+			return exitFailed, errors.New("interrupted while mining: mirrors fetched so far are in the cache; rerun the same command to resume")
+		}
 		return exitFailed, fmt.Errorf("mining: %w", err)
 	}
 	var tasks []*taskState
