@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"kforge/sources/model"
 )
 
 // Every command answers -h and --help the same way: usage on stdout, exit 0,
@@ -73,5 +78,67 @@ func TestPreflightInterruptIsReportedAsInterrupted(t *testing.T) {
 	stderr := errb.String()
 	if code != exitFailed || !strings.Contains(stderr, "interrupted") || strings.Contains(stderr, "unreachable") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// doctor exits 1 with the reason on stderr when no backend here can keep a
+// variant: compile-only never does, and this test machine has no GPU.
+func TestDoctorFailsWithoutAKeepingBackend(t *testing.T) {
+	if _, err := exec.LookPath("rocminfo"); err == nil {
+		if out, _ := exec.Command("rocminfo").Output(); strings.Contains(string(out), "gfx") {
+			t.Skip("an AMD GPU is here")
+		}
+	}
+	if _, err := exec.LookPath("nvidia-smi"); err == nil {
+		t.Skip("nvidia-smi is here")
+	}
+	code, stdout, stderr := runCLI(t, map[string]string{"OLLAMA_HOST": "127.0.0.1:1"}, "doctor")
+	if code != exitFailed || !strings.Contains(stderr, "no backend here can keep a variant") || !strings.Contains(stdout, "verification backends:") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// notifyWriter signals once the first write arrives.
+type notifyWriter struct {
+	bytes.Buffer
+	first chan struct{}
+	once  sync.Once
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	defer w.once.Do(func() { close(w.first) })
+	return w.Buffer.Write(p)
+}
+
+// doctor prints each probe's lines as soon as it finishes: the first
+// probe's line is on stdout while the second is still running.
+func TestDoctorPrintsAsItProbes(t *testing.T) {
+	release := make(chan struct{})
+	saved := doctorSteps
+	defer func() { doctorSteps = saved }()
+	doctorSteps = func(model.Config, func(string) string) []doctorStep {
+		return []doctorStep{
+			{run: func(context.Context, *doctorReport) {}, print: func(w io.Writer, _ *doctorReport) { fmt.Fprintln(w, "fast probe: done") }},
+			{run: func(context.Context, *doctorReport) { <-release }, print: func(w io.Writer, _ *doctorReport) { fmt.Fprintln(w, "slow probe: done") }},
+		}
+	}
+	out := &notifyWriter{first: make(chan struct{})}
+	var errb bytes.Buffer
+	e := &env{stdout: out, stderr: &errb, getenv: func(string) string { return "" }}
+	codec := make(chan int, 1)
+	go func() { codec <- run(context.Background(), e, []string{"doctor"}) }()
+	select {
+	case <-out.first:
+	case <-time.After(5 * time.Second):
+		t.Error("nothing printed while the slow probe runs")
+	}
+	close(release)
+	code := <-codec
+	if got := out.String(); got != "fast probe: done\nslow probe: done\n" {
+		t.Errorf("stdout %q", got)
+	}
+	// The fake probes found no machine: doctor says so and fails.
+	if code != exitFailed || !strings.Contains(errb.String(), "no backend") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
