@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"time"
 
 	"kforge/configs"
 	"kforge/datasets"
@@ -449,7 +450,27 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	progressDone := make(chan struct{})
-	go func() { progress.Run(pctx); close(progressDone) }()
+	if t, ok := b.e.term(); ok && t.tty != nil {
+		// On a terminal: the shared bar, which keeps log lines off it.
+		go func() {
+			defer close(progressDone)
+			prog := b.e.startProgress("tasks", int64(len(tasks)))
+			defer prog.Stop()
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				prog.Set(stats.Get("tasks_done"))
+				prog.Describe(stats.FunnelLine())
+				select {
+				case <-pctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	} else {
+		go func() { progress.Run(pctx); close(progressDone) }()
+	}
 	err := g.Wait()
 	stopProgress()
 	<-progressDone

@@ -111,7 +111,9 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 	}
 	log := newLogger(e.stderr, *logFormat, *logLevel)
 	began := time.Now()
+	prog := e.startProgress("mining repositories", 0)
 	res, err := repos.Mine(ctx, cfg, repos.Options{CacheDir: cache, Archs: archList, Log: log})
+	prog.Stop()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
 		return exitFailed

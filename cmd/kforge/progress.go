@@ -139,6 +139,7 @@ func (e *env) startProgress(desc string, total int64) *progress {
 }
 
 func (p *progress) Add(n int64)          { p.done.Add(n) }
+func (p *progress) Set(n int64)          { p.done.Store(n) }
 func (p *progress) SetTotal(n int64)     { p.total.Store(n) }
 func (p *progress) Describe(desc string) { p.desc.Store(desc) }
 

@@ -91,7 +91,9 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
+	prog := e.startProgress("uploading to the Hub", 0)
 	res, err := pub.Apply(ctx, plan)
+	prog.Stop()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
 		return exitFailed

@@ -96,8 +96,11 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		return fail(exitFailed, err)
 	}
 	sum := qualifySummary{backend: v.Device()}
+	prog := e.startProgress("qualifying tasks", int64(len(tasks)))
+	defer prog.Stop()
 	for i := range tasks {
 		q, st, err := v.Qualify(ctx, &tasks[i])
+		prog.Add(1)
 		if ctx.Err() != nil {
 			return fail(exitFailed, errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume"))
 		}
@@ -111,6 +114,7 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 	if err := pipeline.WriteAtomic(*out, 0o644, func(f *os.File) error { return datasets.WriteJSONL(f, tasks) }); err != nil {
 		return fail(exitFailed, err)
 	}
+	prog.Stop()
 	sum.print(e.stderr, *out)
 	if len(sum.failed) > 0 {
 		return exitItemsBad
