@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"time"
 
 	"kforge/configs"
 	"kforge/datasets"
@@ -30,18 +31,21 @@ const LineageFile = "lineage.json"
 
 func cmdBuild(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kforge build -c FILE [--out DIR] [--cache-dir DIR] [--shard I/N] [--log-format text|json] [--no-pull]\n\nflags:")
+		fs.PrintDefaults()
+	}
 	cfgPath := fs.String("c", "", "recipe `FILE` (required)")
 	out := fs.String("out", "", "build `DIR` (default: the recipe's out)")
 	cacheDir := fs.String("cache-dir", "", "cache `DIR` (default: the recipe's cache_dir, else <out>/cache)")
 	shardFlag := fs.String("shard", "", "build only shard `I/N` (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, else 0/1)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default: the recipe's)")
 	noPull := fs.Bool("no-pull", false, "fail instead of pulling a model the server lacks")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(e.stderr, "usage: kforge build -c FILE [--out DIR] [--cache-dir DIR] [--shard I/N] [--log-format text|json] [--no-pull]")
+		fs.Usage()
 		return exitUsage
 	}
 	cfg, err := configs.Load(*cfgPath)
@@ -152,6 +156,11 @@ func (b *builder) run(ctx context.Context) (int, error) {
 		return exitFailed, err
 	}
 	if err := gen.Prepare(ctx); err != nil {
+		// A signal cancels ctx, which fails the model check too: that is
+		// the user stopping the build, not a server that is down.
+		if ctx.Err() != nil {
+			return exitFailed, errors.New("interrupted during preflight (checking the model server): nothing was started; rerun the same command to start")
+		}
 		if ep := model.CheckEndpoint(ctx, cfg.Model, b.e.getenv); !ep.Reachable {
 			return exitFailed, fmt.Errorf("model server %s is %s (model %s)", ep.URL, ep.Note, cfg.Model.Model)
 		}
@@ -160,6 +169,9 @@ func (b *builder) run(ctx context.Context) (int, error) {
 
 	mined, err := repos.Mine(ctx, cfg.Sources, repos.Options{CacheDir: cfg.CacheDir, Archs: cfg.Verify.Archs, Log: b.log})
 	if err != nil {
+		if ctx.Err() != nil {
+			return exitFailed, errors.New("interrupted while mining: mirrors fetched so far are in the cache; rerun the same command to resume")
+		}
 		return exitFailed, fmt.Errorf("mining: %w", err)
 	}
 	var tasks []*taskState
@@ -438,7 +450,27 @@ func (b *builder) chain(ctx context.Context, stats *pipeline.Stats, tasks []*tas
 	}
 	pctx, stopProgress := context.WithCancel(ctx)
 	progressDone := make(chan struct{})
-	go func() { progress.Run(pctx); close(progressDone) }()
+	if t, ok := b.e.term(); ok && t.tty != nil {
+		// On a terminal: the shared bar, which keeps log lines off it.
+		go func() {
+			defer close(progressDone)
+			prog := b.e.startProgress("tasks", int64(len(tasks)))
+			defer prog.Stop()
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				prog.Set(stats.Get("tasks_done"))
+				prog.Describe(stats.FunnelLine())
+				select {
+				case <-pctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	} else {
+		go func() { progress.Run(pctx); close(progressDone) }()
+	}
 	err := g.Wait()
 	stopProgress()
 	<-progressDone

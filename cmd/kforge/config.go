@@ -13,6 +13,10 @@ func cmdConfig(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, use)
 		return exitUsage
 	}
+	if isHelp(args) || (len(args) > 1 && (args[0] == "check" || args[0] == "explain") && isHelp(args[1:])) {
+		fmt.Fprintln(e.stdout, use)
+		return exitOK
+	}
 	switch args[0] {
 	case "explain":
 		configs.Explain(e.stdout)

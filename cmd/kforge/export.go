@@ -31,15 +31,12 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	memLimit := fs.Int64("mem-limit-mb", 300, "soft Go heap limit in MB (GOMEMLIMIT overrides)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kforge export --from DIR --out DIR [-c FILE] [--partial]\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: kforge export --from DIR --out DIR [-c FILE] [--partial]\n\n"+
 			"Rebuild the release (Parquet, card, manifest) from a build's shards with no model call and no GPU run.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *from == "" || *out == "" || fs.NArg() > 0 {
 		fs.Usage()

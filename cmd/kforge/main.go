@@ -41,7 +41,14 @@ type env struct {
 	// redact masks credentials (URL userinfo, secret variables' values) in
 	// everything kforge prints and writes; run sets it.
 	redact *redact.Redactor
+	// termOut is stderr below the redaction, which draws the progress bar
+	// and keeps log lines off it; run sets it.
+	termOut *termOut
 }
+
+// term is the command's stderr as a progress display; ok is false when run
+// did not set it up.
+func (e *env) term() (*termOut, bool) { return e.termOut, e.termOut != nil }
 
 // command is one subcommand.
 type command struct {
@@ -132,11 +139,12 @@ func exitAfterSignal(code int, sig os.Signal) int {
 // run dispatches to a subcommand and returns the exit code.
 func run(ctx context.Context, e *env, args []string) int {
 	e = withRedaction(e)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(e.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	if isHelp(args) {
+		usage(e.stdout)
 		return exitOK
 	}
 	for _, c := range commands() {
@@ -162,7 +170,9 @@ func withRedaction(e *env) *env {
 		c.getenv = func(string) string { return "" }
 	}
 	c.redact = redact.New(c.getenv, redact.SecretNames(os.Environ())...)
-	c.stdout, c.stderr = c.redact.Writer(e.stdout), c.redact.Writer(e.stderr)
+	c.termOut = newTermOut(e.stderr)
+	c.termOut.redact = c.redact.Text
+	c.stdout, c.stderr = c.redact.Writer(e.stdout), c.redact.Writer(c.termOut)
 	return &c
 }
 

@@ -107,7 +107,7 @@ func TestDoctorJSON(t *testing.T) {
 		t.Skip("probes compilers")
 	}
 	code, stdout, stderr := runCLI(t, map[string]string{"OLLAMA_HOST": "127.0.0.1:1"}, "doctor", "--json")
-	if code != exitOK {
+	if code != exitOK && code != exitFailed {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var rep struct {
@@ -136,6 +136,13 @@ func TestDoctorJSON(t *testing.T) {
 		if !names[n] {
 			t.Errorf("doctor does not report backend %s", n)
 		}
+	}
+	keeps := false
+	for _, b := range rep.Backends {
+		keeps = keeps || (b.Name == "rocm" || b.Name == "cuda") && b.Usable
+	}
+	if keeps != (code == exitOK) {
+		t.Errorf("a backend that keeps variants: %v, exit %d", keeps, code)
 	}
 	if rep.Model.Reachable || !strings.Contains(rep.Model.Note, "unreachable") {
 		t.Errorf("model endpoint on a closed port: %+v", rep.Model)

@@ -38,17 +38,14 @@ flags:
 func cmdMerge(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, mergeUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), mergeUsage); fs.PrintDefaults() }
 	out := fs.String("out", "", "release directory to write (required)")
 	allowMissing := fs.Bool("allow-missing", false, "make the release from the complete shards even when others are missing")
 	recipe := fs.String("c", "", "recipe whose dataset section (splits, dedup, replay) makes the release (default: the one the shards were built with)")
 	cacheDir := fs.String("cache-dir", "", "cache directory for replay data (default: the recipe's cache_dir, else the release's parent/cache)")
 	noPublish := fs.Bool("no-publish", false, "write the release only, even when the recipe has a publish section")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *out == "" || fs.NArg() == 0 {
 		fmt.Fprintln(e.stderr, "kforge merge: --out and at least one SHARD_DIR are needed")

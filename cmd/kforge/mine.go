@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,14 +39,11 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "warn", "least severe level logged")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kforge mine -c FILE [--out tasks.jsonl]\n       kforge mine --repo PATH|URL [--ref REF] [--subdir DIR] [--kind ck-example|ck-tile|hip-program|auto] [--out tasks.jsonl]\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: kforge mine -c FILE [--out tasks.jsonl]\n       kforge mine --repo PATH|URL [--ref REF] [--subdir DIR] [--kind ck-example|ck-tile|hip-program|auto] [--out tasks.jsonl]\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "kforge mine: unexpected argument %q\n", fs.Arg(0))
@@ -115,7 +111,9 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 	}
 	log := newLogger(e.stderr, *logFormat, *logLevel)
 	began := time.Now()
+	prog := e.startProgress("mining repositories", 0)
 	res, err := repos.Mine(ctx, cfg, repos.Options{CacheDir: cache, Archs: archList, Log: log})
+	prog.Stop()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
 		return exitFailed

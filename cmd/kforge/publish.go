@@ -24,7 +24,7 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, publishUsage)
+		fmt.Fprintln(fs.Output(), publishUsage)
 		fs.PrintDefaults()
 	}
 	repo := fs.String("repo", "", "dataset repository, ORG/NAME (required)")
@@ -40,11 +40,8 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 	var pos []string
 	rest := args
 	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
+		if code, ok := parseFlags(e, fs, rest); !ok {
+			return code
 		}
 		if fs.NArg() == 0 {
 			break
@@ -94,7 +91,9 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
+	prog := e.startProgress("uploading to the Hub", 0)
 	res, err := pub.Apply(ctx, plan)
+	prog.Stop()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
 		return exitFailed

@@ -97,7 +97,7 @@ func TestPublishDryRunCLI(t *testing.T) {
 // TestPublishLoginAdvice: the usage text and the no-token failure point at
 // `hf auth login`, not the removed `huggingface-cli login`.
 func TestPublishLoginAdvice(t *testing.T) {
-	e, _, errb := publishEnv(nil)
+	e, errb, _ := publishEnv(nil) // -h prints the usage on stdout
 	if code := run(context.Background(), e, []string{"publish", "-h"}); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}

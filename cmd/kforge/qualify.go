@@ -34,14 +34,11 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
+		fmt.Fprintln(fs.Output(), "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *tasksPath == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -99,8 +96,11 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		return fail(exitFailed, err)
 	}
 	sum := qualifySummary{backend: v.Device()}
+	prog := e.startProgress("qualifying tasks", int64(len(tasks)))
+	defer prog.Stop()
 	for i := range tasks {
 		q, st, err := v.Qualify(ctx, &tasks[i])
+		prog.Add(1)
 		if ctx.Err() != nil {
 			return fail(exitFailed, errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume"))
 		}
@@ -114,6 +114,7 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 	if err := pipeline.WriteAtomic(*out, 0o644, func(f *os.File) error { return datasets.WriteJSONL(f, tasks) }); err != nil {
 		return fail(exitFailed, err)
 	}
+	prog.Stop()
 	sum.print(e.stderr, *out)
 	if len(sum.failed) > 0 {
 		return exitItemsBad

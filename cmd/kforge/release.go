@@ -27,7 +27,9 @@ func writeRelease(ctx context.Context, e *env, log *slog.Logger, opt release.Opt
 		}
 		opt.Hub = c
 	}
+	prog := e.startProgress("writing the release", 0)
 	sum, err := release.Build(ctx, opt)
+	prog.Stop()
 	return sum, e.redact.Error(err)
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -45,7 +44,7 @@ func cmdSlurm(ctx context.Context, e *env, args []string) int {
 	switch {
 	case len(args) > 0 && args[0] == "submit":
 		return slurmSubmit(ctx, e, args[1:], sched.Exec)
-	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help"):
+	case isHelp(args):
 		return slurmSubmit(ctx, e, []string{"-h"}, sched.Exec)
 	}
 	fmt.Fprint(e.stderr, slurmUsage)
@@ -56,7 +55,7 @@ func cmdSlurm(ctx context.Context, e *env, args []string) int {
 func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) int {
 	fs := flag.NewFlagSet("slurm submit", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, slurmUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), slurmUsage); fs.PrintDefaults() }
 	recipe := fs.String("c", "", "recipe file (required)")
 	shards := fs.Int("shards", 0, "number of shards, one array task each (default: the recipe's run.shards)")
 	partition := fs.String("partition", "", "Slurm partition of the shards (default: the recipe's slurm.partition, else the cluster's default)")
@@ -71,11 +70,8 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	kforge := fs.String("kforge", "", "kforge binary as the compute nodes see it (default: this binary)")
 	name := fs.String("name", "", "job name (default: the recipe's name)")
 	dryRun := fs.Bool("dry-run", false, "print both scripts and the sbatch commands; write and submit nothing")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *recipe == "" || fs.NArg() > 0 {
 		fmt.Fprintln(e.stderr, "kforge slurm submit: -c FILE is needed, and no other arguments")

@@ -150,9 +150,9 @@ func TestSlurmSubmitWarnsOfCompleteShards(t *testing.T) {
 }
 
 func TestSlurmHelp(t *testing.T) {
-	e, _, errb := testEnv()
-	if code := run(context.Background(), e, []string{"slurm", "-h"}); code != exitOK || !strings.Contains(errb.String(), "-gpus-per-task") {
-		t.Fatalf("exit %d: %s", code, errb)
+	e, out, _ := testEnv()
+	if code := run(context.Background(), e, []string{"slurm", "-h"}); code != exitOK || !strings.Contains(out.String(), "-gpus-per-task") {
+		t.Fatalf("exit %d: %s", code, out)
 	}
 }
 

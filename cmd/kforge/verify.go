@@ -37,14 +37,11 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	reps := fs.Int("repetitions", 0, "timed runs of reference and candidate each (default: the recipe's)")
 	profiler := fs.String("profiler", "", "auto, rocprofv3, ncu or program (default: the recipe's)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kforge verify --tasks tasks.jsonl --task ID --candidate FILE [--backend B] [--arch A] [-c FILE]")
+		fmt.Fprintln(fs.Output(), "usage: kforge verify --tasks tasks.jsonl --task ID --candidate FILE [--backend B] [--arch A] [-c FILE]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if *tasksPath == "" || *candPath == "" || fs.NArg() > 0 {
 		fs.Usage()

@@ -28,6 +28,10 @@ func versionString() string {
 }
 
 func cmdVersion(ctx context.Context, e *env, args []string) int {
+	if isHelp(args) {
+		fmt.Fprintln(e.stdout, "usage: kforge version")
+		return exitOK
+	}
 	fmt.Fprintln(e.stdout, "kforge", versionString())
 	return exitOK
 }
