@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"kforge/configs"
 	"kforge/datasets"
 	"kforge/filters/verify"
 	"kforge/pipeline"
@@ -48,18 +47,9 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kforge qualify: %v\n", err)
 		return code
 	}
-	cfg := verify.Config{}
-	if *recipe != "" {
-		rc, err := configs.Load(*recipe)
-		if err != nil {
-			return fail(exitUsage, err)
-		}
-		cfg = rc.Verify
-		if *cacheDir == "" {
-			*cacheDir = rc.CacheDir
-		}
-	} else if err := configs.ApplyDefaults(&cfg); err != nil {
-		return fail(exitFailed, err)
+	cfg, code, err := recipeVerify(*recipe, cacheDir)
+	if err != nil {
+		return fail(code, err)
 	}
 	if *arch != "" {
 		cfg.Archs = strings.Split(*arch, ",")

@@ -51,21 +51,11 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "kforge verify: --tasks - and --candidate - both read stdin: give the candidate as a file")
 		return exitUsage
 	}
-	cfg := verify.Config{}
 	cache := pipeline.Cache(nil)
-	if *recipe != "" {
-		rc, err := configs.Load(*recipe)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-			return exitUsage
-		}
-		cfg = rc.Verify
-		if *cacheDir == "" {
-			*cacheDir = rc.CacheDir
-		}
-	} else if err := configs.ApplyDefaults(&cfg); err != nil {
+	cfg, code, err := recipeVerify(*recipe, cacheDir)
+	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-		return exitFailed
+		return code
 	}
 	if *backend != "" {
 		cfg.Backend = *backend
@@ -233,4 +223,25 @@ func readCandidate(path string) (string, error) {
 		return "", fmt.Errorf("candidate: %w", err)
 	}
 	return string(b), nil
+}
+
+// recipeVerify is the verify section of the recipe at path, its cache_dir
+// filling cacheDir when that is empty; without a recipe, the defaults. The
+// code is the exit code for its error (a bad recipe is bad usage).
+func recipeVerify(path string, cacheDir *string) (verify.Config, int, error) {
+	cfg := verify.Config{}
+	if path == "" {
+		if err := configs.ApplyDefaults(&cfg); err != nil {
+			return cfg, exitFailed, err
+		}
+		return cfg, exitOK, nil
+	}
+	rc, err := configs.Load(path)
+	if err != nil {
+		return cfg, exitUsage, err
+	}
+	if *cacheDir == "" {
+		*cacheDir = rc.CacheDir
+	}
+	return rc.Verify, exitOK, nil
 }
