@@ -157,22 +157,24 @@ func NewHarness(texts ...string) Harness {
 
 // Node is one node of clang's JSON AST dump (the fields the rules read).
 type Node struct {
-	ID           string    `json:"id"`
-	Kind         string    `json:"kind"`
-	Name         string    `json:"name"`
-	Loc          *astLoc   `json:"loc"`
-	Range        *astRange `json:"range"`
-	Type         *astType  `json:"type"`
-	StorageClass string    `json:"storageClass"`
-	TLS          string    `json:"tls"`
-	Constexpr    bool      `json:"constexpr"`
-	Implicit     bool      `json:"implicit"`
-	IsImplicit   bool      `json:"isImplicit"`
-	Language     string    `json:"language"`
-	CastKind     string    `json:"castKind"`
-	Mutable      bool      `json:"mutable"`
-	Referenced   *refDecl  `json:"referencedDecl"`
-	Inner        []*Node   `json:"inner"`
+	ID            string    `json:"id"`
+	Kind          string    `json:"kind"`
+	Name          string    `json:"name"`
+	Loc           *astLoc   `json:"loc"`
+	Range         *astRange `json:"range"`
+	Type          *astType  `json:"type"`
+	StorageClass  string    `json:"storageClass"`
+	TLS           string    `json:"tls"`
+	Constexpr     bool      `json:"constexpr"`
+	Implicit      bool      `json:"implicit"`
+	IsImplicit    bool      `json:"isImplicit"`
+	Language      string    `json:"language"`
+	CastKind      string    `json:"castKind"`
+	Mutable       bool      `json:"mutable"`
+	TagUsed       string    `json:"tagUsed"`
+	ScopedEnumTag string    `json:"scopedEnumTag"`
+	Referenced    *refDecl  `json:"referencedDecl"`
+	Inner         []*Node   `json:"inner"`
 
 	line int // the line of the node's location in the checked file
 }
@@ -377,13 +379,14 @@ type checker struct {
 	startRow int             // the region's first line in the file
 	regionID map[string]bool // ids of every declaration inside the region
 	defined  map[string]bool // names of functions the region defines
+	free     map[string]bool // names of the region's file-scope functions
 }
 
 // CheckAST applies the hip-kernels allowlist to a candidate region's AST
 // (cand), given the reference's facts and the harness. startLine is the
 // file line the region starts on (reasons give region lines).
 func CheckAST(cand *Node, ref Facts, h Harness, startLine int) *Rejection {
-	c := &checker{ref: ref, harness: h, startRow: startLine, regionID: map[string]bool{}, defined: map[string]bool{}}
+	c := &checker{ref: ref, harness: h, startRow: startLine, regionID: map[string]bool{}, defined: map[string]bool{}, free: map[string]bool{}}
 	walk(cand, func(n *Node) {
 		if strings.HasSuffix(n.Kind, "Decl") && n.ID != "" {
 			c.regionID[n.ID] = true
@@ -392,6 +395,11 @@ func CheckAST(cand *Node, ref Facts, h Harness, startLine int) *Rejection {
 			c.defined[n.Name] = true
 		}
 	})
+	for _, d := range cand.Inner {
+		if fn := function(d); fn != nil && hasBody(fn) {
+			c.free[fn.Name] = true
+		}
+	}
 	for _, d := range cand.Inner {
 		if d == nil {
 			continue
@@ -404,6 +412,17 @@ func CheckAST(cand *Node, ref Facts, h Harness, startLine int) *Rejection {
 		return rej
 	}
 	return c.kernels(cand)
+}
+
+// hasExplicitAttr: n carries the attribute as written, not one the compiler
+// implied (constexpr functions are implicitly host and device).
+func hasExplicitAttr(n *Node, kind string) bool {
+	for _, c := range n.Inner {
+		if c != nil && c.Kind == kind && !c.Implicit {
+			return true
+		}
+	}
+	return false
 }
 
 func hasBody(n *Node) bool {
@@ -490,8 +509,10 @@ func (c *checker) topLevel(d *Node) *Rejection {
 	case !topLevelKinds[d.Kind]:
 		return c.at(d, RuleDeclKind, "%s %q is not allowed at file scope in a region", d.Kind, d.Name)
 	}
-	if d.Name != "" && c.harness.Idents[d.Name] && !c.ref.Declared[d.Name] {
-		return c.at(d, RuleCapture, "%q is a name the harness uses: a region may not declare it (it could replace or overload the harness's own)", d.Name)
+	for _, name := range fileScopeDecls(d) {
+		if c.harness.Idents[name] && !c.ref.Declared[name] {
+			return c.at(d, RuleCapture, "%q is a name the harness uses: a region may not declare it (it could replace or overload the harness's own)", name)
+		}
 	}
 	if strings.HasPrefix(d.Name, "operator") && !c.ref.Declared[d.Name] {
 		return c.at(d, RuleCapture, "%s at file scope could take over the harness's operators: define operators as members of the region's own types", d.Name)
@@ -582,6 +603,8 @@ func (c *checker) decl(n, parent *Node, inFunc bool) *Rejection {
 		return c.at(n, RuleDeclKind, "%q is a reserved identifier (double underscore, or underscore and a capital): the implementation's names are not the region's to declare", n.Name)
 	}
 	switch {
+	case k == "CXXRecordDecl" && n.TagUsed == "union" && unionHoldsPointer(n):
+		return c.at(n, RuleConstCast, "a union with a pointer member can turn a read-only pointer, or any bytes, into a writable address")
 	case k == "FieldDecl" && n.Mutable:
 		return c.at(n, RuleDeviceGlobal, "mutable member %q: a constant object with it could still carry state between launches", n.Name)
 	case k == "VarDecl" || k == "VarTemplateSpecializationDecl":
@@ -598,7 +621,12 @@ func (c *checker) function(n, parent *Node) *Rejection {
 		// special members) follow from what the region wrote.
 		return nil
 	}
-	if !hasAttr(n, "CUDAGlobalAttr") && !hasAttr(n, "CUDADeviceAttr") {
+	if !hasExplicitAttr(n, "CUDAGlobalAttr") && !hasExplicitAttr(n, "CUDADeviceAttr") {
+		if hasAttr(n, "CUDADeviceAttr") {
+			// constexpr makes a function host and device implicitly: its
+			// host side would be compiled and could run in the program.
+			return c.at(n, RuleHostCode, "%q is constexpr without __device__, so also a host function: write __device__ constexpr", n.Name)
+		}
 		return c.at(n, RuleHostCode, "%q is a host function: only __global__ and __device__ functions are allowed", n.Name)
 	}
 	if !hasBody(n) && !c.defined[n.Name] {
@@ -714,9 +742,17 @@ func (c *checker) cast(n *Node) *Rejection {
 	switch n.Kind {
 	case "CXXConstCastExpr":
 		return c.at(n, RuleConstCast, "const_cast: a region may not write what it was given read-only")
+	case "BuiltinBitCastExpr":
+		if ptr, _ := pointee(qualType(n.Type)); ptr {
+			return c.at(n, RuleConstCast, "__builtin_bit_cast to a pointer can make any address, read-only or not")
+		}
+		return nil
 	case "CStyleCastExpr", "CXXReinterpretCastExpr", "CXXFunctionalCastExpr", "CXXStaticCastExpr":
 	default:
 		return nil
+	}
+	if ptr, _ := pointee(qualType(n.Type)); ptr && n.CastKind == "LValueBitCast" {
+		return c.at(n, RuleConstCast, "a cast to a reference to a pointer reinterprets other bytes as an address")
 	}
 	if n.CastKind == "IntegralToPointer" {
 		return c.at(n, RuleConstCast, "a pointer made from an integer can reach any memory, read-only or not")
@@ -762,6 +798,16 @@ func pointee(t string) (ptr, isConst bool) {
 
 var reConstWord = regexp.MustCompile(`\bconst\b`)
 
+// unionHoldsPointer: one of a union's members is a pointer.
+func unionHoldsPointer(n *Node) bool {
+	for _, f := range n.Inner {
+		if f != nil && f.Kind == "FieldDecl" && strings.ContainsAny(qualType(f.Type), "*&") {
+			return true
+		}
+	}
+	return false
+}
+
 // reserved says whether a name is reserved to the C++ implementation (and
 // so to the runtime and the C library, whose symbols a region could bind to).
 func reserved(name string) bool {
@@ -769,9 +815,16 @@ func reserved(name string) bool {
 }
 
 // callable says whether a region may call or name the function name.
+//
+// The region's own functions are recognised by declaration, not by name
+// (a member named printf must not make the runtime's printf callable); by
+// name only the region's file-scope functions, for calls a template leaves
+// unresolved. A few names are never callable, whoever else calls them.
 func (c *checker) callable(name, kind string) bool {
 	switch {
-	case c.defined[name], c.ref.Calls[name], c.harness.DeviceFunc[name], deviceBuiltin(name):
+	case neverCallable[name]:
+		return false
+	case c.free[name], c.ref.Calls[name], c.harness.DeviceFunc[name], deviceBuiltin(name):
 		return true
 	case kind == "CXXMethodDecl" || kind == "CXXConstructorDecl" || kind == "CXXConversionDecl" || kind == "CXXDestructorDecl":
 		// Members of types: device code can call only device members, and
@@ -783,12 +836,35 @@ func (c *checker) callable(name, kind string) bool {
 	return false
 }
 
+// neverCallable are the device functions that print, allocate, trap or
+// read clocks: not even a reference that calls them lends them to a
+// candidate (such a reference fails the gate itself).
+var neverCallable = map[string]bool{
+	"printf": true, "fprintf": true, "puts": true, "vprintf": true, "malloc": true, "free": true,
+	"abort": true, "__assert_fail": true, "__assertfail": true, "clock": true, "clock64": true,
+	"wall_clock64": true, "__clock": true, "__clock64": true, "system": true, "exit": true,
+}
+
 // kernels requires every kernel of the reference, with the same type.
 func (c *checker) kernels(cand *Node) *Rejection {
 	have := map[string]string{}
+	count := map[string]int{}
 	for _, d := range cand.Inner {
-		if fn := function(d); fn != nil && hasAttr(fn, "CUDAGlobalAttr") {
-			have[fn.Name] = qualType(fn.Type)
+		if fn := function(d); fn != nil {
+			count[fn.Name]++
+			if d.Kind == "FunctionTemplateDecl" {
+				count[fn.Name] += 1 << 10 // a template overload of a kernel name
+			}
+			if hasAttr(fn, "CUDAGlobalAttr") {
+				have[fn.Name] = qualType(fn.Type)
+			}
+		}
+	}
+	for _, k := range c.ref.Kernels {
+		if count[k.Name] > 1 {
+			// Another overload (a template, say) could be the one the
+			// harness's launch resolves to, unchecked.
+			return reject(RuleSignature, "kernel %s is declared more than once (an overload or template of the same name): the harness's launch must resolve to the one kernel checked", k.Name)
 		}
 	}
 	for _, k := range c.ref.Kernels {
@@ -829,10 +905,32 @@ var reIdentOnly = regexp.MustCompile(`^[A-Za-z_]\w*$`)
 func CheckFileScope(cand *Node, fileScope map[string]bool, ref Facts, startLine int) *Rejection {
 	c := &checker{ref: ref, startRow: startLine}
 	for _, d := range cand.Inner {
-		if d == nil || d.IsImplicit || d.Name == "" || ref.Declared[d.Name] || !fileScope[d.Name] {
+		if d == nil || d.IsImplicit {
 			continue
 		}
-		return c.at(d, RuleCapture, "%q is already declared at file scope (by the C library, the runtime or the harness): compiled there, the region's %s would replace or overload it", d.Name, d.Name)
+		for _, name := range fileScopeDecls(d) {
+			if ref.Declared[name] || !fileScope[name] {
+				continue
+			}
+			return c.at(d, RuleCapture, "%q is already declared at file scope (by the C library, the runtime or the harness): compiled there, the region's %s would replace or overload it", name, name)
+		}
 	}
 	return nil
+}
+
+// fileScopeDecls are the names a top-level declaration puts at file scope:
+// its own, and an unscoped enum's enumerators.
+func fileScopeDecls(d *Node) []string {
+	var out []string
+	if d.Name != "" {
+		out = append(out, d.Name)
+	}
+	if d.Kind == "EnumDecl" && d.ScopedEnumTag == "" {
+		for _, e := range d.Inner {
+			if e != nil && e.Kind == "EnumConstantDecl" && e.Name != "" {
+				out = append(out, e.Name)
+			}
+		}
+	}
+	return out
 }

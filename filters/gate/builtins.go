@@ -43,7 +43,7 @@ var devicePrefixes = []string{
 	"__builtin_amdgcn_alignbit", "__builtin_amdgcn_alignbyte", "__builtin_amdgcn_ubfe", "__builtin_amdgcn_sbfe",
 	"__builtin_amdgcn_lerp", "__builtin_amdgcn_frexp", "__builtin_amdgcn_ldexp", "__builtin_amdgcn_fract",
 	"__builtin_amdgcn_ballot", "__builtin_amdgcn_uicmp", "__builtin_amdgcn_icmp", "__builtin_amdgcn_fcmp",
-	"__builtin_amdgcn_ds_fadd", "__builtin_amdgcn_global_atomic_fadd", "__builtin_amdgcn_raw_buffer_",
+	"__builtin_amdgcn_ds_fadd", "__builtin_amdgcn_global_atomic_fadd",
 	// Half, bfloat16 and conversion intrinsics.
 	"__float2", "__half2", "__double2", "__int2", "__uint2", "__ll2", "__ull2", "__short2", "__ushort2",
 	"__bfloat162", "__float22", "__floats2", "__low2", "__high2", "__lows2", "__highs2", "__halves2",
@@ -95,11 +95,11 @@ var deviceFuncs = func() map[string]bool {
 		__saturatef __fsqrt_rn __frcp_rn __int_as_float __float_as_int __uint_as_float __float_as_uint
 		__longlong_as_double __double_as_longlong __hiloint2double __double2hiint __double2loint
 		__builtin_expect __builtin_assume __builtin_assume_aligned __builtin_unreachable
-		__builtin_memcpy __builtin_memset __builtin_bit_cast __builtin_addressof __builtin_launder
+		__builtin_memset __builtin_addressof __builtin_launder
 		__builtin_is_constant_evaluated __builtin_constant_p __builtin_offsetof __builtin_shufflevector
 		__builtin_convertvector __builtin_align_up __builtin_align_down __builtin_fabsf __builtin_fabs
 		__builtin_fmaf __builtin_fma __builtin_abs __builtin_amdgcn_s_barrier
-		memcpy memset move forward swap declval numeric_limits get make_pair tie
+		memset move forward swap declval numeric_limits get make_pair tie
 		__syncthreads __syncthreads_count __syncthreads_and __syncthreads_or
 		__any __all __any_sync __all_sync __uni
 		__builtin_isnan __builtin_isinf __builtin_isfinite __builtin_isnormal __builtin_signbit

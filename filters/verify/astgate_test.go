@@ -100,13 +100,13 @@ func TestRedTeamRegressions(t *testing.T) {
 		{"rt_g_adl_run", "honest-time"},                    // an ADL hook in place of the launcher: no longer called
 		// Second pass: kernels reaching the launcher's stack, the harness's
 		// host buffers (a memo, the expected values), C library functions.
-		{"rt2_a_local_addr", "honest-time"},            // forges the timing line through the stack: the child's stack only
-		{"rt2_b_hostvec_memo", "correctness|scrub"},    // a memo in the harness's host vector: lost with the child
-		{"rt2_c_write_want", "correctness|crash"},      // overwrites the harness's expected values: lost with the child
-		{"rt2_d_libc_clock", "gate/no-harness-names"},  // defines clock_gettime at file scope
-		{"rt2_e_libc_strcmp", "gate/no-harness-names"}, // defines strcmp to turn scrub mode off
-		{"rt2_p5_voidhop", "gate/no-const-cast"},       // casts away const through void*
-		{"rt2_p1_hostattr", "gate/device-code-only"},   // __attribute__((host)) on a libc name
+		{"rt2_a_local_addr", "honest-time"},                               // forges the timing line through the stack: the child's stack only
+		{"rt2_b_hostvec_memo", "correctness|scrub|gate/call-allowlist"},   // a memo in the harness's host vector: lost with the child
+		{"rt2_c_write_want", "correctness|crash"},                         // overwrites the harness's expected values: lost with the child
+		{"rt2_d_libc_clock", "gate/no-harness-names|gate/call-allowlist"}, // defines clock_gettime at file scope
+		{"rt2_e_libc_strcmp", "gate/no-harness-names"},                    // defines strcmp to turn scrub mode off
+		{"rt2_p5_voidhop", "gate/no-const-cast"},                          // casts away const through void*
+		{"rt2_p1_hostattr", "gate/device-code-only"},                      // __attribute__((host)) on a libc name
 	} {
 		t.Run(c.cand, func(t *testing.T) {
 			vd, err := v.Verify(ctx, tk, candidate(t, tk, c.cand))

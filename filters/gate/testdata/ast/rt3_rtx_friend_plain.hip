@@ -1,0 +1,4 @@
+// want: device-code-only
+// Third red-team pass (issue 13): this passed the gate before the fix.
+struct F { friend float ff(F) { return 1.0f; } };
+__global__ void poly(const float* x, float* y, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) y[i] = x[i]; }

@@ -1,0 +1,4 @@
+// want: no-device-globals
+// Third red-team pass (issue 13): this passed the gate before the fix.
+struct S { __device__ static int counter; };
+__global__ void poly(const float* x, float* y, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) y[i] = x[i]; }
