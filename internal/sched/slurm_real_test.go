@@ -289,12 +289,20 @@ func TestSlurmStopSignalRequeues(t *testing.T) {
 		t.Fatalf("scancel: %v: %s (states %+v)\n%s", err, out, st, logs(j))
 	}
 	// Slurm holds a requeued job back for a while (its begin time is set
-	// ahead); once it is pending again, let it start now.
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	// ahead); whenever it is pending again, let it start now. Between the
+	// requeue and the new run, accounting can show the stopped run's state
+	// (FAILED, REQUEUED) for a moment: wait for the second run to finish
+	// before judging the states.
+	want := "run\nstopped\nrun\n"
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(shard, "runs")); string(b) == want {
+			if _, err := os.Stat(filepath.Join(shard, "DONE")); err == nil {
+				break
+			}
+		}
 		st, err := States(context.Background(), Exec, task)
 		if err == nil && len(st) == 1 && st[0].State == "PENDING" {
 			exec.Command("scontrol", "update", "JobId="+st[0].ID, "StartTime=now").Run()
-			break
 		}
 	}
 	merge := waitJob(t, s.MergeJob)
