@@ -89,13 +89,12 @@ func (v *Verifier) fileScopeNames(ctx context.Context, t *datasets.Task, file da
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case v.csem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	release, err := v.compileSlot(ctx)
+	if err != nil {
+		return nil, err
 	}
 	p, err := v.front.Names(ctx, job, file.Path)
-	<-v.csem
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -129,13 +128,12 @@ func (v *Verifier) parseRegion(ctx context.Context, t *datasets.Task, file datas
 	if err != nil {
 		return nil, "", err
 	}
-	select {
-	case v.csem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, "", ctx.Err()
+	release, err := v.compileSlot(ctx)
+	if err != nil {
+		return nil, "", err
 	}
 	p, err := v.front.Parse(ctx, job, file.Path, gate.RegionNamespace)
-	<-v.csem
+	release()
 	if err != nil {
 		return nil, "", err
 	}

@@ -293,13 +293,23 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 }
 
 func (v *Verifier) compile(ctx context.Context, job compile.Job) (compile.Output, error) {
+	release, err := v.compileSlot(ctx)
+	if err != nil {
+		return compile.Output{}, err
+	}
+	defer release()
+	return v.be.compiler.Compile(ctx, job)
+}
+
+// compileSlot waits for one of the compile slots (compiles and front-end
+// parses share them) and returns its release.
+func (v *Verifier) compileSlot(ctx context.Context) (func(), error) {
 	select {
 	case v.csem <- struct{}{}:
+		return func() { <-v.csem }, nil
 	case <-ctx.Done():
-		return compile.Output{}, ctx.Err()
+		return nil, ctx.Err()
 	}
-	defer func() { <-v.csem }()
-	return v.be.compiler.Compile(ctx, job)
 }
 
 // job is the build of t's reference program.
