@@ -82,6 +82,7 @@ type progress struct {
 	done     atomic.Int64
 	total    atomic.Int64 // <= 0: unknown
 	start    time.Time
+	bytes    bool // counts are bytes (shown as KB, MB, …)
 	stop     chan struct{}
 	finished sync.WaitGroup
 
@@ -100,8 +101,17 @@ var frameEvery = 200 * time.Millisecond
 // startProgress shows progress of desc on e's stderr until Stop; total <= 0
 // means not known (yet).
 func (e *env) startProgress(desc string, total int64) *progress {
+	return e.startCounting(desc, total, false)
+}
+
+// startByteProgress is startProgress for counts of bytes.
+func (e *env) startByteProgress(desc string, total int64) *progress {
+	return e.startCounting(desc, total, true)
+}
+
+func (e *env) startCounting(desc string, total int64, bytes bool) *progress {
 	t, ok := e.term()
-	p := &progress{out: t, start: time.Now(), stop: make(chan struct{})}
+	p := &progress{out: t, start: time.Now(), stop: make(chan struct{}), bytes: bytes}
 	p.desc.Store(desc)
 	p.total.Store(total)
 	if !ok {
@@ -165,9 +175,13 @@ func (p *progress) Stop() {
 
 // plain is the progress as one log line.
 func (p *progress) plain() string {
-	s := fmt.Sprintf("%s: %d", p.desc.Load().(string), p.done.Load())
+	count := func(n int64) string { return fmt.Sprint(n) }
+	if p.bytes {
+		count = humanBytes
+	}
+	s := fmt.Sprintf("%s: %s", p.desc.Load().(string), count(p.done.Load()))
 	if t := p.total.Load(); t > 0 {
-		s += fmt.Sprintf("/%d (%d%%)", t, p.done.Load()*100/t)
+		s += fmt.Sprintf("/%s (%d%%)", count(t), p.done.Load()*100/t)
 	}
 	return s + ", " + time.Since(p.start).Round(time.Second).String()
 }
@@ -195,6 +209,7 @@ func (p *progress) line(cols int) string {
 			progressbar.OptionSetWriter(io.Discard),
 			progressbar.OptionSetWidth(max1(w, 5)),
 			progressbar.OptionShowCount(),
+			progressbar.OptionShowBytes(p.bytes),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionSetPredictTime(total > 0),
 			progressbar.OptionThrottle(0),
@@ -227,4 +242,18 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// humanBytes writes n bytes with a binary unit: 512 B, 1.5 MiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

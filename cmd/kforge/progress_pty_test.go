@@ -194,3 +194,18 @@ func TestProgressBarOnA80ColumnTerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressPlainLineCountsBytes(t *testing.T) {
+	p := &progress{bytes: true, start: time.Now()}
+	p.desc.Store("uploading to the Hub")
+	p.total.Store(3 << 20)
+	p.done.Store(1536 << 10)
+	if got := p.plain(); !strings.HasPrefix(got, "uploading to the Hub: 1.5 MiB/3.0 MiB (50%), ") {
+		t.Errorf("plain line %q", got)
+	}
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 5 << 30: "5.0 GiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -62,6 +62,7 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "kforge publish: %s is not a release directory\n", pos[0])
 		return exitUsage
 	}
+	var prog *progress // set before Apply; the callback runs only during it
 	pub, err := hub.NewPublisher(hub.Options{
 		Dir: pos[0],
 		Config: hub.Config{
@@ -71,6 +72,11 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		Log:       newLogger(e.stderr, *logFormat, *logLevel),
 		Getenv:    e.getenv,
 		UserAgent: "kforge/" + versionString(),
+		OnUploaded: func(n int64) {
+			if prog != nil {
+				prog.Add(n)
+			}
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
@@ -91,7 +97,7 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		}
 		return exitOK
 	}
-	prog := e.startProgress("uploading to the Hub", 0)
+	prog = e.startByteProgress("uploading to the Hub", plan.UploadBytes())
 	res, err := pub.Apply(ctx, plan)
 	prog.Stop()
 	if err != nil {

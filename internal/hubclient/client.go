@@ -51,6 +51,9 @@ type ClientOptions struct {
 	Anonymous bool
 	// LFSParallel is how many LFS objects upload at once (default 4).
 	LFSParallel int
+	// OnUploaded, when set, is called with an object's size each time an
+	// LFS object has been uploaded and verified (from several goroutines).
+	OnUploaded func(bytes int64)
 }
 
 // DefaultLFSParallel is how many LFS objects upload at once by default.
@@ -100,6 +103,7 @@ type Client struct {
 	attempt  time.Duration
 	// lfsParallel bounds concurrent LFS object uploads.
 	lfsParallel int
+	onUploaded  func(int64)
 }
 
 // NewClient resolves the endpoint and token and returns a client.
@@ -144,7 +148,7 @@ func NewClient(opt ClientOptions) (*Client, error) {
 	if par <= 0 {
 		par = DefaultLFSParallel
 	}
-	c := &Client{endpoint: u, tok: tok, http: hc, ua: ua, retry: opt.Retry.withDefaults(), attempt: at, lfsParallel: par}
+	c := &Client{endpoint: u, tok: tok, http: hc, ua: ua, retry: opt.Retry.withDefaults(), attempt: at, lfsParallel: par, onUploaded: opt.OnUploaded}
 	c.log = slog.New(tok.handler(log.Handler()))
 	next := hc.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {

@@ -165,6 +165,9 @@ func (c *Client) runLFSJobs(ctx context.Context, jobs []lfsJob, st *LFSStats) er
 					st.Bytes += j.f.Size
 				}
 				mu.Unlock()
+				if err == nil && c.onUploaded != nil {
+					c.onUploaded(j.f.Size)
+				}
 			}
 		}()
 	}

@@ -52,6 +52,18 @@ type Plan struct {
 // Changes counts the files the commit would add, change or delete.
 func (pl *Plan) Changes() int { return changes(pl.Files) }
 
+// UploadBytes is how many bytes of LFS content applying the plan may send
+// (new and changed LFS files; objects the Hub already stores are skipped).
+func (pl *Plan) UploadBytes() int64 {
+	var n int64
+	for _, fa := range pl.Files {
+		if fa.Mode == "lfs" && (fa.State == StateNew || fa.State == StateChanged) {
+			n += fa.Size
+		}
+	}
+	return n
+}
+
 func changes(files []FileAction) int {
 	n := 0
 	for _, f := range files {

@@ -33,6 +33,9 @@ type Options struct {
 	AttemptTimeout time.Duration
 	UserAgent      string
 	Now            func() time.Time // for the default tag; nil means time.Now
+	// OnUploaded is called with an LFS object's size as each finishes
+	// uploading (progress; from several goroutines).
+	OnUploaded func(bytes int64)
 }
 
 // File states in a plan.
@@ -145,6 +148,7 @@ func NewPublisher(opt Options) (*Publisher, error) {
 	c, err := hubclient.NewClient(hubclient.ClientOptions{
 		Endpoint: cfg.Endpoint, Getenv: getenv, HTTP: opt.HTTP, Log: log, UserAgent: opt.UserAgent,
 		Retry: retry, AttemptTimeout: opt.AttemptTimeout, Anonymous: opt.DryRun,
+		OnUploaded: opt.OnUploaded,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)

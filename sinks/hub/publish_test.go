@@ -722,3 +722,41 @@ func TestPublishUploadsLFSInParallel(t *testing.T) {
 		t.Errorf("commits during uploads %d, verifies %d, commits %d", during, h.fh.count("verify"), h.fh.count("commit"))
 	}
 }
+
+// TestPublishReportsUploadProgress checks that the progress callback sees
+// every uploaded LFS byte, and no more than the plan said would be sent.
+func TestPublishReportsUploadProgress(t *testing.T) {
+	h := newHarness(t)
+	dir := fixture(t)
+	var mu sync.Mutex
+	var sent []int64
+	o := h.opts(dir)
+	o.OnUploaded = func(n int64) { mu.Lock(); sent = append(sent, n); mu.Unlock() }
+	pub, err := NewPublisher(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := pub.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pub.Apply(context.Background(), pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, n := range sent {
+		total += n
+	}
+	if len(sent) != res.UploadedFiles || total != res.UploadedBytes || total != pl.UploadBytes() || total == 0 {
+		t.Errorf("callbacks %v (sum %d); result %d files %d bytes; plan %d bytes", sent, total, res.UploadedFiles, res.UploadedBytes, pl.UploadBytes())
+	}
+	// A second publish sends nothing and reports nothing.
+	sent = nil
+	if _, err := h.publish(t, dir, func(o *Options) { o.OnUploaded = func(n int64) { sent = append(sent, n) } }); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 0 {
+		t.Errorf("unchanged release reported uploads %v", sent)
+	}
+}
