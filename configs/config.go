@@ -114,6 +114,9 @@ func (c *Config) validate() []Problem {
 			add("model.host", "%s", msg)
 		}
 	}
+	for _, p := range c.Model.Check() {
+		add("model."+p.Key, "%s", p.Msg)
+	}
 	if k := c.Model.APIKeyEnv; k != "" && !envNameRe.MatchString(k) {
 		add("model.api_key_env", "want the name of an environment variable (like OPENAI_API_KEY), never the key itself")
 	}
@@ -123,6 +126,17 @@ func (c *Config) validate() []Problem {
 		}
 	}
 	return ps
+}
+
+// Notes are advice on a valid recipe: choices that work, but perhaps not
+// as the writer expects. `kforge config check` prints them; they never fail.
+func (c *Config) Notes() []string {
+	var ns []string
+	if c.Publish != nil && (c.Run.Shards > 0 || c.Slurm.Partition != "") {
+		ns = append(ns, "publish: a sharded build (--shard, a Slurm array, a Kubernetes index) does not publish from its shards; "+
+			"`kforge merge -c FILE` publishes after the last shard (kforge slurm submit queues it), within publish.max_failed_items")
+	}
+	return ns
 }
 
 var (

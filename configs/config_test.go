@@ -120,3 +120,38 @@ func TestExplainListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// TestModelRulesAtCheck: the model section's value and cross-field rules
+// fail at config check (with the key's line), not at the first generation.
+func TestModelRulesAtCheck(t *testing.T) {
+	cases := []struct{ model, want string }{
+		{"{model: m, reasoning_effort: high}", "c.yaml:3: model.reasoning_effort: \"high\" needs model.think: true"},
+		{"{model: m, think: true, reasoning_effort: extreme}", "model.reasoning_effort: \"extreme\" is not one of low, medium, high"},
+		{"{model: m, provider: openai, max_tokens_field: max_new_tokens}", "model.max_tokens_field"},
+	}
+	for _, c := range cases {
+		_, err := Parse("c.yaml", []byte("name: t\nsources: {repos: [{url: /r}]}\nmodel: "+c.model+"\n"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.model, err, c.want)
+		}
+	}
+	if _, err := Parse("c.yaml", []byte("name: t\nsources: {repos: [{url: /r}]}\nmodel: {model: m, think: true, reasoning_effort: low}\n")); err != nil {
+		t.Errorf("valid reasoning settings refused: %v", err)
+	}
+}
+
+func TestNotesOnShardedPublish(t *testing.T) {
+	base := "name: t\nsources: {repos: [{url: /r}]}\nmodel: {model: m}\npublish: {repo: org/data}\n"
+	for _, c := range []struct {
+		extra string
+		notes int
+	}{{"", 0}, {"run: {shards: 4}\n", 1}, {"slurm: {partition: gpu}\n", 1}} {
+		cfg, err := Parse("c.yaml", []byte(base+c.extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := cfg.Notes(); len(n) != c.notes || (c.notes > 0 && !strings.Contains(n[0], "kforge merge -c")) {
+			t.Errorf("%q: notes %q", c.extra, n)
+		}
+	}
+}

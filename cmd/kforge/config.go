@@ -35,12 +35,16 @@ func cmdConfig(ctx context.Context, e *env, args []string) int {
 		}
 		code := exitOK
 		for _, f := range files {
-			if _, err := configs.LoadWith(f, o); err != nil {
+			c, err := configs.LoadWith(f, o)
+			if err != nil {
 				fmt.Fprintln(e.stderr, err)
 				code = exitUsage
 				continue
 			}
 			fmt.Fprintf(e.stdout, "%s: ok\n", f)
+			for _, n := range c.Notes() {
+				fmt.Fprintf(e.stdout, "%s: note: %s\n", f, n)
+			}
 		}
 		return code
 	}

@@ -3,7 +3,10 @@
 // the verifier's feedback over several rounds.
 package model
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is the model section of a recipe.
 type Config struct {
@@ -30,4 +33,30 @@ type Config struct {
 	Backoff         time.Duration `yaml:"backoff" default:"1s" min:"1ms" max:"10m" doc:"First retry delay; it doubles on each retry (with jitter), and a server's Retry-After wins when longer."`
 	ContextLines    int           `yaml:"context_lines" default:"40" min:"0" max:"2000" doc:"Lines of the reference file shown before and after the editable region in prompts."`
 	MaxRegionBytes  int           `yaml:"max_region_bytes" default:"65536" min:"1024" doc:"Largest candidate region accepted; a larger answer is rejected as absurd."`
+}
+
+// Problem is one thing wrong with a model section that its field tags
+// cannot say: Key is the key under model (e.g. "reasoning_effort").
+type Problem struct{ Key, Msg string }
+
+// Check reports the section's cross-field and value rules. The recipe
+// decoder (configs) and NewGenerator both call it, so a recipe fails at
+// `kforge config check`, not at the first generation.
+func (c *Config) Check() []Problem {
+	var ps []Problem
+	switch c.ReasoningEffort {
+	case "":
+	case "low", "medium", "high":
+		if !c.Think {
+			ps = append(ps, Problem{"reasoning_effort", fmt.Sprintf("%q needs model.think: true", c.ReasoningEffort)})
+		}
+	default:
+		ps = append(ps, Problem{"reasoning_effort", fmt.Sprintf("%q is not one of low, medium, high", c.ReasoningEffort)})
+	}
+	switch c.MaxTokensField {
+	case "", "auto", "max_completion_tokens", "max_tokens":
+	default:
+		ps = append(ps, Problem{"max_tokens_field", fmt.Sprintf("%q is not one of auto, max_completion_tokens, max_tokens", c.MaxTokensField)})
+	}
+	return ps
 }

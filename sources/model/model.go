@@ -71,19 +71,8 @@ func New(cfg Config, cache pipeline.Cache, stats *pipeline.Stats, log *slog.Logg
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = defaultKeepAlive
 	}
-	switch cfg.ReasoningEffort {
-	case "":
-	case "low", "medium", "high":
-		if !cfg.Think {
-			return nil, fmt.Errorf("model.reasoning_effort %q needs model.think: true", cfg.ReasoningEffort)
-		}
-	default:
-		return nil, fmt.Errorf("model.reasoning_effort %q is not one of low, medium, high", cfg.ReasoningEffort)
-	}
-	switch cfg.MaxTokensField {
-	case "", "auto", "max_completion_tokens", "max_tokens":
-	default:
-		return nil, fmt.Errorf("model.max_tokens_field %q is not one of auto, max_completion_tokens, max_tokens", cfg.MaxTokensField)
+	if ps := cfg.Check(); len(ps) > 0 {
+		return nil, fmt.Errorf("model.%s: %s", ps[0].Key, ps[0].Msg)
 	}
 	if cfg.Concurrency <= 0 {
 		// Neither Ollama nor vLLM reports how many requests it works on at
