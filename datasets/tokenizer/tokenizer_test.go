@@ -34,6 +34,9 @@ func TestBPETokens(t *testing.T) {
 		// The split keeps "  " before "x" as " " + " x" (\s+(?!\S)), and
 		// "\n\n" is one piece merged by "Ċ Ċ".
 		{"a\n\n  x", []string{"a", "ĊĊ", "Ġ", "Ġ", "x"}},
+		// Newlines before a word stay one piece: \s*[\r\n]+ matched them,
+		// so nothing is given back (only \s+(?!\S) gives back a space).
+		{"a\n\nx", []string{"a", "ĊĊ", "x"}},
 		// Trailing whitespace stays whole: "Ġ Ġ" merges it.
 		{"x  ", []string{"x", "ĠĠ"}},
 		// Added tokens are never split; digits are single pieces.
