@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kforge/datasets"
+	"kforge/datasets/tokenizer"
 	"kforge/filters/verify"
 	"kforge/internal/redact"
 	"kforge/internal/sched"
@@ -120,6 +121,9 @@ func (c *Config) validate() []Problem {
 	if k := c.Model.APIKeyEnv; k != "" && !envNameRe.MatchString(k) {
 		add("model.api_key_env", "want the name of an environment variable (like OPENAI_API_KEY), never the key itself")
 	}
+	if _, _, err := tokenizer.ParseHub(c.Dataset.Tokenizer); err != nil {
+		add("dataset.tokenizer", "%v", err)
+	}
 	for i, r := range c.Dataset.Replay.Sources {
 		if r.Hub != "" && strings.Count(r.Hub, "/") != 1 {
 			add(fmt.Sprintf("dataset.replay.sources[%d].hub", i), "want ORG/NAME, got %q", r.Hub)
@@ -180,6 +184,9 @@ func (c *Config) checkPaths() []Problem {
 	}
 	for i, p := range c.Dataset.Decontaminate {
 		check(fmt.Sprintf("dataset.decontaminate[%d]", i), p)
+	}
+	if _, hub, _ := tokenizer.ParseHub(c.Dataset.Tokenizer); !hub {
+		check("dataset.tokenizer", c.Dataset.Tokenizer)
 	}
 	return ps
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +154,22 @@ func TestNotesOnShardedPublish(t *testing.T) {
 		}
 		if n := cfg.Notes(); len(n) != c.notes || (c.notes > 0 && !strings.Contains(n[0], "kforge merge -c")) {
 			t.Errorf("%q: notes %q", c.extra, n)
+		}
+	}
+}
+
+func TestTokenizerValue(t *testing.T) {
+	base := "name: t\nsources: {repos: [{url: /r}]}\nmodel: {model: m}\n"
+	for _, c := range []struct{ tok, want string }{
+		{"hf://Qwen/Qwen3-8B@main/tokenizer.json", ""},
+		{"hf://Qwen/Qwen3-8B/tokenizer.json", "c.yaml:4: dataset.tokenizer: \"hf://Qwen/Qwen3-8B/tokenizer.json\": no @REVISION"},
+		{"/nonexistent/tokenizer.json", "dataset.tokenizer: /nonexistent/tokenizer.json does not exist"},
+	} {
+		f := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(f, []byte(base+"dataset: {tokenizer: \""+c.tok+"\"}\n"), 0o644)
+		_, err := Load(f)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: got %v, want %q", c.tok, err, c.want)
 		}
 	}
 }

@@ -13,7 +13,7 @@ type Config struct {
 	MaxShardMB       int          `yaml:"max_shard_mb" default:"450" min:"1" max:"4096" doc:"Largest Parquet shard, in MB."`
 	PrettyName       string       `yaml:"pretty_name" default:"kforge kernel optimisation dataset" doc:"Dataset card title."`
 	License          string       `yaml:"license" doc:"License of the release (Hub license id); empty: taken from the sources' licenses (one id when they all agree, else other with each source's license listed)."`
-	Tokenizer        string       `yaml:"tokenizer" doc:"Local path of the tokenizer.json of the model that wrote the data (byte-level BPE: Qwen, Llama 3); the card's token statistics and recommended lengths use it. Empty: tokens are estimated as UTF-8 bytes / 4, and the card says so."`
+	Tokenizer        string       `yaml:"tokenizer" doc:"The tokenizer.json of the model that wrote the data (byte-level BPE: Qwen, Llama 3): a local path, or a file of its Hub model repository as hf://ORG/NAME@REVISION/tokenizer.json (downloaded once into the cache); the card's token statistics and recommended lengths use it. Empty: tokens are estimated as UTF-8 bytes / 4, and the card says so."`
 	Verl             bool         `yaml:"verl" doc:"Add verl's columns to rl: data_source, ability, reward_model {style, ground_truth}, extra_info."`
 }
 

@@ -102,8 +102,12 @@ type modelJSON struct {
 // gpt2Split is the ByteLevel pre-tokenizer's own pattern (use_regex).
 const gpt2Split = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 
-// Load reads a tokenizer.json.
-func Load(path string) (*BPE, error) {
+// Load reads a tokenizer.json; its name (in the card) is path.
+func Load(path string) (*BPE, error) { return LoadAs(path, path) }
+
+// LoadAs reads the tokenizer.json at path and names it name: for a file
+// downloaded into a cache, the hf:// address it came from.
+func LoadAs(path, name string) (*BPE, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -112,8 +116,50 @@ func Load(path string) (*BPE, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
-	t.name = path
+	t.name = name
 	return t, nil
+}
+
+// HubFile is a file of a model repository on the Hugging Face Hub, written
+// as huggingface_hub's file system writes it: hf://ORG/NAME@REVISION/PATH.
+type HubFile struct{ Repo, Revision, Path string }
+
+func (h HubFile) String() string { return "hf://" + h.Repo + "@" + h.Revision + "/" + h.Path }
+
+// ParseHub reads a dataset.tokenizer value. ok is false for a local path
+// (anything not starting with hf://); a hf:// value must name a model
+// repository, a revision (pinned, so a rebuild counts with the same
+// tokenizer) and the file, e.g. hf://Qwen/Qwen3-8B@main/tokenizer.json.
+func ParseHub(s string) (h HubFile, ok bool, err error) {
+	rest, ok := strings.CutPrefix(s, "hf://")
+	if !ok {
+		return HubFile{}, false, nil
+	}
+	bad := func(why string) (HubFile, bool, error) {
+		return HubFile{}, true, fmt.Errorf("%q: %s; want hf://ORG/NAME@REVISION/PATH (a model repository)", s, why)
+	}
+	repo, after, found := strings.Cut(rest, "@")
+	if !found {
+		return bad("no @REVISION")
+	}
+	rev, file, found := strings.Cut(after, "/")
+	org, name, _ := strings.Cut(repo, "/")
+	switch {
+	case strings.HasPrefix(repo, "datasets/") || strings.HasPrefix(repo, "spaces/"):
+		return bad("not a model repository")
+	case org == "" || name == "" || strings.Contains(name, "/"):
+		return bad("repository is not ORG/NAME")
+	case rev == "":
+		return bad("empty revision")
+	case !found || file == "" || strings.HasSuffix(file, "/"):
+		return bad("no file path")
+	}
+	for _, seg := range strings.Split(file, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return bad("the file path must stay inside the repository")
+		}
+	}
+	return HubFile{Repo: repo, Revision: rev, Path: file}, true, nil
 }
 
 func parse(raw []byte) (*BPE, error) {

@@ -93,3 +93,29 @@ func TestEstimate(t *testing.T) {
 		t.Errorf("estimate = %d, want 2", n)
 	}
 }
+
+func TestParseHub(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		want    HubFile
+		ok, err bool
+	}{
+		{"testdata/bytebpe.json", HubFile{}, false, false},
+		{"hf://Qwen/Qwen3-8B@main/tokenizer.json", HubFile{"Qwen/Qwen3-8B", "main", "tokenizer.json"}, true, false},
+		{"hf://meta-llama/Llama-3.1-8B@0e9e39f249a16976918f6564b8830bc894c89659/original/tokenizer.json",
+			HubFile{"meta-llama/Llama-3.1-8B", "0e9e39f249a16976918f6564b8830bc894c89659", "original/tokenizer.json"}, true, false},
+		{"hf://Qwen/Qwen3-8B/tokenizer.json", HubFile{}, true, true}, // no revision
+		{"hf://Qwen/Qwen3-8B@main", HubFile{}, true, true},           // no file
+		{"hf://Qwen@main/tokenizer.json", HubFile{}, true, true},     // not ORG/NAME
+		{"hf://datasets/org/x@main/tokenizer.json", HubFile{}, true, true},
+		{"hf://Qwen/Qwen3-8B@main/../x.json", HubFile{}, true, true},
+	} {
+		h, ok, err := ParseHub(c.in)
+		if ok != c.ok || (err != nil) != c.err || h != c.want {
+			t.Errorf("ParseHub(%q) = %+v, %v, %v", c.in, h, ok, err)
+		}
+		if err == nil && ok && h.String() != c.in {
+			t.Errorf("String() = %q, want %q", h.String(), c.in)
+		}
+	}
+}

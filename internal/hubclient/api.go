@@ -85,10 +85,16 @@ const (
 // Head returns whether the repository and the branch exist, and the commit
 // the branch points at.
 func (c *Client) Head(ctx context.Context, repo, rev string) (RepoState, string, error) {
+	return c.head(ctx, "datasets", repo, rev)
+}
+
+// head is Head for a repository of kind "datasets" or "models".
+func (c *Client) head(ctx context.Context, kind, repo, rev string) (RepoState, string, error) {
 	var out struct {
 		SHA string `json:"sha"`
 	}
-	_, err := c.doJSON(ctx, "revision", http.MethodGet, c.dsAPI(repo, "/revision/"+revEscape(rev)), nil, &out)
+	u := c.apiURL("/api/" + kind + "/" + repoPath(repo) + "/revision/" + revEscape(rev))
+	_, err := c.doJSON(ctx, "revision", http.MethodGet, u, nil, &out)
 	var he *Error
 	if errors.As(err, &he) {
 		switch {
@@ -173,7 +179,11 @@ type TreeEntry struct {
 
 // Tree lists every file at rev, following the Link header's pages.
 func (c *Client) Tree(ctx context.Context, repo, rev string) ([]TreeEntry, error) {
-	u := c.dsAPI(repo, "/tree/"+revEscape(rev)) + "?recursive=true&expand=false"
+	return c.tree(ctx, c.dsAPI(repo, "/tree/"+revEscape(rev))+"?recursive=true&expand=false")
+}
+
+// tree lists the entries at u, following the Link header's pages.
+func (c *Client) tree(ctx context.Context, u string) ([]TreeEntry, error) {
 	var all []TreeEntry
 	for pages := 0; u != ""; pages++ {
 		if pages > 10000 {

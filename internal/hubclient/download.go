@@ -75,7 +75,7 @@ func (c *Client) Download(ctx context.Context, repo, revision, cacheDir string) 
 			paths = append(paths, dst)
 			continue
 		}
-		if err := c.fetchFile(ctx, repo, sha, e.Path, dst, size, want); err != nil {
+		if err := c.fetchFile(ctx, "/datasets/"+repoPath(repo), sha, e.Path, dst, size, want); err != nil {
 			return nil, fmt.Errorf("download %s@%s: %w", repo, revision, err)
 		}
 		paths = append(paths, dst)
@@ -86,11 +86,12 @@ func (c *Client) Download(ctx context.Context, repo, revision, cacheDir string) 
 	return paths, nil
 }
 
-// fetchFile downloads one file via the resolve URL (which may redirect to
-// a CDN; Go's client drops the token on a cross-host redirect) and writes it
+// fetchFile downloads one file via the resolve URL under prefix
+// ("/datasets/ORG/NAME", or "/ORG/NAME" for a model), which may redirect to
+// a CDN (Go's client drops the token on a cross-host redirect), and writes it
 // atomically after checking its size and, for LFS files, its sha256.
-func (c *Client) fetchFile(ctx context.Context, repo, sha, p, dst string, size int64, sha256hex string) error {
-	u := c.apiURL("/datasets/" + repoPath(repo) + "/resolve/" + revEscape(sha) + "/" + pathEscape(p))
+func (c *Client) fetchFile(ctx context.Context, prefix, sha, p, dst string, size int64, sha256hex string) error {
+	u := c.apiURL(prefix + "/resolve/" + revEscape(sha) + "/" + pathEscape(p))
 	return pipeline.WriteAtomic(dst, 0o644, func(f *os.File) error {
 		_, err := c.do(ctx, request{op: "download " + p, method: http.MethodGet, url: u, retry: true,
 			sink: func(hr *http.Response) error {
@@ -115,4 +116,60 @@ func (c *Client) fetchFile(ctx context.Context, repo, sha, p, dst string, size i
 			}})
 		return err
 	})
+}
+
+// ModelFile fetches one file of model repository repo (e.g. a model's
+// tokenizer.json) at revision into cacheDir/models/ORG/NAME/<commit>/, once,
+// and returns its local path. A branch or tag is resolved to its commit
+// first, so the cache is keyed by what was read; the file's size (and, for
+// an LFS file, its sha256) is checked before it is kept.
+func (c *Client) ModelFile(ctx context.Context, repo, revision, file, cacheDir string) (local string, err error) {
+	defer func() { err = c.tok.redactErr(err) }()
+	if _, _, err := SplitRepo(repo); err != nil {
+		return "", err
+	}
+	clean := path.Clean(file)
+	if clean != file || clean == "." || strings.HasPrefix(clean, "../") || path.IsAbs(clean) {
+		return "", fmt.Errorf("model file %q: want a relative path inside the repository", file)
+	}
+	if revision == "" {
+		revision = "main"
+	}
+	sha := strings.ToLower(revision)
+	if !oidRe.MatchString(revision) {
+		st, head, err := c.head(ctx, "models", repo, revision)
+		if err != nil {
+			return "", fmt.Errorf("download %s@%s: %w", repo, revision, err)
+		}
+		if st != RepoReady {
+			return "", fmt.Errorf("download %s@%s: model repository or revision not found (or no access)", repo, revision)
+		}
+		sha = head
+	}
+	dst := filepath.Join(cacheDir, "models", filepath.FromSlash(repo), sha, filepath.FromSlash(clean))
+	u := c.apiURL("/api/models/" + repoPath(repo) + "/tree/" + revEscape(sha))
+	if dir := path.Dir(clean); dir != "." {
+		u += "/" + pathEscape(dir)
+	}
+	entries, err := c.tree(ctx, u+"?recursive=false&expand=false")
+	if err != nil {
+		return "", fmt.Errorf("download %s@%s: %w", repo, revision, err)
+	}
+	for _, e := range entries {
+		if e.Type != "file" || e.Path != clean {
+			continue
+		}
+		size, want := e.Size, ""
+		if e.LFS != nil {
+			size, want = e.LFS.Size, e.LFS.OID
+		}
+		if st, err := os.Stat(dst); err == nil && st.Size() == size {
+			return dst, nil
+		}
+		if err := c.fetchFile(ctx, "/"+repoPath(repo), sha, clean, dst, size, want); err != nil {
+			return "", fmt.Errorf("download %s@%s: %w", repo, revision, err)
+		}
+		return dst, nil
+	}
+	return "", fmt.Errorf("download %s@%s: no file %s", repo, revision, clean)
 }
