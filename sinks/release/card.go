@@ -521,7 +521,7 @@ func (b *builder) manifest(card, png []byte) ([]byte, error) {
 	}
 	m := map[string]any{"lineage": b.opt.Lineage, "release": r}
 	if b.opt.Lineage == nil {
-		m["lineage"] = map[string]any{}
+		m["lineage"] = struct{}{}
 	}
 	out, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

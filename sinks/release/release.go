@@ -25,6 +25,7 @@ import (
 	"kforge/filters/decontam"
 	"kforge/filters/dedup"
 	"kforge/pipeline"
+	"kforge/shards"
 	pq "kforge/sinks/parquet"
 	"kforge/sources/replay"
 
@@ -37,7 +38,7 @@ type Options struct {
 	Out     string   // release directory (README.md, manifest.json, data/…)
 	Dataset datasets.Config
 	// Lineage is written into manifest.json as is (sources, model, config, …).
-	Lineage map[string]any
+	Lineage *shards.Lineage
 	Cache   pipeline.Cache // for replay downloads
 	Stats   *pipeline.Stats
 	Log     *slog.Logger
@@ -261,7 +262,7 @@ type replayRow struct {
 // verdicts), in task-id order over every shard: the order rows are written
 // in then depends on the tasks alone, not on how a build was sharded.
 func (b *builder) eachTask(ctx context.Context, fn func(d *datasets.ShardData) error) error {
-	err := datasets.MergeShards(b.shards, func(d *datasets.ShardData) error {
+	err := shards.Merge(b.shards, func(d *datasets.ShardData) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -389,7 +390,7 @@ func (b *builder) pass1(ctx context.Context) error {
 // readStats merges a shard's stats.json into the funnel; a missing or bad
 // file only costs the funnel its counts.
 func (b *builder) readStats(dir string) {
-	raw, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
+	raw, err := os.ReadFile(filepath.Join(dir, shards.StatsFile))
 	if err != nil {
 		return
 	}
@@ -405,7 +406,7 @@ func (b *builder) readStats(dir string) {
 func (b *builder) decide(ctx context.Context) error {
 	for _, dir := range b.shards {
 		b.readStats(dir)
-		fs, err := datasets.ReadFailures(dir)
+		fs, err := shards.ReadFailures(dir)
 		if err != nil {
 			return fmt.Errorf("release: %w", err)
 		}

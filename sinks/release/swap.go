@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"kforge/pipeline"
 )
 
 // ErrCanceled is what Build's error matches when its context was canceled
@@ -79,18 +81,11 @@ func RemoveLeftovers(final string) error {
 		if err != nil {
 			return nil // unreadable parts are the new release's to replace
 		}
-		if !d.IsDir() && IsTempName(d.Name()) {
+		if !d.IsDir() && pipeline.IsTempName(d.Name()) {
 			return os.Remove(p)
 		}
 		return nil
 	})
-}
-
-// IsTempName reports whether a file name is one of kforge's temporary files
-// (pipeline.WriteAtomic's ".NAME.tmp-*", the Parquet writer's
-// ".SPLIT.tmp-*"): hidden, with ".tmp-" in it.
-func IsTempName(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
 }
 
 // swapIn puts the whole release tmp in place of final: one atomic exchange
