@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"kforge/configs"
 	"kforge/datasets"
@@ -13,6 +14,7 @@ import (
 	"kforge/shards"
 	"kforge/sinks/hub"
 	"kforge/sinks/release"
+	"kforge/sources/replay"
 )
 
 // releaseInput is what a release is made from: complete shards and, when
@@ -54,15 +56,16 @@ func makeRelease(ctx context.Context, e *env, log *slog.Logger, in releaseInput)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cache: %w", err)
 	}
-	opt := release.Options{
-		Shards: set.Dirs, Out: in.out, Dataset: ds, Lineage: lin, Cache: cache, Stats: set.Stats, Log: log, Repo: in.repo,
-	}
+	rd := replay.Reader{Options: replay.Options{CacheDir: filepath.Join(cache.Dir(), "replay")}}
 	if len(ds.Replay.Sources) > 0 {
 		c, err := hub.NewClient(hub.ClientOptions{Getenv: e.getenv, Log: log, UserAgent: "kforge/" + versionString(), Anonymous: true})
 		if err != nil {
 			return nil, nil, err
 		}
-		opt.Hub = c
+		rd.Hub = c
+	}
+	opt := release.Options{
+		Shards: set.Dirs, Out: in.out, Dataset: ds, Lineage: lin, Replay: rd, Stats: set.Stats, Log: log, Repo: in.repo,
 	}
 	prog := e.startProgress("writing the release", 0)
 	sum, err := release.Build(ctx, opt)

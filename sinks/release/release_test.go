@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"kforge/assemble"
 	"kforge/internal/parquetrows"
 	"kforge/pipeline"
+	"kforge/sources/replay"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +134,7 @@ func TestBuildRelease(t *testing.T) {
 	dirs, eval, fd := fixture(t)
 	out := t.TempDir()
 	ds := config(t, eval, 0.2)
-	sum, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: out, Dataset: ds,
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds,
 		Lineage: &shards.Lineage{Model: &shards.ModelRef{Model: "test-coder:7b"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +406,7 @@ func TestReplayInEveryShard(t *testing.T) {
 	out := t.TempDir()
 	ds := config(t, eval, 0.3)
 	ds.HeldOutOps, ds.HeldOutFraction = nil, 0
-	sum, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: out, Dataset: ds,
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds,
 		MaxShardBytes: 8000, RowGroupBytes: 2000}) // sft rows hold each message twice (messages, prompt/completion)
 	if err != nil {
 		t.Fatal(err)
@@ -450,10 +452,10 @@ func TestReplayIsDecontaminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := config(t, eval, 0.9) // a quota above the source: every eligible row is sampled
-	ds.Replay.Mode = datasets.ReplayRows
+	ds.Replay.Mode = assemble.ReplayRows
 	ds.Replay.Sources = []datasets.ReplaySource{{Path: path, Split: "train", Weight: 1}}
 	out := t.TempDir()
-	sum, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: out, Dataset: ds})
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +490,7 @@ func TestExportsAreByteIdentical(t *testing.T) {
 		if i == 1 {
 			slices.Reverse(sh)
 		}
-		if _, err := release.Build(context.Background(), release.Options{Shards: sh, Out: out, Dataset: ds}); err != nil {
+		if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: sh, Out: out, Dataset: ds}); err != nil {
 			t.Fatal(err)
 		}
 		outs = append(outs, out)
@@ -505,7 +507,7 @@ func TestExportsAreByteIdentical(t *testing.T) {
 	// A third export into the first directory with another config replaces
 	// its data files and leaves no stale ones behind.
 	ds.Formats = []string{"sft"}
-	if _, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: outs[0], Dataset: ds}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: outs[0], Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
 	for p := range listFiles(t, outs[0]) {
@@ -551,20 +553,20 @@ func TestBuildErrors(t *testing.T) {
 		opt  release.Options
 		want string
 	}{
-		{"no shards", release.Options{Out: t.TempDir(), Dataset: ds}, "no shards"},
-		{"incomplete shard", release.Options{Shards: []string{filepath.Join(filepath.Dir(dirs[0]), "00002-of-00003")}, Out: t.TempDir(), Dataset: ds}, "not complete"},
-		{"missing eval set", release.Options{Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
+		{"no shards", release.Options{Replay: replay.Reader{}, Out: t.TempDir(), Dataset: ds}, "no shards"},
+		{"incomplete shard", release.Options{Replay: replay.Reader{}, Shards: []string{filepath.Join(filepath.Dir(dirs[0]), "00002-of-00003")}, Out: t.TempDir(), Dataset: ds}, "not complete"},
+		{"missing eval set", release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
 			d := ds
 			d.Decontaminate = []string{"/nonexistent/eval.jsonl"}
 			return d
 		}()}, "decontamination set"},
-		{"bad replay source", release.Options{Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
+		{"bad replay source", release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
 			d := ds
 			d.Replay.Fraction = 0.1
 			d.Replay.Sources = []datasets.ReplaySource{{Hub: "org/general", Revision: "abc", Weight: 1}}
 			return d
 		}()}, "no Hub client"},
-		{"unknown format", release.Options{Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
+		{"unknown format", release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
 			d := ds
 			d.Formats = []string{"sft", "dpo"}
 			return d
@@ -609,7 +611,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	dirs, eval, _ := fixture(t)
 	ds := config(t, eval, 0.05)
 	clean := filepath.Join(t.TempDir(), "release")
-	if _, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: clean, Dataset: ds}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: clean, Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
 	want := listFiles(t, clean)
@@ -618,7 +620,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	out := filepath.Join(root, "release")
 	ds1 := ds
 	ds1.Formats = []string{"sft"} // an older, different release in place
-	if _, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: out, Dataset: ds1}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds1}); err != nil {
 		t.Fatal(err)
 	}
 	old := listFiles(t, out)
@@ -626,7 +628,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	// Canceled once the new release is whole, just before the swap.
 	ctx, cancel := context.WithCancel(context.Background())
 	release.SetTestHookBeforeSwap(t, func(string) { cancel() })
-	_, err := release.Build(ctx, release.Options{Shards: dirs, Out: out, Dataset: ds})
+	_, err := release.Build(ctx, release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds})
 	if !errors.Is(err, release.ErrCanceled) || err.Error() != "release: canceled (context canceled)" {
 		t.Fatalf("canceled build: %v", err)
 	}
@@ -644,7 +646,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	}
 	writeTestFile(t, filepath.Join(killed, "data", "sft", ".train.tmp-9"), "half")
 	writeTestFile(t, filepath.Join(out, "data", "sft", ".train.tmp-7"), "half")
-	if _, err := release.Build(context.Background(), release.Options{Shards: dirs, Out: out, Dataset: ds}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
 	if left := tempLeftovers(root); len(left) > 0 {

@@ -37,12 +37,6 @@ func tempPrefix(final string) string { return "." + filepath.Base(final) + ".tmp
 // oldPrefix names an old release moved aside during a swap.
 func oldPrefix(final string) string { return "." + filepath.Base(final) + ".old-" }
 
-// replayCacheDir is where Hub replay downloads go when no directory cache
-// is given: beside the release, which is replaced as a whole.
-func replayCacheDir(final string) string {
-	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".cache", "replay")
-}
-
 // RemoveLeftovers removes what killed runs left of the release at final:
 // temporary directories beside it, an old release moved aside (restored
 // first when the release itself is missing: the swap was killed between its
