@@ -7,19 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-)
-
-// Shard file names. A shard directory holds the outcome of one part of a
-// build; DoneFile is written last, atomically, so its presence means the
-// shard is complete.
-const (
-	TasksFile    = "tasks.jsonl"
-	VariantsFile = "variants.jsonl"
-	VerdictsFile = "verdicts.jsonl"
-	StatsFile    = "stats.json"
-	DoneFile     = "DONE"
 )
 
 // ShardData is everything a shard produced.
@@ -38,6 +26,27 @@ func (d *ShardData) Sort() {
 	})
 	slices.SortFunc(d.Verdicts, func(a, b Verdict) int {
 		return cmp.Or(cmp.Compare(a.TaskID, b.TaskID), cmp.Compare(a.VariantID, b.VariantID))
+	})
+}
+
+// Failure is one failed item of a build.
+type Failure struct {
+	Stage  string `json:"stage"`            // mine, generate, prepare, measure
+	Source string `json:"source,omitempty"` // the repository, for a source that could not be read
+	TaskID string `json:"task_id,omitempty"`
+	Round  int    `json:"round"`
+	Sample int    `json:"sample"`
+	Error  string `json:"error"`
+	// Allowed marks a source the recipe let the build go on without
+	// (sources.allow_partial): named, but not counted as a failed item.
+	Allowed bool `json:"allowed,omitempty"`
+}
+
+// SortFailures puts failures in their canonical order.
+func SortFailures(xs []Failure) {
+	slices.SortFunc(xs, func(a, b Failure) int {
+		return cmp.Or(cmp.Compare(a.Stage, b.Stage), cmp.Compare(a.Source, b.Source), cmp.Compare(a.TaskID, b.TaskID),
+			cmp.Compare(a.Round, b.Round), cmp.Compare(a.Sample, b.Sample), cmp.Compare(a.Error, b.Error))
 	})
 }
 
@@ -81,24 +90,4 @@ func ReadJSONL[T any](path string) ([]T, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
-}
-
-// ReadShard reads a complete shard directory. A shard without its DONE marker
-// is refused: its files may be from a run that did not finish.
-func ReadShard(dir string) (*ShardData, error) {
-	if _, err := os.Stat(filepath.Join(dir, DoneFile)); err != nil {
-		return nil, fmt.Errorf("shard %s is not complete (no %s marker)", dir, DoneFile)
-	}
-	var d ShardData
-	var err error
-	if d.Tasks, err = ReadJSONL[Task](filepath.Join(dir, TasksFile)); err != nil {
-		return nil, err
-	}
-	if d.Variants, err = ReadJSONL[Variant](filepath.Join(dir, VariantsFile)); err != nil {
-		return nil, err
-	}
-	if d.Verdicts, err = ReadJSONL[Verdict](filepath.Join(dir, VerdictsFile)); err != nil {
-		return nil, err
-	}
-	return &d, nil
 }

@@ -144,3 +144,10 @@ func SweepTemp(root string, maxAge time.Duration) int {
 	})
 	return n
 }
+
+// IsTempName reports whether a file name is one of kforge's temporary files
+// (WriteAtomic's ".NAME.tmp-*", the Parquet writer's ".SPLIT.tmp-*", a
+// release's ".DIR.tmp-*"): hidden, with ".tmp-" in it.
+func IsTempName(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tmpMarker)
+}

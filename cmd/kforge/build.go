@@ -2,32 +2,24 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"time"
 
 	"kforge/configs"
 	"kforge/datasets"
 	"kforge/filters/verify"
 	"kforge/pipeline"
+	"kforge/shards"
 	"kforge/sinks/hub"
 	"kforge/sinks/release"
 	"kforge/sources/model"
 	"kforge/sources/repos"
 )
-
-// LineageFile is written into each shard directory: what the shard was built
-// from (sources and commits, model and digest, toolchain, device, config), for
-// the release manifest.
-const LineageFile = "lineage.json"
 
 func cmdBuild(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
@@ -108,21 +100,15 @@ func (b *builder) shardDir() string {
 func (b *builder) run(ctx context.Context) (int, error) {
 	cfg := b.cfg
 	dir := b.shardDir()
-	if err := removeTempFiles(dir); err != nil {
+	if err := shards.RemoveTemp(dir); err != nil {
 		return exitFailed, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err == nil {
+	if shards.Complete(dir) {
 		// Its recorded stats still decide the exit code and whether to publish.
-		stats := pipeline.NewStats()
-		raw, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
+		stats, err := shards.ReadStats(dir)
 		if err != nil {
-			return exitFailed, fmt.Errorf("complete shard without stats: %w", err)
+			return exitFailed, err
 		}
-		var snap pipeline.Snapshot
-		if err := json.Unmarshal(raw, &snap); err != nil {
-			return exitFailed, fmt.Errorf("%s: %w", filepath.Join(dir, datasets.StatsFile), err)
-		}
-		stats.Merge(snap)
 		if stats.Failed() == 0 {
 			b.log.Info("shard already complete; nothing to do", "dir", dir)
 			return b.finish(ctx, stats)
@@ -208,9 +194,10 @@ func (b *builder) run(ctx context.Context) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
-	if err := b.writeShard(dir, data, stats, lin); err != nil {
+	if err := shards.Write(dir, shards.Output{Shard: b.shard, Data: data, Stats: stats.Snapshot(), Lineage: lin, Failures: b.failures}); err != nil {
 		return exitFailed, err
 	}
+	b.log.Info("shard written", "dir", dir, "tasks", len(data.Tasks), "variants", len(data.Variants), "verdicts", len(data.Verdicts))
 	return b.finish(ctx, stats)
 }
 
@@ -225,7 +212,7 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 	}
 	failed := stats.Failed()
 	var unread []string
-	fails, err := datasets.ReadFailures(b.shardDir())
+	fails, err := shards.ReadFailures(b.shardDir())
 	if err != nil {
 		return exitFailed, err
 	}
@@ -249,21 +236,10 @@ func (b *builder) finish(ctx context.Context, stats *pipeline.Stats) (int, error
 		b.log.Info("sharded build: run 'kforge merge' once every shard is done")
 		return exitCode(failed), nil
 	}
-	lin, _ := readLineage(b.shardDir())
-	cache, err := pipeline.OpenDirCache(b.cfg.CacheDir) // replay downloads live there
-	if err != nil {
-		return exitFailed, err
-	}
-	sum, err := writeRelease(ctx, b.e, b.log, release.Options{
-		Cache:   cache,
-		Shards:  []string{b.shardDir()},
-		Out:     filepath.Join(b.cfg.Out, "release"),
-		Dataset: b.cfg.Dataset,
-		Lineage: lin,
-		Stats:   stats,
-		Log:     b.log,
-		Repo:    publishRepo(b.cfg),
-	})
+	// The same release path as export and merge (replay downloads live in
+	// the cache).
+	sum, _, err := makeRelease(ctx, b.e, b.log, releaseInput{shards: []string{b.shardDir()}, cfg: b.cfg,
+		out: filepath.Join(b.cfg.Out, "release"), cacheDir: b.cfg.CacheDir, repo: publishRepo(b.cfg)})
 	if errors.Is(err, release.ErrCanceled) {
 		return exitFailed, errors.New("release: canceled; the shard is complete and any earlier release is untouched: rerun the same command to write it")
 	}
@@ -521,34 +497,9 @@ func usableTask(t *datasets.Task) error {
 	return nil
 }
 
-// writeShard writes the shard's files in canonical order, each atomically,
-// and the DONE marker last: a shard with DONE is complete.
-func (b *builder) writeShard(dir string, data *datasets.ShardData, stats *pipeline.Stats, lineage map[string]any) error {
-	data.Sort()
-	files := []struct {
-		name  string
-		write func(*os.File) error
-	}{
-		{datasets.TasksFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Tasks) }},
-		{datasets.VariantsFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Variants) }},
-		{datasets.VerdictsFile, func(f *os.File) error { return datasets.WriteJSONL(f, data.Verdicts) }},
-		{LineageFile, func(f *os.File) error { return writeJSON(f, lineage) }},
-		{datasets.StatsFile, func(f *os.File) error { return writeJSON(f, stats.Snapshot()) }},
-		{datasets.FailuresFile, func(f *os.File) error { datasets.SortFailures(b.failures); return datasets.WriteJSONL(f, b.failures) }},
-		{datasets.DoneFile, func(f *os.File) error { _, err := f.WriteString(b.shard.String() + "\n"); return err }},
-	}
-	for _, f := range files {
-		if err := pipeline.WriteAtomic(filepath.Join(dir, f.name), 0o644, f.write); err != nil {
-			return err
-		}
-	}
-	b.log.Info("shard written", "dir", dir, "tasks", len(data.Tasks), "variants", len(data.Variants), "verdicts", len(data.Verdicts))
-	return nil
-}
-
 // lineage is what the shard was built from. Deterministic: no timestamps,
 // no host names, so identical inputs give identical releases.
-func (b *builder) lineage(mined *repos.Result, gen *model.Generator, ver *verify.Verifier) map[string]any {
+func (b *builder) lineage(mined *repos.Result, gen *model.Generator, ver *verify.Verifier) *shards.Lineage {
 	m := b.cfg.Model
 	prompts := map[string]string{}
 	for _, kind := range []string{datasets.KindCKExample, datasets.KindCKTile, datasets.KindHIPProgram} {
@@ -558,37 +509,27 @@ func (b *builder) lineage(mined *repos.Result, gen *model.Generator, ver *verify
 	}
 	// What this run happened to find in its caches, and how long it took, is
 	// not lineage: shards and reruns of the same inputs must agree.
-	sources := slices.Clone(mined.Repos)
-	for i := range sources {
-		sources[i].Cached, sources[i].Seconds = 0, 0
+	var sources []shards.SourceRef
+	for _, r := range mined.Repos {
+		sources = append(sources, shards.SourceRef{URL: r.URL, Ref: r.Ref, Commit: r.Commit, Subdir: r.Subdir, Tasks: r.Tasks,
+			Kinds: r.Kinds, Files: r.Files, Programs: r.Programs, Error: r.Error})
 	}
-	return map[string]any{
-		"build":    b.cfg.Name,
-		"sources":  sources,
-		"skipped":  mined.Skipped,
-		"model":    gen.Model(),
-		"sampling": map[string]any{"samples": m.Samples, "rounds": m.Rounds, "temperature": m.Temperature, "top_p": m.TopP, "seed": m.Seed, "num_ctx": m.NumCtx, "max_tokens": m.MaxTokens},
-		"prompts":  prompts,
-		"verify":   map[string]any{"backend": b.cfg.Verify.Backend, "device": ver.Device(), "min_speedup": b.cfg.Verify.MinSpeedup, "max_speedup": b.cfg.Verify.MaxSpeedup, "repetitions": b.cfg.Verify.Repetitions},
-		"dataset":  b.cfg.Dataset,
-		"kforge":   versionString(),
+	mi := gen.Model()
+	ds := b.cfg.Dataset
+	return &shards.Lineage{
+		Build:   b.cfg.Name,
+		Sources: sources,
+		Skipped: mined.Skipped,
+		Model: &shards.ModelRef{Provider: mi.Provider, Host: mi.Host, Model: mi.Model, Digest: mi.Digest, Family: mi.Family,
+			ParamSize: mi.ParamSize, Quantization: mi.Quantization, Parameters: mi.Parameters, Capabilities: mi.Capabilities},
+		Sampling: &shards.Sampling{Samples: m.Samples, Rounds: m.Rounds, Temperature: m.Temperature, TopP: m.TopP, Seed: m.Seed,
+			NumCtx: m.NumCtx, MaxTokens: m.MaxTokens},
+		Prompts: prompts,
+		Verify: &shards.VerifyRef{Backend: b.cfg.Verify.Backend, Device: ver.Device(), MinSpeedup: b.cfg.Verify.MinSpeedup,
+			MaxSpeedup: b.cfg.Verify.MaxSpeedup, Repetitions: b.cfg.Verify.Repetitions},
+		Dataset: &ds,
+		Kforge:  versionString(),
 	}
-}
-
-func readLineage(dir string) (map[string]any, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, LineageFile))
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	return m, json.Unmarshal(raw, &m)
-}
-
-func writeJSON(f *os.File, v any) error {
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
@@ -622,7 +563,7 @@ func (b *builder) sourceFailures(stats *pipeline.Stats, mined *repos.Result) {
 // builds it again: every finished model call, compile and measurement comes
 // from the cache, and only the failed items are tried again.
 func (b *builder) retryFailed(dir string, failed int64) error {
-	fails, err := datasets.ReadFailures(dir)
+	fails, err := shards.ReadFailures(dir)
 	if err != nil {
 		return err
 	}
@@ -638,32 +579,7 @@ func (b *builder) retryFailed(dir string, failed int64) error {
 			b.log.Info("retrying failed item", "stage", f.Stage, "task", f.TaskID, "round", f.Round, "sample", f.Sample, "err", f.Error)
 		}
 	}
-	// DONE goes first: a run killed while retrying leaves an incomplete
-	// shard, which the next run resumes.
-	if err := os.Remove(filepath.Join(dir, datasets.DoneFile)); err != nil {
-		return fmt.Errorf("reopen shard: %w", err)
-	}
-	return nil
-}
-
-// removeTempFiles removes what killed runs left in a shard directory (the
-// temporary files of atomic writes). A shard has one writer at a time.
-func removeTempFiles(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if release.IsTempName(e.Name()) {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return shards.Reopen(dir)
 }
 
 // publishRepo is the Hub repository the recipe publishes to ("" when it does

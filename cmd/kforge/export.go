@@ -11,9 +11,7 @@ import (
 	"strings"
 
 	"kforge/configs"
-	"kforge/datasets"
-	"kforge/pipeline"
-	"kforge/sinks/release"
+	"kforge/shards"
 )
 
 // cmdExport rebuilds a release from a build directory's shards: tasks,
@@ -24,7 +22,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	from := fs.String("from", "", "build directory holding shards/*/ (required)")
 	out := fs.String("out", "", "release directory to write (required)")
-	cfgPath := fs.String("c", "", "recipe whose dataset section to use (default: built-in defaults)")
+	cfgPath := fs.String("c", "", "recipe whose dataset section to use (default: the one the shards were built with, else built-in defaults)")
 	fs.StringVar(cfgPath, "config", "", "same as -c")
 	repo := fs.String("repo", "", "Hub dataset id (ORG/NAME) the card's code loads (default: the recipe's publish.repo, else a placeholder)")
 	partial := fs.Bool("partial", false, "export from the complete shards even when some lack their DONE marker")
@@ -49,53 +47,39 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 		debug.SetMemoryLimit(*memLimit << 20)
 	}
 
-	var ds datasets.Config
-	lineage := map[string]any{}
+	var cfg *configs.Config
 	cacheDir := filepath.Join(*from, "cache")
 	if *cfgPath != "" {
-		cfg, err := configs.Load(*cfgPath)
+		c, err := configs.Load(*cfgPath)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
 			return exitUsage
 		}
-		e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
-		ds = cfg.Dataset
-		if *repo == "" && cfg.Publish != nil {
-			*repo = cfg.Publish.Repo
+		e.redact.Add(e.getenv(c.Model.APIKeyEnv))
+		cfg = c
+		if *repo == "" {
+			*repo = publishRepo(cfg)
 		}
-		lineage = map[string]any{"recipe": cfg.Name, "sources": cfg.Sources, "model": cfg.Model, "verify": cfg.Verify}
 		if cfg.CacheDir != "" {
 			cacheDir = cfg.CacheDir
 		}
-	} else if err := configs.ApplyDefaults(&ds); err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
 	}
-	lineage["dataset"] = ds
 
-	complete, missing, err := release.FindShards(*from)
+	complete, missing, err := shards.Find([]string{*from})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
 		return exitFailed
 	}
 	if len(missing) > 0 && !*partial {
 		fmt.Fprintf(e.stderr, "kforge export: %d shard(s) are not complete (no %s): %s\n(rerun them, or pass --partial)\n",
-			len(missing), datasets.DoneFile, strings.Join(missing, ", "))
+			len(missing), shards.DoneFile, strings.Join(missing, ", "))
 		return exitFailed
 	}
 	if len(complete) == 0 {
 		fmt.Fprintf(e.stderr, "kforge export: no complete shard under %s\n", filepath.Join(*from, "shards"))
 		return exitFailed
 	}
-	cache, err := pipeline.OpenDirCache(cacheDir)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
-	}
-	sum, err := writeRelease(ctx, e, log, release.Options{
-		Shards: complete, Out: *out, Dataset: ds, Lineage: lineage, Cache: cache, Stats: pipeline.NewStats(), Log: log,
-		Repo: *repo,
-	})
+	sum, _, err := makeRelease(ctx, e, log, releaseInput{shards: complete, cfg: cfg, out: *out, cacheDir: cacheDir, repo: *repo})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
 		return exitFailed

@@ -31,9 +31,17 @@ func TestExport(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// With the incomplete shard gone, a re-export with a recipe is complete
-	// and byte-identical for the data (the recipe changes no dataset key).
-	os.RemoveAll(filepath.Join(build, "shards", "00002-of-00003"))
+	// With the incomplete shard finished (empty), a re-export with a recipe
+	// is complete and byte-identical for the data (the recipe changes no
+	// dataset key). A shard directory removed instead is a missing shard.
+	inc := filepath.Join(build, "shards", "00002-of-00003")
+	os.RemoveAll(inc)
+	if code, _, stderr := runCLI(t, nil, "export", "--from", build, "--out", out); code != exitFailed || !strings.Contains(stderr, "00002-of-00003") {
+		t.Fatalf("removed shard: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := releasetest.WriteShard(inc, nil, 20); err != nil {
+		t.Fatal(err)
+	}
 	recipe := filepath.Join(t.TempDir(), "r.yaml")
 	os.WriteFile(recipe, []byte("name: t\nsources:\n  repos:\n    - url: https://example.org/k.git\n      kind: hip-program\nmodel:\n  model: test-coder:7b\n"), 0o644)
 	code, _, stderr = runCLI(t, nil, "export", "--from", build, "--out", out, "-c", recipe)

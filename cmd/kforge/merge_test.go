@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"kforge/datasets"
 	"kforge/pipeline"
+	"kforge/shards"
 )
 
 // makeShard writes a shard directory of build dir; done adds its DONE marker.
@@ -22,62 +22,20 @@ func makeShard(t *testing.T, dir string, i, n int, done bool) string {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{datasets.TasksFile, datasets.VariantsFile, datasets.VerdictsFile} {
+	for _, f := range []string{shards.TasksFile, shards.VariantsFile, shards.VerdictsFile} {
 		if err := os.WriteFile(filepath.Join(d, f), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(d, datasets.StatsFile), []byte(`{"counters":{"tasks":2}}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d, shards.StatsFile), []byte(`{"counters":{"tasks":2}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if done {
-		if err := os.WriteFile(filepath.Join(d, datasets.DoneFile), nil, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(d, shards.DoneFile), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return d
-}
-
-func TestCheckShards(t *testing.T) {
-	b := t.TempDir()
-	s0 := makeShard(t, b, 0, 4, true)
-	s1 := makeShard(t, b, 1, 4, true)
-	s2 := makeShard(t, b, 2, 4, false) // died before DONE
-	s3 := makeShard(t, b, 3, 4, true)
-	other := makeShard(t, b, 0, 2, true)
-	plain := filepath.Join(b, "plain")
-	os.MkdirAll(plain, 0o755)
-	os.WriteFile(filepath.Join(plain, datasets.DoneFile), nil, 0o644)
-	absent := func(i int) string { return filepath.Join(b, "shards", pipeline.Shard{I: i, N: 4}.Name()) }
-
-	for _, tc := range []struct {
-		name              string
-		dirs              []string
-		complete, missing []string
-		err               string
-	}{
-		{"all done", []string{s3, s0, s1}, []string{s3, s0, s1}, []string{absent(2)}, ""},
-		{"unfinished and absent", []string{s0, s2}, []string{s0}, []string{absent(1), s2, absent(3)}, ""},
-		{"mixed counts", []string{s0, other}, nil, nil, "different counts"},
-		{"twice", []string{s0, s0}, nil, nil, "given twice"},
-		{"unnamed counts by DONE", []string{plain}, []string{plain}, nil, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, m, err := checkShards(tc.dirs)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(c, tc.complete) || !slices.Equal(m, tc.missing) {
-				t.Fatalf("complete %q missing %q\nwant complete %q missing %q", c, m, tc.complete, tc.missing)
-			}
-		})
-	}
 }
 
 func TestMergeRefusesMissingShards(t *testing.T) {
@@ -151,7 +109,7 @@ func TestMergeCallsRelease(t *testing.T) {
 
 func writeLineage(t *testing.T, dir, body string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, LineageFile), []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, shards.LineageFile), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -163,11 +121,11 @@ func TestShardsLineage(t *testing.T) {
 	writeLineage(t, s0, base)
 	// Same content, other key order and spacing: the same lineage.
 	writeLineage(t, s1, `{"dataset":{"HeldOutFraction":0.25,"Seed":7,"Formats":["sft"]}, "sources":[{"commit":"aaaa","url":"/r"}],"build":"x"}`)
-	lin, err := shardsLineage([]string{s0, s1})
+	lin, err := shards.Agree([]string{s0, s1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := mergeDataset(nil, lin)
+	d, err := releaseDataset(nil, lin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,15 +134,15 @@ func TestShardsLineage(t *testing.T) {
 	}
 
 	writeLineage(t, s1, `{"build":"x","sources":[{"url":"/r","commit":"bbbb"}],"dataset":{"Formats":["sft"],"Seed":7,"HeldOutFraction":0.25}}`)
-	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), "differs in sources") {
+	if _, err := shards.Agree([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), "differs in sources") {
 		t.Fatalf("shards from different commits: %v", err)
 	}
-	os.Remove(filepath.Join(s1, LineageFile))
-	if _, err := shardsLineage([]string{s0, s1}); err == nil {
+	os.Remove(filepath.Join(s1, shards.LineageFile))
+	if _, err := shards.Agree([]string{s0, s1}); err == nil {
 		t.Fatal("a shard without lineage merged with one with")
 	}
 	writeLineage(t, s1, `{"build":`)
-	if _, err := shardsLineage([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), LineageFile) {
+	if _, err := shards.Agree([]string{s0, s1}); err == nil || !strings.Contains(err.Error(), shards.LineageFile) {
 		t.Fatalf("broken lineage file: %v", err)
 	}
 }
@@ -196,17 +154,6 @@ func TestMergeRefusesMixedLineage(t *testing.T) {
 	e, _, errb := testEnv()
 	if code := run(context.Background(), e, []string{"merge", "--out", filepath.Join(b, "release"), b}); code != exitFailed || !strings.Contains(errb.String(), "lineage differs in model") {
 		t.Fatalf("exit %d: %s", code, errb)
-	}
-}
-
-func TestCollectShardsCanonicalOrder(t *testing.T) {
-	b := t.TempDir()
-	s0, s1, s2 := makeShard(t, b, 0, 3, true), makeShard(t, b, 1, 3, true), makeShard(t, b, 2, 3, true)
-	for _, args := range [][]string{{s2, s0, s1}, {b}, {s1, s2, s0}} {
-		c, m, err := collectShards(args)
-		if err != nil || len(m) != 0 || !slices.Equal(c, []string{s0, s1, s2}) {
-			t.Fatalf("collectShards(%q) = %q, %q, %v", args, c, m, err)
-		}
 	}
 }
 
@@ -230,7 +177,7 @@ func TestMergeFailureBudget(t *testing.T) {
 	s1 := makeShard(t, b, 1, 2, true)
 	// Shard 1 finished with 2 failed items out of 12.
 	st := `{"seconds":1,"counters":{"generated":10},"failures":{"generate":{"timeout":2}}}`
-	if err := os.WriteFile(filepath.Join(s1, datasets.StatsFile), []byte(st), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s1, shards.StatsFile), []byte(st), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	src, err := os.ReadFile("testdata/slurm-recipe.yaml")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -12,9 +11,9 @@ import (
 	"strings"
 
 	"kforge/configs"
-	"kforge/datasets"
 	"kforge/internal/sched"
 	"kforge/pipeline"
+	"kforge/shards"
 )
 
 const slurmUsage = `usage: kforge slurm submit -c FILE --shards N [flags]
@@ -237,25 +236,6 @@ func parseIndices(s string) ([]int, error) {
 	return idx, nil
 }
 
-// shardState reads a shard directory: whether it is DONE, and its failed
-// items then.
-func shardState(dir string) (done bool, failed int64, err error) {
-	if _, err := os.Stat(filepath.Join(dir, datasets.DoneFile)); err != nil {
-		return false, 0, nil
-	}
-	b, err := os.ReadFile(filepath.Join(dir, datasets.StatsFile))
-	if err != nil {
-		return true, 0, fmt.Errorf("complete shard without stats: %w", err)
-	}
-	var snap pipeline.Snapshot
-	if err := json.Unmarshal(b, &snap); err != nil {
-		return true, 0, fmt.Errorf("%s: %w", filepath.Join(dir, datasets.StatsFile), err)
-	}
-	st := pipeline.NewStats()
-	st.Merge(snap)
-	return true, st.Failed(), nil
-}
-
 // shardDir is the directory of shard i of the job.
 func shardDir(j sched.SlurmJob, i int) string {
 	return filepath.Join(j.Out, "shards", pipeline.Shard{I: i, N: j.Shards}.Name())
@@ -266,7 +246,7 @@ func shardDir(j sched.SlurmJob, i int) string {
 func unfinishedShards(j sched.SlurmJob) ([]int, error) {
 	var idx []int
 	for i := range j.Shards {
-		done, failed, err := shardState(shardDir(j, i))
+		done, failed, err := shards.State(shardDir(j, i))
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +262,7 @@ func unfinishedShards(j sched.SlurmJob) ([]int, error) {
 func cleanShards(j sched.SlurmJob) []int {
 	var clean []int
 	for _, i := range j.Run() {
-		if done, failed, err := shardState(shardDir(j, i)); done && err == nil && failed == 0 {
+		if done, failed, err := shards.State(shardDir(j, i)); done && err == nil && failed == 0 {
 			clean = append(clean, i)
 		}
 	}

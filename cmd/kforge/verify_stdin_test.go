@@ -9,6 +9,7 @@ import (
 
 	"kforge/datasets"
 	"kforge/internal/parquetrows"
+	"kforge/shards"
 	"kforge/sinks/release"
 	"kforge/sinks/release/releasetest"
 )
@@ -23,7 +24,7 @@ func TestVerifyTaskSpecOnStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	complete, _, err := release.FindShards(build)
+	complete, _, err := shards.Find([]string{build})
 	if err != nil {
 		t.Fatal(err)
 	}

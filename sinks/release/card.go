@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"kforge/assemble"
 	"kforge/datasets"
 	"kforge/pipeline"
 	pq "kforge/sinks/parquet"
@@ -56,7 +57,7 @@ func (b *builder) finish(ctx context.Context, files []pq.File) error {
 	})
 	b.parquet = files
 
-	png, err := histogramPNG(b.speeds)
+	png, err := histogramPNG(b.rep.Speedups)
 	if err != nil {
 		return fmt.Errorf("release: plot: %w", err)
 	}
@@ -291,7 +292,7 @@ func (b *builder) frontMatter() ([]byte, error) {
 		Tags:           []string{"code", "gpu-kernels", "hip", "rocm", "kernel-optimization", "sft", "reinforcement-learning", "synthetic"},
 		SizeCategories: sizeCategories(b.sum.Rows),
 	}
-	m.License, m.LicenseName, m.LicenseLink = releaseLicense(b.ds.License, b.rowLicenses)
+	m.License, m.LicenseName, m.LicenseLink = releaseLicense(b.ds.License, b.rep.RowLicenses)
 	for i, c := range configs {
 		cc := cardConfig{ConfigName: c, Default: i == 0}
 		info := cardInfo{ConfigName: c, Features: datasets.YAMLFeatures(b.schema(c))}
@@ -376,11 +377,11 @@ func (b *builder) card() ([]byte, error) {
 	b.tokensSection(p, configs)
 	b.usageSection(p, configs)
 	p("## Speedup distribution\n\n![speedup histogram](%s)\n\nSpeedup of the selected candidates over the reference program "+
-		"(x axis, log2 bins from 1x, four per doubling) against the number of candidates per bin (y axis); %d candidates.\n\n", PlotFile, len(b.speeds))
+		"(x axis, log2 bins from 1x, four per doubling) against the number of candidates per bin (y axis); %d candidates.\n\n", PlotFile, len(b.rep.Speedups))
 	for _, t := range []struct {
 		title string
-		rows  []GroupRow
-	}{{"Per op", rows(b.lin.tables.byOp)}, {"Per architecture", rows(b.lin.tables.byArch)}} {
+		rows  []assemble.GroupRow
+	}{{"Per op", b.rep.ByOp}, {"Per architecture", b.rep.ByArch}} {
 		p("## %s\n\n| key | tasks | rows | train rows | median speedup | max speedup |\n|---|---:|---:|---:|---:|---:|\n", t.title)
 		for _, r := range t.rows {
 			p("| %s | %d | %d | %d | %.3f | %.3f |\n", md(r.Key), r.Tasks, r.Rows, r.TrainRows, r.MedianSpeedup, r.MaxSpeedup)
@@ -402,15 +403,15 @@ func (b *builder) card() ([]byte, error) {
 		p("\n")
 	}
 	p("## Sources\n\n| repository | commit | license | tasks |\n|---|---|---|---:|\n")
-	for _, s := range b.lin.sourceList() {
+	for _, s := range b.plan.Inputs.Sources() {
 		p("| %s | %s | %s | %d |\n", md(s.Value.Repo), md(s.Value.Commit), md(s.Value.License), s.Count)
 	}
 	p("\n## Models\n\n| provider | model | digest | variants |\n|---|---|---|---:|\n")
-	for _, m := range b.lin.modelList() {
+	for _, m := range b.plan.Inputs.Models() {
 		p("| %s | %s | %s | %d |\n", md(m.Value.Provider), md(m.Value.Model), md(m.Value.Digest), m.Count)
 	}
 	p("\n## Devices\n\n| backend | device | arch | toolchain | verdicts |\n|---|---|---|---|---:|\n")
-	for _, d := range b.lin.deviceList() {
+	for _, d := range b.plan.Inputs.Devices() {
 		p("| %s | %s | %s | %s | %d |\n", md(d.Value.Backend), md(d.Value.Name), md(d.Value.Arch), md(d.Value.Toolchain), d.Count)
 	}
 	p("\nFull lineage (sources and commits, model digests, prompt versions, toolchains, devices, config) is in `%s`.\n", ManifestFile)
@@ -471,26 +472,26 @@ type fileRef struct {
 }
 
 type manifestRelease struct {
-	Data           []pq.File                   `json:"data"`
-	Files          []fileRef                   `json:"files"`
-	Rows           map[string]int64            `json:"rows"`
-	Splits         map[string]int              `json:"tasks_per_split"`
-	Filtered       Filtered                    `json:"filtered"`
-	Replay         ReplayReport                `json:"replay"`
-	Funnel         []pipeline.FunnelStep       `json:"funnel"`
-	Rejections     map[string]map[string]int64 `json:"rejections,omitempty"`
-	Tasks          int                         `json:"tasks"`
-	Variants       int                         `json:"variants"`
-	Verdicts       int                         `json:"verdicts"`
-	Kinds          map[string]int              `json:"task_kinds"`
-	Sources        []Counted[SourceRef]        `json:"sources"`
-	Models         []Counted[ModelRef]         `json:"models"`
-	PromptVersions []Counted[string]           `json:"prompt_versions"`
-	Devices        []Counted[DeviceRef]        `json:"devices"`
-	ByOp           []GroupRow                  `json:"by_op"`
-	ByArch         []GroupRow                  `json:"by_arch"`
-	Dataset        datasets.Config             `json:"dataset_config"`
-	Features       map[string]json.RawMessage  `json:"features"`
+	Data           []pq.File                              `json:"data"`
+	Files          []fileRef                              `json:"files"`
+	Rows           map[string]int64                       `json:"rows"`
+	Splits         map[string]int                         `json:"tasks_per_split"`
+	Filtered       assemble.Filtered                      `json:"filtered"`
+	Replay         assemble.ReplayReport                  `json:"replay"`
+	Funnel         []pipeline.FunnelStep                  `json:"funnel"`
+	Rejections     map[string]map[string]int64            `json:"rejections,omitempty"`
+	Tasks          int                                    `json:"tasks"`
+	Variants       int                                    `json:"variants"`
+	Verdicts       int                                    `json:"verdicts"`
+	Kinds          map[string]int                         `json:"task_kinds"`
+	Sources        []assemble.Counted[assemble.SourceRef] `json:"sources"`
+	Models         []assemble.Counted[assemble.ModelRef]  `json:"models"`
+	PromptVersions []assemble.Counted[string]             `json:"prompt_versions"`
+	Devices        []assemble.Counted[assemble.DeviceRef] `json:"devices"`
+	ByOp           []assemble.GroupRow                    `json:"by_op"`
+	ByArch         []assemble.GroupRow                    `json:"by_arch"`
+	Dataset        datasets.Config                        `json:"dataset_config"`
+	Features       map[string]json.RawMessage             `json:"features"`
 	// Failures are the failed items and unreadable sources of the build
 	// (absent when there were none): the release lacks them.
 	Failures []datasets.Failure `json:"failures,omitempty"`
@@ -498,15 +499,12 @@ type manifestRelease struct {
 
 func (b *builder) manifest(card, png []byte) ([]byte, error) {
 	snap := b.stats.Snapshot()
-	splitTasks := map[string]int{}
-	for _, s := range b.splits {
-		splitTasks[s]++
-	}
+	splitTasks := b.plan.SplitTasks()
 	r := manifestRelease{
 		Data: b.parquet, Rows: b.sum.Rows, Splits: splitTasks, Filtered: b.sum.Filtered, Replay: b.sum.Replay,
-		Funnel: snap.Funnel, Rejections: snap.Rejections, Tasks: b.lin.tasks, Variants: b.lin.variants, Verdicts: b.lin.verdicts,
-		Kinds: b.lin.kindTasks, Sources: b.lin.sourceList(), Models: b.lin.modelList(), PromptVersions: b.lin.promptList(),
-		Devices: b.lin.deviceList(), ByOp: rows(b.lin.tables.byOp), ByArch: rows(b.lin.tables.byArch), Dataset: b.ds,
+		Funnel: snap.Funnel, Rejections: snap.Rejections, Tasks: b.plan.Inputs.Tasks, Variants: b.plan.Inputs.Variants, Verdicts: b.plan.Inputs.Verdicts,
+		Kinds: b.plan.Inputs.KindTasks, Sources: b.plan.Inputs.Sources(), Models: b.plan.Inputs.Models(), PromptVersions: b.plan.Inputs.Prompts(),
+		Devices: b.plan.Inputs.Devices(), ByOp: b.rep.ByOp, ByArch: b.rep.ByArch, Dataset: b.ds,
 		Features: map[string]json.RawMessage{}, Failures: b.failures,
 	}
 	for _, c := range b.formats {
@@ -521,7 +519,7 @@ func (b *builder) manifest(card, png []byte) ([]byte, error) {
 	}
 	m := map[string]any{"lineage": b.opt.Lineage, "release": r}
 	if b.opt.Lineage == nil {
-		m["lineage"] = map[string]any{}
+		m["lineage"] = struct{}{}
 	}
 	out, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -19,10 +19,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"kforge/assemble"
 	"kforge/datasets"
 	"kforge/datasets/tokenizer"
 	"kforge/sinks/hub"
 	"kforge/sinks/release"
+	"kforge/sources/replay"
 )
 
 const tokenizerFixture = "../../datasets/tokenizer/testdata/bytebpe.json"
@@ -37,7 +39,7 @@ func buildCardRelease(t *testing.T, formats []string) (string, *release.Summary,
 	ds.Formats = formats
 	ds.Verl = true
 	ds.Tokenizer = tokenizerFixture
-	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds, Repo: "kforge-org/kernels"})
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: shards, Out: out, Dataset: ds, Repo: "kforge-org/kernels"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func TestCardMatchesRows(t *testing.T) {
 				c = []msg{{"assistant", "```cpp\n" + strings.TrimRight(r["reference_solution"].(string), "\n") + "\n```", ""}}
 				rm, _ := r["reward_model"].(map[string]any)
 				ei, _ := r["extra_info"].(map[string]any)
-				if r["data_source"] != release.VerlDataSource || r["ability"] != release.VerlAbility || rm["style"] != release.VerlStyle ||
+				if r["data_source"] != assemble.VerlDataSource || r["ability"] != assemble.VerlAbility || rm["style"] != assemble.VerlStyle ||
 					rm["ground_truth"] != r["task_spec"] || ei["task_id"] != r["task_id"] || ei["reference_solution"] != r["reference_solution"] {
 					t.Errorf("rl row %d: verl columns %v %v %v %v", i, r["data_source"], r["ability"], rm, ei)
 				}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"kforge/assemble"
 	"kforge/datasets"
 )
 
@@ -129,7 +130,7 @@ func (b *builder) usageSection(p func(string, ...any), configs []string) {
 		p("### verl\n\n")
 		if b.ds.Verl {
 			p("`rl` carries verl's columns: `data_source` (`%s`), `prompt`, `ability`, `reward_model` (`style`, `ground_truth`: the task spec JSON) "+
-				"and `extra_info`. Download the Parquet files and point verl at them:\n\n", VerlDataSource)
+				"and `extra_info`. Download the Parquet files and point verl at them:\n\n", assemble.VerlDataSource)
 		} else {
 			p("This release was built without verl's columns (`data_source`, `ability`, `reward_model`, `extra_info`); " +
 				"set `dataset.verl: true` in the recipe to add them. The lengths apply either way:\n\n")

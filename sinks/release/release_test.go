@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"kforge/assemble"
 	"kforge/internal/parquetrows"
+	"kforge/pipeline"
+	"kforge/sources/replay"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,20 +23,21 @@ import (
 
 	"kforge/configs"
 	"kforge/datasets"
+	"kforge/shards"
 	"kforge/sinks/release"
 	"kforge/sinks/release/releasetest"
 )
 
 // fixture writes the hand-made build and an evaluation set holding the
 // leaking kernel; it returns the complete shards and the eval file.
-func fixture(t *testing.T) (shards []string, eval string, fixtures *fixtureData) {
+func fixture(t *testing.T) (dirs []string, eval string, fixtures *fixtureData) {
 	t.Helper()
 	root := t.TempDir()
 	build, err := releasetest.Build(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	complete, missing, err := release.FindShards(build)
+	complete, missing, err := shards.Find([]string{build})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,7 @@ func fixture(t *testing.T) (shards []string, eval string, fixtures *fixtureData)
 	}
 	fd := &fixtureData{status: map[string]string{}, region: map[string]string{}, op: map[string]string{}}
 	for _, dir := range complete {
-		d, err := datasets.ReadShard(dir)
+		d, err := shards.Read(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,11 +131,11 @@ func readParquet(t *testing.T, path string) ([]map[string]any, map[string]string
 }
 
 func TestBuildRelease(t *testing.T) {
-	shards, eval, fd := fixture(t)
+	dirs, eval, fd := fixture(t)
 	out := t.TempDir()
 	ds := config(t, eval, 0.2)
-	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds,
-		Lineage: map[string]any{"model": map[string]string{"model": "test-coder:7b"}}})
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds,
+		Lineage: &shards.Lineage{Model: &shards.ModelRef{Model: "test-coder:7b"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,11 +402,11 @@ func runDuckDB(t *testing.T, out string, sum *release.Summary, everyShard bool) 
 // TestReplayInEveryShard splits sft/train into several small shards and
 // checks with DuckDB that each holds replay rows.
 func TestReplayInEveryShard(t *testing.T) {
-	shards, eval, _ := fixture(t)
+	dirs, eval, _ := fixture(t)
 	out := t.TempDir()
 	ds := config(t, eval, 0.3)
 	ds.HeldOutOps, ds.HeldOutFraction = nil, 0
-	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds,
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds,
 		MaxShardBytes: 8000, RowGroupBytes: 2000}) // sft rows hold each message twice (messages, prompt/completion)
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +436,7 @@ func TestReplayInEveryShard(t *testing.T) {
 // TestReplayIsDecontaminated: a replay row quoting evaluation code is never
 // sampled, and is counted, in the summary and the card.
 func TestReplayIsDecontaminated(t *testing.T) {
-	shards, eval, _ := fixture(t)
+	dirs, eval, _ := fixture(t)
 	var src bytes.Buffer
 	for i := range 6 {
 		answer := fmt.Sprintf("A general answer number %d, about gardens and weather.", i)
@@ -448,10 +452,10 @@ func TestReplayIsDecontaminated(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := config(t, eval, 0.9) // a quota above the source: every eligible row is sampled
-	ds.Replay.Mode = datasets.ReplayRows
+	ds.Replay.Mode = assemble.ReplayRows
 	ds.Replay.Sources = []datasets.ReplaySource{{Path: path, Split: "train", Weight: 1}}
 	out := t.TempDir()
-	sum, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds})
+	sum, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,17 +480,17 @@ func TestReplayIsDecontaminated(t *testing.T) {
 }
 
 func TestExportsAreByteIdentical(t *testing.T) {
-	shards, eval, _ := fixture(t)
+	dirs, eval, _ := fixture(t)
 	ds := config(t, eval, 0.05)
 	var outs []string
 	for i := 0; i < 2; i++ {
 		out := t.TempDir()
 		// The order shards are given in must not matter.
-		sh := slices.Clone(shards)
+		sh := slices.Clone(dirs)
 		if i == 1 {
 			slices.Reverse(sh)
 		}
-		if _, err := release.Build(context.Background(), release.Options{Shards: sh, Out: out, Dataset: ds}); err != nil {
+		if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: sh, Out: out, Dataset: ds}); err != nil {
 			t.Fatal(err)
 		}
 		outs = append(outs, out)
@@ -503,7 +507,7 @@ func TestExportsAreByteIdentical(t *testing.T) {
 	// A third export into the first directory with another config replaces
 	// its data files and leaves no stale ones behind.
 	ds.Formats = []string{"sft"}
-	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: outs[0], Dataset: ds}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: outs[0], Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
 	for p := range listFiles(t, outs[0]) {
@@ -542,27 +546,27 @@ func listFiles(t *testing.T, dir string) map[string][]byte {
 }
 
 func TestBuildErrors(t *testing.T) {
-	shards, eval, _ := fixture(t)
+	dirs, eval, _ := fixture(t)
 	ds := config(t, eval, 0)
 	tests := []struct {
 		name string
 		opt  release.Options
 		want string
 	}{
-		{"no shards", release.Options{Out: t.TempDir(), Dataset: ds}, "no shards"},
-		{"incomplete shard", release.Options{Shards: []string{filepath.Join(filepath.Dir(shards[0]), "00002-of-00003")}, Out: t.TempDir(), Dataset: ds}, "not complete"},
-		{"missing eval set", release.Options{Shards: shards, Out: t.TempDir(), Dataset: func() datasets.Config {
+		{"no shards", release.Options{Replay: replay.Reader{}, Out: t.TempDir(), Dataset: ds}, "no shards"},
+		{"incomplete shard", release.Options{Replay: replay.Reader{}, Shards: []string{filepath.Join(filepath.Dir(dirs[0]), "00002-of-00003")}, Out: t.TempDir(), Dataset: ds}, "not complete"},
+		{"missing eval set", release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
 			d := ds
 			d.Decontaminate = []string{"/nonexistent/eval.jsonl"}
 			return d
 		}()}, "decontamination set"},
-		{"bad replay source", release.Options{Shards: shards, Out: t.TempDir(), Dataset: func() datasets.Config {
+		{"bad replay source", release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
 			d := ds
 			d.Replay.Fraction = 0.1
 			d.Replay.Sources = []datasets.ReplaySource{{Hub: "org/general", Revision: "abc", Weight: 1}}
 			return d
 		}()}, "no Hub client"},
-		{"unknown format", release.Options{Shards: shards, Out: t.TempDir(), Dataset: func() datasets.Config {
+		{"unknown format", release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(), Dataset: func() datasets.Config {
 			d := ds
 			d.Formats = []string{"sft", "dpo"}
 			return d
@@ -604,10 +608,10 @@ func listFilesOrEmpty(dir string) []string {
 // the next, whose release is byte-identical to an uninterrupted one; a
 // canceled run says so in one line and leaves the old release untouched.
 func TestReleaseSwapsInWhole(t *testing.T) {
-	shards, eval, _ := fixture(t)
+	dirs, eval, _ := fixture(t)
 	ds := config(t, eval, 0.05)
 	clean := filepath.Join(t.TempDir(), "release")
-	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: clean, Dataset: ds}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: clean, Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
 	want := listFiles(t, clean)
@@ -616,7 +620,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	out := filepath.Join(root, "release")
 	ds1 := ds
 	ds1.Formats = []string{"sft"} // an older, different release in place
-	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds1}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds1}); err != nil {
 		t.Fatal(err)
 	}
 	old := listFiles(t, out)
@@ -624,7 +628,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	// Canceled once the new release is whole, just before the swap.
 	ctx, cancel := context.WithCancel(context.Background())
 	release.SetTestHookBeforeSwap(t, func(string) { cancel() })
-	_, err := release.Build(ctx, release.Options{Shards: shards, Out: out, Dataset: ds})
+	_, err := release.Build(ctx, release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds})
 	if !errors.Is(err, release.ErrCanceled) || err.Error() != "release: canceled (context canceled)" {
 		t.Fatalf("canceled build: %v", err)
 	}
@@ -642,7 +646,7 @@ func TestReleaseSwapsInWhole(t *testing.T) {
 	}
 	writeTestFile(t, filepath.Join(killed, "data", "sft", ".train.tmp-9"), "half")
 	writeTestFile(t, filepath.Join(out, "data", "sft", ".train.tmp-7"), "half")
-	if _, err := release.Build(context.Background(), release.Options{Shards: shards, Out: out, Dataset: ds}); err != nil {
+	if _, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: out, Dataset: ds}); err != nil {
 		t.Fatal(err)
 	}
 	if left := tempLeftovers(root); len(left) > 0 {
@@ -677,7 +681,7 @@ func sameFiles(t *testing.T, what string, got, want map[string][]byte) {
 func tempLeftovers(root string) []string {
 	var left []string
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && (release.IsTempName(d.Name()) || strings.Contains(d.Name(), ".old-")) {
+		if err == nil && (pipeline.IsTempName(d.Name()) || strings.Contains(d.Name(), ".old-")) {
 			left = append(left, p)
 		}
 		return nil

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"kforge/pipeline"
 )
 
 // ErrCanceled is what Build's error matches when its context was canceled
@@ -34,12 +36,6 @@ func tempPrefix(final string) string { return "." + filepath.Base(final) + ".tmp
 
 // oldPrefix names an old release moved aside during a swap.
 func oldPrefix(final string) string { return "." + filepath.Base(final) + ".old-" }
-
-// replayCacheDir is where Hub replay downloads go when no directory cache
-// is given: beside the release, which is replaced as a whole.
-func replayCacheDir(final string) string {
-	return filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".cache", "replay")
-}
 
 // RemoveLeftovers removes what killed runs left of the release at final:
 // temporary directories beside it, an old release moved aside (restored
@@ -79,18 +75,11 @@ func RemoveLeftovers(final string) error {
 		if err != nil {
 			return nil // unreadable parts are the new release's to replace
 		}
-		if !d.IsDir() && IsTempName(d.Name()) {
+		if !d.IsDir() && pipeline.IsTempName(d.Name()) {
 			return os.Remove(p)
 		}
 		return nil
 	})
-}
-
-// IsTempName reports whether a file name is one of kforge's temporary files
-// (pipeline.WriteAtomic's ".NAME.tmp-*", the Parquet writer's
-// ".SPLIT.tmp-*"): hidden, with ".tmp-" in it.
-func IsTempName(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
 }
 
 // swapIn puts the whole release tmp in place of final: one atomic exchange

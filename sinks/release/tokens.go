@@ -3,6 +3,7 @@ package release
 import (
 	"slices"
 
+	"kforge/assemble"
 	"kforge/datasets"
 )
 
@@ -54,7 +55,7 @@ func (b *builder) countTokens(config string, r datasets.Row) {
 		p, c = b.msgTokens(r.Prompt), b.msgTokens(r.Completion)
 	case *datasets.RLRecord:
 		p = b.msgTokens(r.Prompt)
-		c = b.msgTokens([]datasets.ChatMessage{{Role: "assistant", Content: codeBlock(r.ReferenceSolution)}})
+		c = b.msgTokens([]datasets.ChatMessage{{Role: "assistant", Content: assemble.CodeBlock(r.ReferenceSolution)}})
 	case *datasets.PairRecord:
 		p, c = b.msgTokens(r.Prompt), max(b.msgTokens(r.Chosen), b.msgTokens(r.Rejected))
 	case *datasets.MultiturnRecord:

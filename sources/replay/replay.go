@@ -257,3 +257,15 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// Reader reads replay sources with fixed Options: the release assembly's
+// replay input (assemble.Replay), which cmd/kforge wires in.
+type Reader struct{ Options }
+
+// Label is Label(src).
+func (r Reader) Label(src datasets.ReplaySource) string { return Label(src) }
+
+// Each calls fn with every conversation of src and its position in it.
+func (r Reader) Each(ctx context.Context, src datasets.ReplaySource, fn func(index int64, msgs []datasets.ChatMessage) error) (int64, error) {
+	return Each(ctx, src, r.Options, func(row Row) error { return fn(row.Index, row.Messages) })
+}

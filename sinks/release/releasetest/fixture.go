@@ -11,6 +11,7 @@ import (
 
 	"kforge/datasets"
 	"kforge/pipeline"
+	"kforge/shards"
 )
 
 // Kernel returns a small HIP kernel whose body varies with op and k, so that
@@ -109,9 +110,9 @@ func WriteShard(dir string, specs []TaskSpec, firstTask int) (*datasets.ShardDat
 	}
 	d.Sort()
 	for name, write := range map[string]func(*os.File) error{
-		datasets.TasksFile:    func(f *os.File) error { return datasets.WriteJSONL(f, d.Tasks) },
-		datasets.VariantsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Variants) },
-		datasets.VerdictsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Verdicts) },
+		shards.TasksFile:    func(f *os.File) error { return datasets.WriteJSONL(f, d.Tasks) },
+		shards.VariantsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Variants) },
+		shards.VerdictsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Verdicts) },
 	} {
 		if err := pipeline.WriteAtomic(filepath.Join(dir, name), 0o644, write); err != nil {
 			return nil, err
@@ -130,10 +131,10 @@ func WriteShard(dir string, specs []TaskSpec, firstTask int) (*datasets.ShardDat
 	snap := st.Snapshot()
 	snap.Seconds = 0 // stats carry wall time; fixtures must be stable
 	b, _ := json.Marshal(snap)
-	if err := pipeline.WriteFileAtomic(filepath.Join(dir, datasets.StatsFile), b, 0o644); err != nil {
+	if err := pipeline.WriteFileAtomic(filepath.Join(dir, shards.StatsFile), b, 0o644); err != nil {
 		return nil, err
 	}
-	return &d, pipeline.WriteFileAtomic(filepath.Join(dir, datasets.DoneFile), nil, 0o644)
+	return &d, pipeline.WriteFileAtomic(filepath.Join(dir, shards.DoneFile), nil, 0o644)
 }
 
 // Contaminated is the kernel the fixture's evaluation set holds.
@@ -206,5 +207,5 @@ func Build(root string) (string, error) {
 	if err := os.MkdirAll(inc, 0o755); err != nil {
 		return "", err
 	}
-	return build, os.WriteFile(filepath.Join(inc, datasets.TasksFile), []byte("{\"id\":\"partial\"}\n"), 0o644)
+	return build, os.WriteFile(filepath.Join(inc, shards.TasksFile), []byte("{\"id\":\"partial\"}\n"), 0o644)
 }

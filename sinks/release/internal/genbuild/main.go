@@ -15,6 +15,7 @@ import (
 
 	"kforge/datasets"
 	"kforge/pipeline"
+	"kforge/shards"
 )
 
 func kernel(task, k int) string {
@@ -81,9 +82,9 @@ func main() {
 		d.Sort()
 		dir := filepath.Join(*out, "shards", pipeline.Shard{I: s, N: nShards}.Name())
 		for name, write := range map[string]func(*os.File) error{
-			datasets.TasksFile:    func(f *os.File) error { return datasets.WriteJSONL(f, d.Tasks) },
-			datasets.VariantsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Variants) },
-			datasets.VerdictsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Verdicts) },
+			shards.TasksFile:    func(f *os.File) error { return datasets.WriteJSONL(f, d.Tasks) },
+			shards.VariantsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Variants) },
+			shards.VerdictsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Verdicts) },
 		} {
 			if err := pipeline.WriteAtomic(filepath.Join(dir, name), 0o644, write); err != nil {
 				fmt.Fprintln(os.Stderr, "genbuild:", err)
@@ -91,8 +92,8 @@ func main() {
 			}
 		}
 		b, _ := json.Marshal(pipeline.Snapshot{Funnel: []pipeline.FunnelStep{{Step: "kept", Count: int64(len(d.Verdicts))}}})
-		pipeline.WriteFileAtomic(filepath.Join(dir, datasets.StatsFile), b, 0o644)
-		pipeline.WriteFileAtomic(filepath.Join(dir, datasets.DoneFile), nil, 0o644)
+		pipeline.WriteFileAtomic(filepath.Join(dir, shards.StatsFile), b, 0o644)
+		pipeline.WriteFileAtomic(filepath.Join(dir, shards.DoneFile), nil, 0o644)
 	}
 	fmt.Printf("genbuild: %d kept variants, %d tasks, %d shards in %s\n", *rows, task, nShards, *out)
 }

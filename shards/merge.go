@@ -1,4 +1,4 @@
-package datasets
+package shards
 
 import (
 	"bufio"
@@ -12,23 +12,25 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"kforge/datasets"
 )
 
-// MergeShards reads complete shard directories together and calls fn with
+// Merge reads complete shard directories together and calls fn with
 // the data of one task at a time (its task, variants and verdicts, from
 // whichever shard holds them), in task-id order. The order of what fn sees
 // therefore depends only on the tasks, never on how they were split into
 // shards: a build in N shards and a build in one give the same sequence,
 // which is what makes their releases byte-identical. Memory is about
 // 2·GOMAXPROCS tasks' data. Each file must be in the canonical order a build
-// writes (ShardData.Sort); a file out of order is an error naming it.
+// writes (datasets.ShardData.Sort); a file out of order is an error naming it.
 //
 // Lines are read on one goroutine, decoded (JSON decoding is most of a
 // merge's time) on GOMAXPROCS others, and handed to fn in order on the
 // caller's goroutine. A line is read only as far as its key when read, and
 // validated whole when decoded, so fn may see the tasks read ahead of a
 // broken line before the merge fails with it.
-func MergeShards(dirs []string, fn func(*ShardData) error) error {
+func Merge(dirs []string, fn func(*datasets.ShardData) error) error {
 	var streams []*jsonlStream
 	defer func() {
 		for _, s := range streams {
@@ -38,8 +40,8 @@ func MergeShards(dirs []string, fn func(*ShardData) error) error {
 	type trio struct{ tasks, variants, verdicts *jsonlStream }
 	var shards []trio
 	for _, dir := range dirs {
-		if _, err := os.Stat(filepath.Join(dir, DoneFile)); err != nil {
-			return fmt.Errorf("shard %s is not complete (no %s marker)", dir, DoneFile)
+		if !Complete(dir) {
+			return notComplete(dir)
 		}
 		var t trio
 		for _, f := range []struct {
@@ -142,7 +144,7 @@ type rawLine struct {
 type mergeGroup struct {
 	key                       string // the task id
 	tasks, variants, verdicts []rawLine
-	data                      ShardData
+	data                      datasets.ShardData
 	err                       error
 	done                      chan struct{}
 }
@@ -150,9 +152,9 @@ type mergeGroup struct {
 func (g *mergeGroup) decode() {
 	defer close(g.done)
 	g.err = errors.Join(
-		decodeLines(g.key, g.tasks, &g.data.Tasks, func(t *Task) string { return t.ID }),
-		decodeLines(g.key, g.variants, &g.data.Variants, func(v *Variant) string { return v.TaskID }),
-		decodeLines(g.key, g.verdicts, &g.data.Verdicts, func(v *Verdict) string { return v.TaskID }))
+		decodeLines(g.key, g.tasks, &g.data.Tasks, func(t *datasets.Task) string { return t.ID }),
+		decodeLines(g.key, g.variants, &g.data.Variants, func(v *datasets.Variant) string { return v.TaskID }),
+		decodeLines(g.key, g.verdicts, &g.data.Verdicts, func(v *datasets.Verdict) string { return v.TaskID }))
 	g.tasks, g.variants, g.verdicts = nil, nil, nil // the raw lines are done with
 	if g.err == nil {
 		g.data.Sort()

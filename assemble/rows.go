@@ -1,16 +1,15 @@
-package release
+package assemble
 
 import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
 	"kforge/datasets"
-	pq "kforge/sinks/parquet"
 )
 
 // selRow is one selected (kept, clean, deduplicated) variant of a task.
@@ -19,46 +18,47 @@ type selRow struct {
 	vd *datasets.Verdict
 }
 
-// pass2 streams the shards again, task by task, and writes every config's
-// rows, in the same order pass 1 saw them.
-func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
-	writers := map[string]*pq.Writer{}
-	popt := pq.Options{MaxShardBytes: int64(max(1, b.ds.MaxShardMB)) << 20, RowGroupBytes: b.opt.RowGroupBytes}
-	if b.opt.MaxShardBytes > 0 {
-		popt.MaxShardBytes = b.opt.MaxShardBytes
+// Report is what making the rows found, for the card and manifest.
+type Report struct {
+	// Rows counts the rows by config/split.
+	Rows map[string]int64
+	// Replay is the replay mix realised in sft/train.
+	Replay ReplayReport
+	// ByOp and ByArch are the per-op and per-arch tables of the selected rows.
+	ByOp, ByArch []GroupRow
+	// Speedups are those of the selected rows, in row order (the plot).
+	Speedups []float64
+	// RowLicenses counts the tasks with rows by their source's license.
+	RowLicenses map[string]int
+}
+
+// Emit receives one row of a config and split.
+type Emit func(config, split string, r datasets.Row) error
+
+// Rows streams the shards a second time, task by task, and emits every
+// config's rows, in the order the plan saw the kept verdicts. It is the
+// only way to the plan's decisions, may be called once, and fails when the
+// shards no longer match them (changed between the passes).
+func (p *Plan) Rows(ctx context.Context, emit Emit) (*Report, error) {
+	if p.rowsDone {
+		return nil, errors.New("release: a plan's rows are made once")
 	}
-	if popt.RowGroupBytes <= 0 {
-		popt.RowGroupBytes = 8 << 20
-	}
-	if popt.RowGroupBytes > popt.MaxShardBytes {
-		popt.RowGroupBytes = popt.MaxShardBytes
-	}
+	p.rowsDone = true
+	rep := &Report{Rows: map[string]int64{}, RowLicenses: map[string]int{}}
 	has := map[string]bool{}
-	for _, f := range b.formats {
+	for _, f := range p.Formats {
 		has[f] = true
 	}
 	put := func(config, split string, r datasets.Row) error {
-		key := config + "/" + split
-		w, ok := writers[key]
-		if !ok {
-			w = pq.NewWriter(b.opt.Out, config, split, b.schema(config), popt)
-			writers[key] = w
-		}
-		b.sum.Rows[key]++
-		b.countTokens(config, r)
-		return w.Append(r)
+		rep.Rows[config+"/"+split]++
+		return emit(config, split, r)
 	}
-	abort := func() {
-		for _, w := range writers {
-			w.Abort()
-		}
-	}
-	mixer := datasets.NewMixer(b.ds.Replay.Fraction)
+	mixer := NewMixer(p.Dataset.Replay.Fraction)
 	nextReplay := 0
 	cursor := 0
-	b.lin.tables = newTables()
+	tables := newTables()
 
-	err := b.eachTask(ctx, func(d *datasets.ShardData) error {
+	err := p.eachTask(ctx, func(d *datasets.ShardData) error {
 		sv := view(d)
 		byTask := map[string][]*datasets.Variant{}
 		for i := range d.Variants {
@@ -73,7 +73,7 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 			lo = hi
 			taskID := group[0].TaskID
 			t := sv.tasks[taskID]
-			split := b.splits[taskID]
+			split := p.Splits[taskID]
 			var sel []selRow
 			for i := range group {
 				vd := &group[i]
@@ -84,14 +84,17 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 				if v == nil || t == nil {
 					continue // an orphan: pass 1 made no candidate
 				}
-				keep := b.keep[cursor]
+				if cursor >= len(p.keep) {
+					return errShardsChanged
+				}
+				keep := p.keep[cursor]
 				cursor++
 				if !keep {
 					continue
 				}
 				sel = append(sel, selRow{v, vd})
-				b.lin.tables.add(t, vd, split)
-				b.speeds = append(b.speeds, vd.Speedup)
+				tables.add(t, vd, split)
+				rep.Speedups = append(rep.Speedups, vd.Speedup)
 				if !has[datasets.ConfigSFT] {
 					continue
 				}
@@ -102,12 +105,12 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 				if split != datasets.SplitTrain {
 					continue
 				}
-				mixer.AddTask(datasets.Amount(b.ds.Replay.Mode, rec.Messages))
-				for nextReplay < len(b.replay) && mixer.Due(b.replay[nextReplay].amount) {
-					r := b.replay[nextReplay]
+				mixer.AddTask(Amount(p.Dataset.Replay.Mode, rec.Messages))
+				for nextReplay < len(p.replay) && mixer.Due(p.replay[nextReplay].amount) {
+					r := p.replay[nextReplay]
 					nextReplay++
 					mixer.AddReplay(r.amount)
-					b.sum.Replay.Rows++
+					rep.Replay.Rows++
 					rr := &datasets.SFTRecord{ID: datasets.Hash("replay", r.source, r.msgs)[:24], Messages: r.msgs,
 						NumTurns: numTurns(r.msgs), IsReplay: true, ReplaySource: r.source}
 					rr.Prompt, rr.Completion = promptCompletion(r.msgs)
@@ -119,37 +122,37 @@ func (b *builder) pass2(ctx context.Context) ([]pq.File, error) {
 			if t == nil || len(sel) == 0 {
 				continue
 			}
-			b.rowLicenses[t.Source.License]++
-			if err := b.taskRows(t, split, sel, group, sv, byTask[taskID], has, put); err != nil {
+			rep.RowLicenses[t.Source.License]++
+			if err := p.taskRows(t, split, sel, group, sv, byTask[taskID], has, rep, put); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		abort()
 		return nil, err
 	}
-	b.sum.Replay.Target = b.ds.Replay.Fraction
-	b.sum.Replay.Mode = b.ds.Replay.Mode
-	b.sum.Replay.Realised, b.sum.Replay.Task, b.sum.Replay.Replay = mixer.Realised()
-
-	var files []pq.File
-	for _, key := range slices.Sorted(maps.Keys(writers)) {
-		fs, err := writers[key].Close()
-		if err != nil {
-			abort()
-			return nil, err
-		}
-		files = append(files, fs...)
+	if cursor != len(p.keep) {
+		return nil, errShardsChanged
 	}
-	return files, nil
+	replayRows := rep.Replay.Rows
+	rep.Replay = p.replayReport // sources and skipped rows, from the plan
+	rep.Replay.Rows = replayRows
+	rep.Replay.Target = p.Dataset.Replay.Fraction
+	rep.Replay.Mode = p.Dataset.Replay.Mode
+	rep.Replay.Realised, rep.Replay.Task, rep.Replay.Replay = mixer.Realised()
+	rep.ByOp, rep.ByArch = rows(tables.byOp), rows(tables.byArch)
+	return rep, nil
 }
+
+// errShardsChanged is the second pass meeting other kept verdicts than the
+// first: the shards changed between the passes.
+var errShardsChanged = errors.New("release: the shards changed while the release was made (the kept verdicts differ between the two passes)")
 
 // taskRows writes a task's rl row, its preference pairs and its multi-turn
 // conversations.
-func (b *builder) taskRows(t *datasets.Task, split string, sel []selRow, group []datasets.Verdict,
-	sv *shardView, variants []*datasets.Variant, has map[string]bool, put func(string, string, datasets.Row) error) error {
+func (p *Plan) taskRows(t *datasets.Task, split string, sel []selRow, group []datasets.Verdict,
+	sv *shardView, variants []*datasets.Variant, has map[string]bool, rep *Report, put Emit) error {
 	best := sel[0]
 	for _, s := range sel[1:] {
 		if s.vd.Speedup > best.vd.Speedup || (s.vd.Speedup == best.vd.Speedup && s.v.ID < best.v.ID) {
@@ -164,12 +167,12 @@ func (b *builder) taskRows(t *datasets.Task, split string, sel []selRow, group [
 		}
 	}
 	if has[datasets.ConfigRL] {
-		if b.contam.Contaminated(t.Region.Text) {
-			b.sum.Filtered.ContaminatedRL++
+		if p.contam.Contaminated(t.Region.Text) {
+			p.Filtered.ContaminatedRL++
 		} else {
 			r := rlRecord(t, best, prompt, group, int32(len(sel)))
-			if b.ds.Verl {
-				r.Verl = verlColumns(r, split, b.sum.Rows[datasets.ConfigRL+"/"+split])
+			if p.Dataset.Verl {
+				r.Verl = verlColumns(r, split, rep.Rows[datasets.ConfigRL+"/"+split])
 			}
 			if err := put(datasets.ConfigRL, split, r); err != nil {
 				return err
@@ -177,15 +180,15 @@ func (b *builder) taskRows(t *datasets.Task, split string, sel []selRow, group [
 		}
 	}
 	if has[datasets.ConfigPairs] {
-		chosen := []datasets.ChatMessage{{Role: "assistant", Content: codeBlock(best.v.Region)}}
+		chosen := []datasets.ChatMessage{{Role: "assistant", Content: CodeBlock(best.v.Region)}}
 		add := func(v *datasets.Variant, vd *datasets.Verdict, status, reason string) error {
-			if b.contam.Contaminated(v.Region) {
-				b.sum.Filtered.ContaminatedRej++
+			if p.contam.Contaminated(v.Region) {
+				p.Filtered.ContaminatedRej++
 				return nil
 			}
 			return put(datasets.ConfigPairs, split, &datasets.PairRecord{
 				ID: datasets.Hash("pair", best.v.ID, v.ID)[:24], TaskID: t.ID, Op: t.Op, Arch: best.vd.Device.Arch,
-				Prompt: prompt, Chosen: chosen, Rejected: []datasets.ChatMessage{{Role: "assistant", Content: codeBlock(v.Region)}},
+				Prompt: prompt, Chosen: chosen, Rejected: []datasets.ChatMessage{{Role: "assistant", Content: CodeBlock(v.Region)}},
 				ChosenID: best.v.ID, RejectedID: v.ID, ChosenSpeedup: best.vd.Speedup, RejectedSpeedup: vd.Speedup,
 				RejectedStatus: status, RejectedReason: reason, Model: best.v.Model,
 			})

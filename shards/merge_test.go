@@ -1,4 +1,4 @@
-package datasets
+package shards
 
 import (
 	"errors"
@@ -10,17 +10,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kforge/datasets"
 )
 
 // writeShard writes d, sorted, as a complete shard directory.
-func writeShard(t *testing.T, dir string, d ShardData) {
+func writeShard(t *testing.T, dir string, d datasets.ShardData) {
 	t.Helper()
 	d.Sort()
 	os.MkdirAll(dir, 0o755)
 	for name, write := range map[string]func(f *os.File) error{
-		TasksFile:    func(f *os.File) error { return WriteJSONL(f, d.Tasks) },
-		VariantsFile: func(f *os.File) error { return WriteJSONL(f, d.Variants) },
-		VerdictsFile: func(f *os.File) error { return WriteJSONL(f, d.Verdicts) },
+		TasksFile:    func(f *os.File) error { return datasets.WriteJSONL(f, d.Tasks) },
+		VariantsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Variants) },
+		VerdictsFile: func(f *os.File) error { return datasets.WriteJSONL(f, d.Verdicts) },
 		DoneFile:     func(f *os.File) error { return nil },
 	} {
 		f, err := os.Create(filepath.Join(dir, name))
@@ -34,24 +36,24 @@ func writeShard(t *testing.T, dir string, d ShardData) {
 	}
 }
 
-func mergeTestData(n int) ShardData {
-	var d ShardData
+func mergeTestData(n int) datasets.ShardData {
+	var d datasets.ShardData
 	for i := range n {
 		id := fmt.Sprintf("task%02d", (i*7)%n)
-		d.Tasks = append(d.Tasks, Task{ID: id, Op: "op"})
+		d.Tasks = append(d.Tasks, datasets.Task{ID: id, Op: "op"})
 		for s := range 2 {
 			vid := fmt.Sprintf("%s-v%d", id, s)
-			d.Variants = append(d.Variants, Variant{ID: vid, TaskID: id, Sample: s})
-			d.Verdicts = append(d.Verdicts, Verdict{VariantID: vid, TaskID: id, Status: StatusKept})
+			d.Variants = append(d.Variants, datasets.Variant{ID: vid, TaskID: id, Sample: s})
+			d.Verdicts = append(d.Verdicts, datasets.Verdict{VariantID: vid, TaskID: id, Status: datasets.StatusKept})
 		}
 	}
 	return d
 }
 
-func collect(t *testing.T, dirs []string) []ShardData {
+func collect(t *testing.T, dirs []string) []datasets.ShardData {
 	t.Helper()
-	var got []ShardData
-	if err := MergeShards(dirs, func(d *ShardData) error { got = append(got, *d); return nil }); err != nil {
+	var got []datasets.ShardData
+	if err := Merge(dirs, func(d *datasets.ShardData) error { got = append(got, *d); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return got
@@ -62,7 +64,7 @@ func TestMergeShardsOrderDoesNotDependOnSharding(t *testing.T) {
 	root := t.TempDir()
 	writeShard(t, filepath.Join(root, "one"), all)
 	// The same tasks split over three shards, unevenly.
-	parts := make([]ShardData, 3)
+	parts := make([]datasets.ShardData, 3)
 	for i, tk := range all.Tasks {
 		p := &parts[(i*5)%3]
 		p.Tasks = append(p.Tasks, tk)
@@ -100,26 +102,26 @@ func TestMergeShardsRefusesIncompleteAndUnsorted(t *testing.T) {
 	d := filepath.Join(root, "s")
 	writeShard(t, d, mergeTestData(3))
 	os.Remove(filepath.Join(d, DoneFile))
-	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "not complete") {
+	if err := Merge([]string{d}, func(*datasets.ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "not complete") {
 		t.Errorf("incomplete shard: %v", err)
 	}
 	os.WriteFile(filepath.Join(d, DoneFile), nil, 0o644)
 	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"b\"}\n{\"id\":\"a\"}\n"), 0o644)
-	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2: not in canonical order") {
+	if err := Merge([]string{d}, func(*datasets.ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2: not in canonical order") {
 		t.Errorf("unsorted shard: %v", err)
 	}
 	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\"}\n{broken\n"), 0o644)
-	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
+	if err := Merge([]string{d}, func(*datasets.ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
 		t.Errorf("broken line: %v", err)
 	}
 	// Valid up to its key, broken after it: found when the line is decoded.
 	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\"}\n{\"id\":\"b\", broken\n"), 0o644)
-	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
+	if err := Merge([]string{d}, func(*datasets.ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "tasks.jsonl:2") {
 		t.Errorf("line broken after its key: %v", err)
 	}
 	// Duplicate keys: the key read first and the value decoded last differ.
 	os.WriteFile(filepath.Join(d, TasksFile), []byte("{\"id\":\"a\",\"ID\":\"z\"}\n"), 0o644)
-	if err := MergeShards([]string{d}, func(*ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "duplicate keys") {
+	if err := Merge([]string{d}, func(*datasets.ShardData) error { return nil }); err == nil || !strings.Contains(err.Error(), "duplicate keys") {
 		t.Errorf("duplicate keys: %v", err)
 	}
 }
@@ -138,7 +140,7 @@ func TestMergeShardsStopsCleanly(t *testing.T) {
 	for _, stopAt := range []int{0, 7, 39} {
 		calls := 0
 		stop := errors.New("stop")
-		err := MergeShards(dirs, func(*ShardData) error {
+		err := Merge(dirs, func(*datasets.ShardData) error {
 			calls++
 			if calls > stopAt {
 				return stop

@@ -1,7 +1,8 @@
-package datasets
+package assemble
 
 import (
 	"fmt"
+	"kforge/datasets"
 	"maps"
 	"testing"
 )
@@ -30,10 +31,10 @@ func TestSplitTasks(t *testing.T) {
 			got := SplitTasks(ids, ops, 7, tc.fraction, tc.heldOut)
 			n := 0
 			for i, id := range ids {
-				if got[id] == SplitTest {
+				if got[id] == datasets.SplitTest {
 					n++
 				}
-				if len(tc.heldOut) > 0 && ops[i] == "softmax" && got[id] != SplitTest {
+				if len(tc.heldOut) > 0 && ops[i] == "softmax" && got[id] != datasets.SplitTest {
 					t.Errorf("%s (softmax) is in %s", id, got[id])
 				}
 			}

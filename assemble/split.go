@@ -1,13 +1,14 @@
-package datasets
+package assemble
 
 import (
 	"cmp"
+	"kforge/datasets"
 	"math"
 	"slices"
 	"strings"
 )
 
-// SplitTasks assigns every task to SplitTrain or SplitTest. Splits are by task,
+// SplitTasks assigns every task to datasets.SplitTrain or datasets.SplitTest. Splits are by task,
 // never by variant, so no task is in two splits. Tasks of a held-out op family
 // all go to test; of the others, round(fraction × count) go to test, chosen by
 // ranking a seeded hash of their ids, so the choice is deterministic from the
@@ -19,14 +20,14 @@ func SplitTasks(taskIDs, ops []string, seed int, fraction float64, heldOutOps []
 	var rest []ranked
 	for i, id := range taskIDs {
 		if slices.ContainsFunc(heldOutOps, func(o string) bool { return strings.EqualFold(o, ops[i]) }) {
-			out[id] = SplitTest
+			out[id] = datasets.SplitTest
 			continue
 		}
 		if _, dup := out[id]; dup {
 			continue
 		}
-		out[id] = SplitTrain
-		rest = append(rest, ranked{Hash("split", seed, id), id})
+		out[id] = datasets.SplitTrain
+		rest = append(rest, ranked{datasets.Hash("split", seed, id), id})
 	}
 	slices.SortFunc(rest, func(a, b ranked) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.id, b.id)) })
 	k := int(math.Round(fraction * float64(len(rest))))
@@ -34,7 +35,7 @@ func SplitTasks(taskIDs, ops []string, seed int, fraction float64, heldOutOps []
 		k = len(rest) - 1
 	}
 	for _, r := range rest[:max(0, min(k, len(rest)))] {
-		out[r.id] = SplitTest
+		out[r.id] = datasets.SplitTest
 	}
 	return out
 }

@@ -1,10 +1,11 @@
-package datasets
+package assemble
 
 import (
 	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"encoding/hex"
+	"kforge/datasets"
 	"math"
 	"slices"
 )
@@ -28,11 +29,11 @@ func ReplayQuota(task int64, fraction float64) int64 {
 }
 
 // Amount is what one row counts for in mode: its estimated tokens, or 1.
-func Amount(mode string, ms []ChatMessage) int64 {
+func Amount(mode string, ms []datasets.ChatMessage) int64 {
 	if mode == ReplayRows {
 		return 1
 	}
-	return max(1, Tokens(ms))
+	return max(1, datasets.Tokens(ms))
 }
 
 // Mixer interleaves replay rows into a stream of task rows so that every
@@ -73,7 +74,7 @@ func (m *Mixer) Realised() (fraction float64, task, replay int64) {
 // SampleKey is the seeded random priority of an item: sampling keeps the
 // smallest keys, so it is without replacement and independent of read order.
 func SampleKey(seed int, parts ...any) uint64 {
-	h := Hash("sample", append([]any{seed}, parts...)...)
+	h := datasets.Hash("sample", append([]any{seed}, parts...)...)
 	b, _ := hex.DecodeString(h[:16])
 	return binary.BigEndian.Uint64(b)
 }

@@ -1,4 +1,4 @@
-package release
+package assemble
 
 import (
 	"cmp"
@@ -8,17 +8,18 @@ import (
 	"kforge/datasets"
 )
 
-// lineage collects what the release was made from, for the card and manifest.
-type lineage struct {
-	sources   map[SourceRef]int // tasks per repo/commit/license
-	models    map[ModelRef]int  // variants per model/digest/provider
-	prompts   map[string]int    // variants per prompt version
-	devices   map[DeviceRef]int // verdicts per device
-	tasks     int
-	variants  int
-	verdicts  int
-	kindTasks map[string]int
-	tables    *tables
+// Inputs count what the release was made from, for the card and manifest.
+type Inputs struct {
+	sources map[SourceRef]int // tasks per repo/commit/license
+	models  map[ModelRef]int  // variants per model/digest/provider
+	prompts map[string]int    // variants per prompt version
+	devices map[DeviceRef]int // verdicts per device
+	// Tasks, Variants and Verdicts count what the shards hold; KindTasks
+	// the tasks by kind.
+	Tasks     int
+	Variants  int
+	Verdicts  int
+	KindTasks map[string]int
 }
 
 // SourceRef is one mined repository at one commit.
@@ -44,25 +45,25 @@ type DeviceRef struct {
 	Driver    string `json:"driver,omitempty"`
 }
 
-func newLineage() *lineage {
-	return &lineage{sources: map[SourceRef]int{}, models: map[ModelRef]int{}, prompts: map[string]int{},
-		devices: map[DeviceRef]int{}, kindTasks: map[string]int{}}
+func newInputs() *Inputs {
+	return &Inputs{sources: map[SourceRef]int{}, models: map[ModelRef]int{}, prompts: map[string]int{},
+		devices: map[DeviceRef]int{}, KindTasks: map[string]int{}}
 }
 
-func (l *lineage) addTask(t *datasets.Task) {
-	l.tasks++
-	l.kindTasks[t.Kind]++
+func (l *Inputs) addTask(t *datasets.Task) {
+	l.Tasks++
+	l.KindTasks[t.Kind]++
 	l.sources[SourceRef{t.Source.Repo, t.Source.Commit, t.Source.License}]++
 }
 
-func (l *lineage) addVariant(v *datasets.Variant) {
-	l.variants++
+func (l *Inputs) addVariant(v *datasets.Variant) {
+	l.Variants++
 	l.models[ModelRef{v.Provider, v.Model, v.ModelDigest}]++
 	l.prompts[v.PromptVersion]++
 }
 
-func (l *lineage) addVerdict(vd *datasets.Verdict) {
-	l.verdicts++
+func (l *Inputs) addVerdict(vd *datasets.Verdict) {
+	l.Verdicts++
 	l.devices[DeviceRef{vd.Backend, vd.Device.Name, vd.Device.Arch, vd.Device.Toolchain, vd.Device.Driver}]++
 }
 
@@ -81,26 +82,30 @@ func sortedCounts[T comparable](m map[T]int, less func(a, b T) int) []Counted[T]
 	return out
 }
 
-func (l *lineage) sourceList() []Counted[SourceRef] {
+// Sources are the mined repositories at their commits, with their task counts, sorted.
+func (l *Inputs) Sources() []Counted[SourceRef] {
 	return sortedCounts(l.sources, func(a, b SourceRef) int {
 		return cmp.Or(cmp.Compare(a.Repo, b.Repo), cmp.Compare(a.Commit, b.Commit), cmp.Compare(a.License, b.License))
 	})
 }
 
-func (l *lineage) modelList() []Counted[ModelRef] {
+// Models are the generating models with their variant counts, sorted.
+func (l *Inputs) Models() []Counted[ModelRef] {
 	return sortedCounts(l.models, func(a, b ModelRef) int {
 		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Model, b.Model), cmp.Compare(a.Digest, b.Digest))
 	})
 }
 
-func (l *lineage) deviceList() []Counted[DeviceRef] {
+// Devices are the judging devices with their verdict counts, sorted.
+func (l *Inputs) Devices() []Counted[DeviceRef] {
 	return sortedCounts(l.devices, func(a, b DeviceRef) int {
 		return cmp.Or(cmp.Compare(a.Backend, b.Backend), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Arch, b.Arch),
 			cmp.Compare(a.Toolchain, b.Toolchain), cmp.Compare(a.Driver, b.Driver))
 	})
 }
 
-func (l *lineage) promptList() []Counted[string] { return sortedCounts(l.prompts, cmp.Compare[string]) }
+// Prompts are the prompt versions with their variant counts, sorted.
+func (l *Inputs) Prompts() []Counted[string] { return sortedCounts(l.prompts, cmp.Compare[string]) }
 
 // tables accumulate per-op and per-arch figures of the selected rows.
 type tables struct {
