@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"kforge/build"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,18 +165,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 // overBudget says why a release whose build has these stats may not be
 // published under the publish section's failure budget, or "" when it may.
 func overBudget(p hub.Config, stats *pipeline.Stats) string {
-	failed := stats.Failed()
-	if failed == 0 {
-		return ""
-	}
-	if p.MaxFailedItems >= 0 && failed > int64(p.MaxFailedItems) {
-		return fmt.Sprintf("%d items failed, more than publish.max_failed_items=%d", failed, p.MaxFailedItems)
-	}
-	frac := float64(failed) / float64(stats.Get("generated")+failed)
-	if frac > p.MaxFailedFraction {
-		return fmt.Sprintf("%d items failed (%.3g of the items), more than publish.max_failed_fraction=%g", failed, frac, p.MaxFailedFraction)
-	}
-	return ""
+	return build.PublishBlocked(p, stats)
 }
 
 // shardsLineage reads the lineage of every shard and checks that they agree:
