@@ -29,7 +29,7 @@ import (
 // the release manifest.
 const LineageFile = "lineage.json"
 
-func cmdBuild(ctx context.Context, e *env, args []string) int {
+func cmdBuild(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kforge build -c FILE [--out DIR] [--cache-dir DIR] [--shard I/N] [--log-format text|json] [--no-pull]\n\nflags:")
@@ -41,17 +41,15 @@ func cmdBuild(ctx context.Context, e *env, args []string) int {
 	shardFlag := fs.String("shard", "", "build only shard `I/N` (default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, else 0/1)")
 	logFormat := fs.String("log-format", "", "log format: text or json (default: the recipe's)")
 	noPull := fs.Bool("no-pull", false, "fail instead of pulling a model the server lacks")
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *cfgPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return showUsage(fs.Usage)
 	}
 	cfg, err := configs.Load(*cfgPath)
 	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitUsage
+		return &configError{err}
 	}
 	e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
 	if *out != "" {
@@ -72,29 +70,25 @@ func cmdBuild(ctx context.Context, e *env, args []string) int {
 	shard := pipeline.All
 	if *shardFlag != "" {
 		if shard, err = pipeline.ParseShard(*shardFlag); err != nil {
-			fmt.Fprintln(e.stderr, "kforge build:", err)
-			return exitUsage
+			return &usageError{err: err}
 		}
 	} else if s, ok, err := pipeline.ShardFromEnv(e.getenv, cfg.Run.Shards); err != nil {
-		fmt.Fprintln(e.stderr, "kforge build:", err)
-		return exitUsage
+		return &usageError{err: err}
 	} else if ok {
 		shard = s
 	}
 	log := newLogger(e.stderr, cfg.Log.Format, cfg.Log.Level).With("build", cfg.Name, "shard", shard.String())
 	b := &builder{cfg: cfg, shard: shard, log: log, e: e}
 	res, err := b.build().Run(ctx)
-	if err != nil {
-		log.Error("build failed", "err", err)
+	if err == nil {
+		return failedItems(res.Failed)
 	}
-	var notPublished *build.NotPublishedError
-	switch {
-	case errors.As(err, &notPublished):
-		return exitItemsBad
-	case err != nil:
-		return exitFailed
+	// build reports through its logger (a JSON log stays JSON).
+	log.Error("build failed", "err", err)
+	if np := (*build.NotPublishedError)(nil); errors.As(err, &np) {
+		return &silentError{&failedItemsError{n: res.Failed, err: err}}
 	}
-	return exitCode(res.Failed)
+	return &silentError{err}
 }
 
 // builder holds one build's wiring: the build package runs the loop, the
@@ -231,13 +225,6 @@ func (b *builder) release(ctx context.Context, stats *pipeline.Stats) error {
 	}
 	b.log.Info("release written", "dir", filepath.Join(b.cfg.Out, "release"), "rows", sum.Rows)
 	return nil
-}
-
-func exitCode(failed int64) int {
-	if failed > 0 {
-		return exitItemsBad
-	}
-	return exitOK
 }
 
 // buildVerifier is the verifier as the build package sees it.

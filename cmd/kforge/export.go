@@ -19,7 +19,7 @@ import (
 // cmdExport rebuilds a release from a build directory's shards: tasks,
 // variants and verdicts already on disk, so no model is called and no GPU
 // runs. Change a threshold or the replay fraction and export again.
-func cmdExport(ctx context.Context, e *env, args []string) int {
+func cmdExport(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("kforge export", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	from := fs.String("from", "", "build directory holding shards/*/ (required)")
@@ -35,12 +35,11 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 			"Rebuild the release (Parquet, card, manifest) from a build's shards with no model call and no GPU run.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *from == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return showUsage(fs.Usage)
 	}
 	log := newLogger(e.stderr, *logFormat, "info")
 	// Export streams; a soft heap limit keeps the garbage collector from
@@ -55,8 +54,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	if *cfgPath != "" {
 		cfg, err := configs.Load(*cfgPath)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-			return exitUsage
+			return &usageError{err: err}
 		}
 		e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
 		ds = cfg.Dataset
@@ -68,37 +66,31 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 			cacheDir = cfg.CacheDir
 		}
 	} else if err := configs.ApplyDefaults(&ds); err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
+		return err
 	}
 	lineage["dataset"] = ds
 
 	complete, missing, err := release.FindShards(*from)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
+		return err
 	}
 	if len(missing) > 0 && !*partial {
-		fmt.Fprintf(e.stderr, "kforge export: %d shard(s) are not complete (no %s): %s\n(rerun them, or pass --partial)\n",
+		return fmt.Errorf("%d shard(s) are not complete (no %s): %s\n(rerun them, or pass --partial)",
 			len(missing), datasets.DoneFile, strings.Join(missing, ", "))
-		return exitFailed
 	}
 	if len(complete) == 0 {
-		fmt.Fprintf(e.stderr, "kforge export: no complete shard under %s\n", filepath.Join(*from, "shards"))
-		return exitFailed
+		return fmt.Errorf("no complete shard under %s", filepath.Join(*from, "shards"))
 	}
 	cache, err := pipeline.OpenDirCache(cacheDir)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
+		return err
 	}
 	sum, err := writeRelease(ctx, e, log, release.Options{
 		Shards: complete, Out: *out, Dataset: ds, Lineage: lineage, Cache: cache, Stats: pipeline.NewStats(), Log: log,
 		Repo: *repo,
 	})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
+		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(sum.Rows)) {
 		fmt.Fprintf(e.stdout, "%-18s %d rows\n", k, sum.Rows[k])
@@ -109,7 +101,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "wrote %d files to %s\n", len(sum.Files), *out)
 	if len(missing) > 0 {
-		return exitItemsBad
+		return &failedItemsError{n: int64(len(missing))}
 	}
-	return exitOK
+	return nil
 }
