@@ -2,25 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"kforge/configs"
 )
 
-func cmdConfig(ctx context.Context, e *env, args []string) int {
+func cmdConfig(ctx context.Context, e *env, args []string) error {
 	const use = "usage: kforge config check [--skip-paths] FILE... | kforge config explain"
+	showUse := showUsage(func() { fmt.Fprintln(e.stderr, use) })
 	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, use)
-		return exitUsage
+		return showUse
 	}
 	if isHelp(args) || (len(args) > 1 && (args[0] == "check" || args[0] == "explain") && isHelp(args[1:])) {
 		fmt.Fprintln(e.stdout, use)
-		return exitOK
+		return nil
 	}
 	switch args[0] {
 	case "explain":
 		configs.Explain(e.stdout)
-		return exitOK
+		return nil
 	case "check":
 		files := args[1:]
 		// --skip-paths: a recipe written for another machine (the cluster's
@@ -30,15 +31,13 @@ func cmdConfig(ctx context.Context, e *env, args []string) int {
 			o.SkipPaths, files = true, files[1:]
 		}
 		if len(files) == 0 {
-			fmt.Fprintln(e.stderr, use)
-			return exitUsage
+			return showUse
 		}
-		code := exitOK
+		var errs []error
 		for _, f := range files {
 			c, err := configs.LoadWith(f, o)
 			if err != nil {
-				fmt.Fprintln(e.stderr, err)
-				code = exitUsage
+				errs = append(errs, err)
 				continue
 			}
 			fmt.Fprintf(e.stdout, "%s: ok\n", f)
@@ -46,8 +45,10 @@ func cmdConfig(ctx context.Context, e *env, args []string) int {
 				fmt.Fprintf(e.stdout, "%s: note: %s\n", f, n)
 			}
 		}
-		return code
+		if len(errs) > 0 {
+			return &configError{errors.Join(errs...)}
+		}
+		return nil
 	}
-	fmt.Fprintln(e.stderr, use)
-	return exitUsage
+	return showUse
 }

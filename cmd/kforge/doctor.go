@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ type doctorReport struct {
 	Model *model.Endpoint `json:"model,omitempty"`
 }
 
-func cmdDoctor(ctx context.Context, e *env, args []string) int {
+func cmdDoctor(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kforge doctor [--json] [-c FILE]\n\nflags:")
@@ -28,19 +29,17 @@ func cmdDoctor(ctx context.Context, e *env, args []string) int {
 	}
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cfgPath := fs.String("c", "", "recipe `FILE` whose model endpoint to check (default: ollama at OLLAMA_HOST)")
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return showUsage(fs.Usage)
 	}
 	mc := model.Config{Provider: "ollama"}
 	if *cfgPath != "" {
 		cfg, err := configs.Load(*cfgPath)
 		if err != nil {
-			fmt.Fprintln(e.stderr, err)
-			return exitUsage
+			return &configError{err}
 		}
 		mc = cfg.Model
 	}
@@ -67,14 +66,13 @@ func cmdDoctor(ctx context.Context, e *env, args []string) int {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
-			return exitFailed
+			return err
 		}
 	}
 	if why := noKeepingBackend(rep.Probe); why != "" {
-		fmt.Fprintln(e.stderr, "kforge doctor: no backend here can keep a variant: "+why)
-		return exitFailed
+		return errors.New("no backend here can keep a variant: " + why)
 	}
-	return exitOK
+	return nil
 }
 
 // doctorStep is one probe of `kforge doctor`: run fills its part of the

@@ -17,7 +17,7 @@ import (
 // cmdExport rebuilds a release from a build directory's shards: tasks,
 // variants and verdicts already on disk, so no model is called and no GPU
 // runs. Change a threshold or the replay fraction and export again.
-func cmdExport(ctx context.Context, e *env, args []string) int {
+func cmdExport(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("kforge export", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	from := fs.String("from", "", "build directory holding shards/*/ (required)")
@@ -33,12 +33,11 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 			"Rebuild the release (Parquet, card, manifest) from a build's shards with no model call and no GPU run.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *from == "" || *out == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return showUsage(fs.Usage)
 	}
 	log := newLogger(e.stderr, *logFormat, "info")
 	// Export streams; a soft heap limit keeps the garbage collector from
@@ -52,8 +51,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	if *cfgPath != "" {
 		c, err := configs.Load(*cfgPath)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-			return exitUsage
+			return &usageError{err: err}
 		}
 		e.redact.Add(e.getenv(c.Model.APIKeyEnv))
 		cfg = c
@@ -67,22 +65,18 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 
 	complete, missing, err := shards.Find([]string{*from})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
+		return err
 	}
 	if len(missing) > 0 && !*partial {
-		fmt.Fprintf(e.stderr, "kforge export: %d shard(s) are not complete (no %s): %s\n(rerun them, or pass --partial)\n",
+		return fmt.Errorf("%d shard(s) are not complete (no %s): %s\n(rerun them, or pass --partial)",
 			len(missing), shards.DoneFile, strings.Join(missing, ", "))
-		return exitFailed
 	}
 	if len(complete) == 0 {
-		fmt.Fprintf(e.stderr, "kforge export: no complete shard under %s\n", filepath.Join(*from, "shards"))
-		return exitFailed
+		return fmt.Errorf("no complete shard under %s", filepath.Join(*from, "shards"))
 	}
 	sum, _, err := makeRelease(ctx, e, log, releaseInput{shards: complete, cfg: cfg, out: *out, cacheDir: cacheDir, repo: *repo})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge export: %v\n", err)
-		return exitFailed
+		return err
 	}
 	for _, k := range slices.Sorted(maps.Keys(sum.Rows)) {
 		fmt.Fprintf(e.stdout, "%-18s %d rows\n", k, sum.Rows[k])
@@ -93,7 +87,7 @@ func cmdExport(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "wrote %d files to %s\n", len(sum.Files), *out)
 	if len(missing) > 0 {
-		return exitItemsBad
+		return &failedItemsError{n: int64(len(missing))}
 	}
-	return exitOK
+	return nil
 }

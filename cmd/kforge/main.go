@@ -54,7 +54,8 @@ func (e *env) term() (*termOut, bool) { return e.termOut, e.termOut != nil }
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, e *env, args []string) int
+	// run returns nil, or an error that report maps to the exit code.
+	run func(ctx context.Context, e *env, args []string) error
 }
 
 // commands is the CLI; the README's CLI reference is checked against it.
@@ -123,25 +124,12 @@ func signalContext() (ctx context.Context, caught func() os.Signal, stop func())
 	return ctx, caught, stop
 }
 
-// exitAfterSignal is the exit code of a command that returned code after
-// sig was caught (nil: none). A command the signal made fail exits
-// 128+signal (143 for SIGTERM), so a scheduler and a wrapper script can tell
-// "stopped, resumable" from a crash (1). A command that finished anyway
-// (0, or 3 for failed items) and a usage error (2) keep their codes.
-func exitAfterSignal(code int, sig os.Signal) int {
-	s, ok := sig.(syscall.Signal)
-	if !ok || code != exitFailed {
-		return code
-	}
-	return exitSignalBase + int(s)
-}
-
 // run dispatches to a subcommand and returns the exit code.
 func run(ctx context.Context, e *env, args []string) int {
 	e = withRedaction(e)
+	toStderr := func() { usage(e.stderr) }
 	if len(args) == 0 {
-		usage(e.stderr)
-		return exitUsage
+		return report(e.stderr, "", showUsage(toStderr))
 	}
 	if isHelp(args) {
 		usage(e.stdout)
@@ -149,12 +137,10 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			return report(e.stderr, c.name, c.run(ctx, e, args[1:]))
 		}
 	}
-	fmt.Fprintf(e.stderr, "kforge: unknown command %q\n", args[0])
-	usage(e.stderr)
-	return exitUsage
+	return report(e.stderr, "", &usageError{err: fmt.Errorf("unknown command %q", args[0]), usage: toStderr})
 }
 
 // withRedaction returns a copy of e whose stdout and stderr mask URL

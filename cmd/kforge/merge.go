@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
 
+	"kforge/build"
 	"kforge/configs"
 	"kforge/pipeline"
 	"kforge/shards"
@@ -27,7 +29,7 @@ flags:
 `
 
 // cmdMerge is `kforge merge`.
-func cmdMerge(ctx context.Context, e *env, args []string) int {
+func cmdMerge(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), mergeUsage); fs.PrintDefaults() }
@@ -36,13 +38,11 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	recipe := fs.String("c", "", "recipe whose dataset section (splits, dedup, replay) makes the release (default: the one the shards were built with)")
 	cacheDir := fs.String("cache-dir", "", "cache directory for replay data (default: the recipe's cache_dir, else the release's parent/cache)")
 	noPublish := fs.Bool("no-publish", false, "write the release only, even when the recipe has a publish section")
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *out == "" || fs.NArg() == 0 {
-		fmt.Fprintln(e.stderr, "kforge merge: --out and at least one SHARD_DIR are needed")
-		fs.Usage()
-		return exitUsage
+		return &usageError{err: errors.New("--out and at least one SHARD_DIR are needed"), usage: fs.Usage}
 	}
 
 	var cfg *configs.Config
@@ -50,8 +50,7 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	if *recipe != "" {
 		c, err := configs.Load(*recipe)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
-			return exitUsage
+			return &usageError{err: err}
 		}
 		e.redact.Add(e.getenv(c.Model.APIKeyEnv))
 		cfg, logFormat, logLevel = c, c.Log.Format, c.Log.Level
@@ -60,22 +59,20 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 
 	complete, missing, err := shards.Find(fs.Args())
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
-		return exitUsage
+		return &usageError{err: err}
 	}
 	if len(missing) > 0 {
 		if !*allowMissing {
-			fmt.Fprintf(e.stderr, "kforge merge: %d shard(s) missing or unfinished (rerun them, or pass --allow-missing):\n", len(missing))
+			msg := fmt.Sprintf("%d shard(s) missing or unfinished (rerun them, or pass --allow-missing):", len(missing))
 			for _, m := range missing {
-				fmt.Fprintf(e.stderr, "  %s\n", m)
+				msg += "\n  " + m
 			}
-			return exitFailed
+			return errors.New(msg)
 		}
 		log.Warn("merging without missing shards", "missing", missing)
 	}
 	if len(complete) == 0 {
-		fmt.Fprintln(e.stderr, "kforge merge: no complete shard to merge")
-		return exitFailed
+		return errors.New("no complete shard to merge")
 	}
 	dir := *cacheDir
 	if dir == "" && cfg != nil {
@@ -88,51 +85,37 @@ func cmdMerge(ctx context.Context, e *env, args []string) int {
 	log.Info("merging shards", "shards", len(complete), "out", *out)
 	sum, set, err := makeRelease(ctx, e, log, releaseInput{shards: complete, cfg: cfg, out: *out, cacheDir: dir, repo: publishRepo(cfg)})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge merge: %v\n", err)
-		return exitFailed
+		return err
 	}
 	stats := set.Stats
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(sum); err != nil {
-		return exitFailed
+		return err
 	}
 	if len(missing) > 0 {
 		if cfg != nil && cfg.Publish != nil && !*noPublish {
 			log.Warn("not publishing: shards are missing", "missing", len(missing))
 		}
-		return exitItemsBad
+		return &failedItemsError{n: int64(len(missing))}
 	}
 	failed := stats.Failed()
 	if cfg != nil && cfg.Publish != nil && !*noPublish {
 		if why := overBudget(*cfg.Publish, stats); why != "" {
-			fmt.Fprintf(e.stderr, "kforge merge: not publishing: %s; the release is in %s (rerun the shards with failed items to retry exactly those, then merge again)\n", why, *out)
-			return exitItemsBad
+			return &failedItemsError{n: failed, err: fmt.Errorf("not publishing: %s; the release is in %s (rerun the shards with failed items to retry exactly those, then merge again)", why, *out)}
 		}
 		if failed > 0 {
 			log.Warn("publishing within the failure budget", "failed_items", failed)
 		}
 		if err := publish(ctx, e, *out, *cfg.Publish, false, log); err != nil {
-			fmt.Fprintf(e.stderr, "kforge merge: publish: %v\n", err)
-			return exitFailed
+			return fmt.Errorf("publish: %w", err)
 		}
 	}
-	return exitCode(failed)
+	return failedItems(failed)
 }
 
 // overBudget says why a release whose build has these stats may not be
 // published under the publish section's failure budget, or "" when it may.
 func overBudget(p hub.Config, stats *pipeline.Stats) string {
-	failed := stats.Failed()
-	if failed == 0 {
-		return ""
-	}
-	if p.MaxFailedItems >= 0 && failed > int64(p.MaxFailedItems) {
-		return fmt.Sprintf("%d items failed, more than publish.max_failed_items=%d", failed, p.MaxFailedItems)
-	}
-	frac := float64(failed) / float64(stats.Get("generated")+failed)
-	if frac > p.MaxFailedFraction {
-		return fmt.Sprintf("%d items failed (%.3g of the items), more than publish.max_failed_fraction=%g", failed, frac, p.MaxFailedFraction)
-	}
-	return ""
+	return build.PublishBlocked(p, stats)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +22,7 @@ import (
 // cmdMine mines tasks from a recipe's repositories (-c FILE) or from one
 // repository named on the command line (--repo), writes them as JSON lines
 // and prints a summary by kind, op and dtype, with skip reasons, on stderr.
-func cmdMine(ctx context.Context, e *env, args []string) int {
+func cmdMine(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("mine", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	cfgFile := fs.String("c", "", "recipe `FILE` whose sources section names the repositories")
@@ -42,17 +43,14 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(fs.Output(), "usage: kforge mine -c FILE [--out tasks.jsonl]\n       kforge mine --repo PATH|URL [--ref REF] [--subdir DIR] [--kind ck-example|ck-tile|hip-program|auto] [--out tasks.jsonl]\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "kforge mine: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if (*cfgFile == "") == (*repo == "") {
-		fmt.Fprintln(e.stderr, "kforge mine: give either -c FILE or --repo PATH|URL")
-		fs.Usage()
-		return exitUsage
+		return &usageError{err: errors.New("give either -c FILE or --repo PATH|URL"), usage: fs.Usage}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -63,14 +61,12 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 	if *cfgFile != "" {
 		for _, n := range []string{"ref", "subdir", "kind", "paths"} {
 			if set[n] {
-				fmt.Fprintf(e.stderr, "kforge mine: --%s goes with --repo, not -c\n", n)
-				return exitUsage
+				return usagef("--%s goes with --repo, not -c", n)
 			}
 		}
 		c, err := configs.Load(*cfgFile)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
-			return exitUsage
+			return &usageError{err: err}
 		}
 		cfg = c.Sources
 		archList = c.Verify.Archs
@@ -82,14 +78,12 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 		}
 	} else {
 		if err := configs.ApplyDefaults(&cfg); err != nil {
-			fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
-			return exitFailed
+			return err
 		}
 		switch *kind {
 		case "auto", datasets.KindCKExample, datasets.KindCKTile, datasets.KindHIPProgram:
 		default:
-			fmt.Fprintf(e.stderr, "kforge mine: --kind %q is not one of ck-example, ck-tile, hip-program, auto\n", *kind)
-			return exitUsage
+			return usagef("--kind %q is not one of ck-example, ck-tile, hip-program, auto", *kind)
 		}
 		cfg.Repos = []repos.RepoConfig{{URL: *repo, Ref: *ref, Subdir: *subdir, Kind: *kind, Paths: splitList(*paths)}}
 		archList = []string{"gfx90a"}
@@ -115,15 +109,13 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 	res, err := repos.Mine(ctx, cfg, repos.Options{CacheDir: cache, Archs: archList, Log: log})
 	prog.Stop()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
-		return exitFailed
+		return err
 	}
 	if err := writeTasks(e.stdout, *out, res.Tasks); err != nil {
-		fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
-		return exitFailed
+		return err
 	}
 	printMineSummary(e.stderr, res, time.Since(began), *out)
-	return exitOK
+	return nil
 }
 
 func splitList(s string) []string {

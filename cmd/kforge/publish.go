@@ -20,7 +20,7 @@ comes from HF_TOKEN or the file ` + "`hf auth login`" + ` writes ($HF_HOME/token
 
 flags:`
 
-func cmdPublish(ctx context.Context, e *env, args []string) int {
+func cmdPublish(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -40,8 +40,8 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 	var pos []string
 	rest := args
 	for {
-		if code, ok := parseFlags(e, fs, rest); !ok {
-			return code
+		if err := parseFlags(e, fs, rest); err != nil {
+			return err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -51,16 +51,12 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case len(pos) != 1:
-		fmt.Fprintln(e.stderr, "kforge publish: want exactly one release directory")
-		fs.Usage()
-		return exitUsage
+		return &usageError{err: errors.New("want exactly one release directory"), usage: fs.Usage}
 	case *repo == "":
-		fmt.Fprintln(e.stderr, "kforge publish: --repo ORG/NAME is required")
-		return exitUsage
+		return usagef("--repo ORG/NAME is required")
 	}
 	if st, err := os.Stat(pos[0]); err != nil || !st.IsDir() {
-		fmt.Fprintf(e.stderr, "kforge publish: %s is not a release directory\n", pos[0])
-		return exitUsage
+		return usagef("%s is not a release directory", pos[0])
 	}
 	var prog *progress // set before Apply; the callback runs only during it
 	pub, err := hub.NewPublisher(hub.Options{
@@ -79,33 +75,29 @@ func cmdPublish(ctx context.Context, e *env, args []string) int {
 		},
 	})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
 		if isUsageErr(err) {
-			return exitUsage
+			return &usageError{err: err}
 		}
-		return exitFailed
+		return err
 	}
 	plan, err := pub.Plan(ctx)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
-		return exitFailed
+		return err
 	}
 	if *dryRun {
 		if err := plan.PrintDryRun(e.stdout); err != nil {
-			fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
-			return exitFailed
+			return err
 		}
-		return exitOK
+		return nil
 	}
 	prog = e.startByteProgress("uploading to the Hub", plan.UploadBytes())
 	res, err := pub.Apply(ctx, plan)
 	prog.Stop()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge publish: %v\n", err)
-		return exitFailed
+		return err
 	}
 	res.PrintSummary(e.stdout)
-	return exitOK
+	return nil
 }
 
 // isUsageErr tells bad flags apart from failures of the publish itself.

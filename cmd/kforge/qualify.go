@@ -21,7 +21,7 @@ import (
 // cmdQualify runs each task's unchanged reference the way verification
 // will, and writes the tasks back with what it found (per size: qualified or
 // dropped, with the reason). Without a GPU it is a host dry run.
-func cmdQualify(ctx context.Context, e *env, args []string) int {
+func cmdQualify(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("qualify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	tasksPath := fs.String("tasks", "", "tasks.jsonl to qualify (required)")
@@ -36,20 +36,15 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(fs.Output(), "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *tasksPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return showUsage(fs.Usage)
 	}
-	fail := func(code int, err error) int {
-		fmt.Fprintf(e.stderr, "kforge qualify: %v\n", err)
-		return code
-	}
-	cfg, code, err := recipeVerify(*recipe, cacheDir)
+	cfg, err := recipeVerify(*recipe, cacheDir)
 	if err != nil {
-		return fail(code, err)
+		return err
 	}
 	if *arch != "" {
 		cfg.Archs = strings.Split(*arch, ",")
@@ -62,17 +57,17 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 	}
 	tasks, err := readTaskFile(*tasksPath)
 	if err != nil {
-		return fail(exitUsage, err)
+		return &usageError{err: err}
 	}
 	cache, err := pipeline.OpenDirCache(*cacheDir)
 	if err != nil {
-		return fail(exitFailed, err)
+		return err
 	}
 	wd := *workDir
 	if wd == "" {
 		d, err := os.MkdirTemp("", "kforge-qualify-")
 		if err != nil {
-			return fail(exitFailed, err)
+			return err
 		}
 		defer os.RemoveAll(d)
 		wd = d
@@ -83,7 +78,7 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		}}
 	v, err := qualifier(cfg, *backend, opt)
 	if err != nil {
-		return fail(exitFailed, err)
+		return err
 	}
 	sum := qualifySummary{backend: v.Device()}
 	prog := e.startProgress("qualifying tasks", int64(len(tasks)))
@@ -92,7 +87,7 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		q, st, err := v.Qualify(ctx, &tasks[i])
 		prog.Add(1)
 		if ctx.Err() != nil {
-			return fail(exitFailed, errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume"))
+			return errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume")
 		}
 		if err != nil {
 			sum.failed = append(sum.failed, fmt.Sprintf("%s: %v", tasks[i].ID, err))
@@ -102,14 +97,14 @@ func cmdQualify(ctx context.Context, e *env, args []string) int {
 		sum.add(q, st)
 	}
 	if err := pipeline.WriteAtomic(*out, 0o644, func(f *os.File) error { return datasets.WriteJSONL(f, tasks) }); err != nil {
-		return fail(exitFailed, err)
+		return err
 	}
 	prog.Stop()
 	sum.print(e.stderr, *out)
 	if len(sum.failed) > 0 {
-		return exitItemsBad
+		return &failedItemsError{n: int64(len(sum.failed))}
 	}
-	return exitOK
+	return nil
 }
 
 // qualifier is the verifier qualification runs on: the backend named, else

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -39,19 +40,24 @@ flags:
 `
 
 // cmdSlurm is `kforge slurm`.
-func cmdSlurm(ctx context.Context, e *env, args []string) int {
+func cmdSlurm(ctx context.Context, e *env, args []string) error {
+	var err error
 	switch {
 	case len(args) > 0 && args[0] == "submit":
-		return slurmSubmit(ctx, e, args[1:], sched.Exec)
+		err = slurmSubmit(ctx, e, args[1:], sched.Exec)
 	case isHelp(args):
-		return slurmSubmit(ctx, e, []string{"-h"}, sched.Exec)
+		err = slurmSubmit(ctx, e, []string{"-h"}, sched.Exec)
+	default:
+		return showUsage(func() { fmt.Fprint(e.stderr, slurmUsage) })
 	}
-	fmt.Fprint(e.stderr, slurmUsage)
-	return exitUsage
+	if err != nil {
+		return &cmdError{cmd: "slurm submit", err: err}
+	}
+	return nil
 }
 
 // slurmSubmit is `kforge slurm submit`; run runs sbatch.
-func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) int {
+func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) error {
 	fs := flag.NewFlagSet("slurm submit", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), slurmUsage); fs.PrintDefaults() }
@@ -69,26 +75,22 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	kforge := fs.String("kforge", "", "kforge binary as the compute nodes see it (default: this binary)")
 	name := fs.String("name", "", "job name (default: the recipe's name)")
 	dryRun := fs.Bool("dry-run", false, "print both scripts and the sbatch commands; write and submit nothing")
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *recipe == "" || fs.NArg() > 0 {
-		fmt.Fprintln(e.stderr, "kforge slurm submit: -c FILE is needed, and no other arguments")
-		fs.Usage()
-		return exitUsage
+		return &usageError{err: errors.New("-c FILE is needed, and no other arguments"), usage: fs.Usage}
 	}
 	// Check the recipe now: a bad one would fail every array task later.
 	cfg, err := configs.Load(*recipe)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
-		return exitUsage
+		return &usageError{err: err}
 	}
 	if *shards == 0 {
 		*shards = cfg.Run.Shards
 	}
 	if *shards < 1 {
-		fmt.Fprintln(e.stderr, "kforge slurm submit: --shards N is needed (or run.shards in the recipe)")
-		return exitUsage
+		return usagef("--shards N is needed (or run.shards in the recipe)")
 	}
 	if *gpus < 0 {
 		*gpus = 0
@@ -107,8 +109,7 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	}
 	if *kforge == "" {
 		if *kforge, err = os.Executable(); err != nil {
-			fmt.Fprintf(e.stderr, "kforge slurm submit: cannot find this binary (pass --kforge): %v\n", err)
-			return exitFailed
+			return fmt.Errorf("cannot find this binary (pass --kforge): %w", err)
 		}
 	}
 	if *name == "" {
@@ -116,8 +117,7 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
-		return exitFailed
+		return err
 	}
 	job := sched.SlurmJob{
 		Name:        *name,
@@ -140,23 +140,20 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 	case "failed":
 		job.Indices, err = unfinishedShards(job)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
-			return exitFailed
+			return err
 		}
 		if len(job.Indices) == 0 {
 			fmt.Fprintf(e.stderr, "kforge slurm submit: every shard of %s is DONE without failed items; nothing to rerun (run the merge: sbatch --parsable %s)\n", job.Out, job.MergeScriptPath())
-			return exitOK
+			return nil
 		}
 		fmt.Fprintf(e.stderr, "kforge slurm submit: rerunning shards %s\n", job.ArraySpec())
 	default:
 		if job.Indices, err = parseIndices(*indices); err != nil {
-			fmt.Fprintf(e.stderr, "kforge slurm submit: --indices: %v\n", err)
-			return exitUsage
+			return usagef("--indices: %v", err)
 		}
 	}
 	if err := job.Validate(); err != nil {
-		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
-		return exitUsage
+		return &usageError{err: err}
 	}
 
 	// A complete shard without failed items is not rebuilt: say so before
@@ -175,13 +172,12 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 		for _, c := range cmds {
 			fmt.Fprintln(e.stdout, strings.Join(c, " "))
 		}
-		return exitOK
+		return nil
 	}
 
 	s, err := sched.Submit(ctx, run, job)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge slurm submit: %v\n", err)
-		return exitFailed
+		return err
 	}
 	if len(job.Indices) == 0 {
 		fmt.Fprintf(e.stdout, "array job %s: %d shards of %s, logs in %s\n", s.ArrayJob, job.Shards, job.Config, job.LogDir())
@@ -189,7 +185,7 @@ func slurmSubmit(ctx context.Context, e *env, args []string, run sched.Runner) i
 		fmt.Fprintf(e.stdout, "array job %s: shards %s of %d of %s, logs in %s\n", s.ArrayJob, job.ArraySpec(), job.Shards, job.Config, job.LogDir())
 	}
 	fmt.Fprintf(e.stdout, "merge job %s: release in %s once job %s has finished\n", s.MergeJob, job.ReleaseDir(), s.ArrayJob)
-	return exitOK
+	return nil
 }
 
 var jobNameBad = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

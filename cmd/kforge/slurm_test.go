@@ -110,7 +110,7 @@ func TestSlurmSubmitRuns(t *testing.T) {
 		return []byte("102\n"), nil
 	}
 	e, out, errb := testEnv()
-	code := slurmSubmit(context.Background(), e, []string{"-c", "testdata/slurm-recipe.yaml", "--shards", "3", "--out", outDir, "--kforge", "/k"}, fake)
+	code := report(e.stderr, "slurm submit", slurmSubmit(context.Background(), e, []string{"-c", "testdata/slurm-recipe.yaml", "--shards", "3", "--out", outDir, "--kforge", "/k"}, fake))
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}

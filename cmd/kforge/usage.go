@@ -7,11 +7,11 @@ import (
 )
 
 // parseFlags parses args into fs the same way for every command: -h or
-// --help prints the command's usage on stdout and the command exits 0; a bad
-// flag prints the error and the usage on stderr and the command exits 2. ok
-// is false when the command should return code now. Afterwards fs writes to
-// stderr, so a later fs.Usage() (missing required flag) goes there.
-func parseFlags(e *env, fs *flag.FlagSet, args []string) (code int, ok bool) {
+// --help prints the command's usage on stdout and gives errHelp (exit 0); a
+// bad flag prints the error and the usage on stderr and gives a usageError
+// (exit 2). A command returns any error it gives at once. Afterwards fs
+// writes to stderr, so a later fs.Usage() (missing required flag) goes there.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
 	var buf bytes.Buffer
 	fs.SetOutput(&buf)
 	err := fs.Parse(args)
@@ -19,12 +19,12 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) (code int, ok bool) {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		e.stdout.Write(buf.Bytes())
-		return exitOK, false
+		return errHelp
 	case err != nil:
 		e.stderr.Write(buf.Bytes())
-		return exitUsage, false
+		return &usageError{}
 	}
-	return exitOK, true
+	return nil
 }
 
 // isHelp tells whether args asks for help before anything else.

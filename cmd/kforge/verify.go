@@ -21,7 +21,7 @@ import (
 
 // cmdVerify judges one candidate for one task and prints the verdict as JSON
 // on stdout. It exits 0 whenever a verdict was reached, whatever it says.
-func cmdVerify(ctx context.Context, e *env, args []string) int {
+func cmdVerify(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	tasksPath := fs.String("tasks", "", "tasks.jsonl holding the task, or - to read task JSON on stdin (an rl row's task_spec) (required)")
@@ -40,22 +40,19 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(fs.Output(), "usage: kforge verify --tasks tasks.jsonl --task ID --candidate FILE [--backend B] [--arch A] [-c FILE]")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(e, fs, args); !ok {
-		return code
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
 	}
 	if *tasksPath == "" || *candPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return exitUsage
+		return showUsage(fs.Usage)
 	}
 	if *tasksPath == "-" && *candPath == "-" {
-		fmt.Fprintln(e.stderr, "kforge verify: --tasks - and --candidate - both read stdin: give the candidate as a file")
-		return exitUsage
+		return usagef("--tasks - and --candidate - both read stdin: give the candidate as a file")
 	}
 	cache := pipeline.Cache(nil)
-	cfg, code, err := recipeVerify(*recipe, cacheDir)
+	cfg, err := recipeVerify(*recipe, cacheDir)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-		return code
+		return err
 	}
 	if *backend != "" {
 		cfg.Backend = *backend
@@ -75,27 +72,23 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	if *cacheDir != "" {
 		c, err := pipeline.OpenDirCache(*cacheDir)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-			return exitFailed
+			return err
 		}
 		cache = c
 	}
 	task, err := findTask(*tasksPath, *taskID)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-		return exitUsage
+		return &usageError{err: err}
 	}
 	cand, err := readCandidate(*candPath)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-		return exitUsage
+		return &usageError{err: err}
 	}
 	wd := *workDir
 	if wd == "" {
 		d, err := os.MkdirTemp("", "kforge-verify-")
 		if err != nil {
-			fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-			return exitFailed
+			return err
 		}
 		defer os.RemoveAll(d)
 		wd = d
@@ -112,23 +105,20 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	}
 	v, err := verify.New(cfg, verify.Options{Cache: cache, Log: newLogger(e.stderr, "text", *logLevel), WorkDir: wd, Checkout: checkout})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-		return exitFailed
+		return err
 	}
 	variant := &datasets.Variant{TaskID: task.ID, Provider: "cli", Model: "cli", PromptVersion: "cli", Region: cand}
 	variant.ID = datasets.VariantID(variant)
 	vd, err := v.Verify(ctx, task, variant)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge verify: no verdict: %v\n", err)
-		return exitFailed
+		return fmt.Errorf("no verdict: %w", err)
 	}
 	b, err := json.MarshalIndent(vd, "", "  ")
 	if err != nil {
-		fmt.Fprintf(e.stderr, "kforge verify: %v\n", err)
-		return exitFailed
+		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", b)
-	return exitOK
+	return nil
 }
 
 // stdin is what "-" reads (tests replace it).
@@ -228,20 +218,18 @@ func readCandidate(path string) (string, error) {
 // recipeVerify is the verify section of the recipe at path, its cache_dir
 // filling cacheDir when that is empty; without a recipe, the defaults. The
 // code is the exit code for its error (a bad recipe is bad usage).
-func recipeVerify(path string, cacheDir *string) (verify.Config, int, error) {
+func recipeVerify(path string, cacheDir *string) (verify.Config, error) {
 	cfg := verify.Config{}
 	if path == "" {
-		if err := configs.ApplyDefaults(&cfg); err != nil {
-			return cfg, exitFailed, err
-		}
-		return cfg, exitOK, nil
+		err := configs.ApplyDefaults(&cfg)
+		return cfg, err
 	}
 	rc, err := configs.Load(path)
 	if err != nil {
-		return cfg, exitUsage, err
+		return cfg, &usageError{err: err}
 	}
 	if *cacheDir == "" {
 		*cacheDir = rc.CacheDir
 	}
-	return rc.Verify, exitOK, nil
+	return rc.Verify, nil
 }

@@ -27,11 +27,11 @@ func versionString() string {
 	return "devel"
 }
 
-func cmdVersion(ctx context.Context, e *env, args []string) int {
+func cmdVersion(ctx context.Context, e *env, args []string) error {
 	if isHelp(args) {
 		fmt.Fprintln(e.stdout, "usage: kforge version")
-		return exitOK
+		return nil
 	}
 	fmt.Fprintln(e.stdout, "kforge", versionString())
-	return exitOK
+	return nil
 }
