@@ -48,6 +48,10 @@ type Input struct {
 	// Replay reads replay sources; nil fails a dataset section that has any.
 	Replay Replay
 	Log    *slog.Logger
+	// Progress, when set, is told the tasks read so far: stage "reading
+	// shards" (total 0, not known yet) while planning, then "writing rows"
+	// (total: the tasks planned) while Rows runs.
+	Progress func(stage string, done, total int64)
 }
 
 // ReplayReport is the replay mix of a release.
@@ -115,6 +119,8 @@ type Plan struct {
 	replay       []replayRow
 	replayReport ReplayReport
 	rowsDone     bool
+	planned      bool  // pass 1 is over
+	tasksRead    int64 // tasks read in the current pass
 }
 
 // NewPlan reads the shards once and decides what the release holds.
@@ -153,6 +159,7 @@ func NewPlan(ctx context.Context, in Input) (*Plan, error) {
 	if err := p.decide(ctx); err != nil {
 		return nil, err
 	}
+	p.planned, p.tasksRead = true, 0
 	return p, nil
 }
 
@@ -179,7 +186,18 @@ func (p *Plan) eachTask(ctx context.Context, fn func(d *datasets.ShardData) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(d)
+		if err := fn(d); err != nil {
+			return err
+		}
+		if p.in.Progress != nil {
+			p.tasksRead += int64(len(d.Tasks))
+			if p.planned {
+				p.in.Progress("writing rows", p.tasksRead, int64(len(p.tasks)))
+			} else {
+				p.in.Progress("reading shards", p.tasksRead, 0)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("release: %w", err)
