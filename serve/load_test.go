@@ -38,6 +38,7 @@ func TestLoad64SessionsWithFaults(t *testing.T) {
 			if s%2 == 0 {
 				_, m, _ := post(t, ts.url+"/reset", map[string]any{"seed": s})
 				ep := m["observation"].(map[string]any)["episode_id"]
+			turns:
 				for turn := range 4 {
 					var body any = map[string]any{"episode_id": ep, "action": map[string]any{"region": fmt.Sprintf("// s%d t%d SPEEDUP=1.0%d", s, turn, turn)}}
 					switch (s + turn) % 5 {
@@ -79,7 +80,7 @@ func TestLoad64SessionsWithFaults(t *testing.T) {
 						judged = true
 						note("ok")
 						if m["done"] == true {
-							break
+							break turns
 						}
 					case m["code"] == nil || m["code"] == "":
 						t.Errorf("status %d without an error code: %v", code, m)

@@ -54,6 +54,8 @@ type Pool struct {
 	draining bool
 
 	busyNS   atomic.Int64 // time measuring workers spent measuring
+	firstNS  atomic.Int64 // when the first measurement started (unix ns)
+	lastNS   atomic.Int64 // when the latest measurement ended
 	judged   atomic.Int64 // judgements made (not joined or cached)
 	shared   atomic.Int64 // requests answered by another's judgement
 	failed   atomic.Int64
@@ -262,8 +264,11 @@ func (p *Pool) measureWorker() {
 			return
 		}
 		start := time.Now()
+		p.firstNS.CompareAndSwap(0, start.UnixNano())
 		vd, err := p.v.Measure(m.ctx, m.p)
-		p.busyNS.Add(time.Since(start).Nanoseconds())
+		end := time.Now()
+		p.busyNS.Add(end.Sub(start).Nanoseconds())
+		p.lastNS.Store(end.UnixNano())
 		m.cancel()
 		if err != nil {
 			err = fmt.Errorf("measure: %w", err)
@@ -289,6 +294,10 @@ type PoolStats struct {
 	Workers       int     `json:"measure_workers"`
 	BusySeconds   float64 `json:"busy_seconds"`
 	Utilization   float64 `json:"utilization"` // busy time over workers × uptime
+	// LoadedUtilization is busy time over workers × the time from the first
+	// measurement's start to the latest one's end: how busy the pool kept
+	// its workers once there was work for them.
+	LoadedUtilization float64 `json:"loaded_utilization"`
 }
 
 // Stats returns the pool's counters.
@@ -298,9 +307,13 @@ func (p *Pool) Stats() PoolStats {
 	p.mu.Unlock()
 	up := time.Since(p.started).Seconds()
 	busy := p.Busy().Seconds()
-	return PoolStats{Queued: len(p.queue), QueueCapacity: cap(p.queue), InFlight: inflight, Judged: p.judged.Load(),
+	st := PoolStats{Queued: len(p.queue), QueueCapacity: cap(p.queue), InFlight: inflight, Judged: p.judged.Load(),
 		Shared: p.shared.Load(), Failed: p.failed.Load(), Workers: p.workers, BusySeconds: busy,
 		Utilization: busy / (float64(p.workers) * max(up, 1e-9))}
+	if f, l := p.firstNS.Load(), p.lastNS.Load(); f > 0 && l > f {
+		st.LoadedUtilization = busy / (float64(p.workers) * float64(l-f) / 1e9)
+	}
+	return st
 }
 
 // Free is how many more candidates the queue takes now.

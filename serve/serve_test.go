@@ -256,9 +256,8 @@ func TestBackpressureAndLimits(t *testing.T) {
 
 func TestBearerToken(t *testing.T) {
 	ts := startServer(t, &scripted{}, nil)
-	ts.srv.Token = "s3cret-token"
-	// The handler reads Token when built: a fresh handler over the same server.
-	h := ts.srv.Handler()
+	// A second front with a token over the same environment and pool.
+	h := (&Server{Env: ts.srv.Env, Pool: ts.srv.Pool, Config: ts.srv.Config, Token: "s3cret-token"}).Handler()
 	for _, c := range []struct {
 		path, auth string
 		want       int
