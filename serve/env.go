@@ -309,7 +309,7 @@ func (e *Env) Reset(sess *Session, r *ResetRequest) (*Session, *Response, *Error
 	if sess == nil {
 		if old, ok := e.sessions[id]; ok {
 			sess = old
-		} else if len(e.sessions) >= e.cfg.MaxSessions {
+		} else if len(e.sessions) >= e.cfg.MaxSessions && !e.evictDoneLocked() {
 			n := len(e.sessions)
 			e.mu.Unlock()
 			return nil, nil, &Error{Status: 429, Code: CodeCapacity, Msg: fmt.Sprintf("%d sessions are open (serve.max_sessions)", n), RetryAfter: 5}
@@ -349,6 +349,24 @@ func (e *Env) Reset(sess *Session, r *ResetRequest) (*Session, *Response, *Error
 	resp.Metadata = resp.Observation.Metadata
 	sess.lastResp = resp
 	return sess, resp, nil
+}
+
+// evictDoneLocked drops one finished session (done, recorded, no step in
+// flight) to make room for a new one; HTTP clients rarely close theirs. The
+// caller holds e.mu.
+func (e *Env) evictDoneLocked() bool {
+	for id, s := range e.sessions {
+		if !s.mu.TryLock() {
+			continue
+		}
+		free := s.done && s.pending == nil && s.ep.End != ""
+		s.mu.Unlock()
+		if free {
+			delete(e.sessions, id)
+			return true
+		}
+	}
+	return false
 }
 
 // recordLocked records the session's episode (when it judged anything and

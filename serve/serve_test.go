@@ -336,3 +336,24 @@ print(json.dumps({"trl": r, "verl": s}))
 		t.Fatalf("%d batch episodes recorded, want 4", n)
 	}
 }
+
+// TestDoneSessionsFreeCapacity: finished HTTP episodes do not hold
+// session slots against new resets; open ones do (CAPACITY_REACHED).
+func TestDoneSessionsFreeCapacity(t *testing.T) {
+	ts := startServer(t, &scripted{}, func(c *Config) { c.MaxSessions = 2 })
+	for i := range 4 {
+		code, m, _ := post(t, ts.url+"/reset", map[string]any{"index": i})
+		if code != 200 {
+			t.Fatalf("reset %d: %d %v", i, code, m)
+		}
+		ep := m["observation"].(map[string]any)["episode_id"]
+		if code, m, _ := post(t, ts.url+"/step", map[string]any{"episode_id": ep, "action": map[string]any{"region": fmt.Sprintf("// %d SPEEDUP=2", i)}}); code != 200 || m["done"] != true {
+			t.Fatalf("step %d: %d %v", i, code, m)
+		}
+	}
+	post(t, ts.url+"/reset", map[string]any{})
+	post(t, ts.url+"/reset", map[string]any{})
+	if code, m, h := post(t, ts.url+"/reset", map[string]any{}); code != 429 || m["code"] != CodeCapacity || h.Get("Retry-After") == "" {
+		t.Fatalf("third open session: %d %v", code, m)
+	}
+}
