@@ -100,6 +100,8 @@ func Check(r datasets.Region, candidate string) *Rejection {
 		return checkCK(r, code)
 	case KindTileConfig:
 		return checkTile(r, code)
+	case KindTileRows:
+		return checkTileRows(r, code)
 	}
 	return reject(RuleUnknownKind, "region kind %q has no gate rules", r.Kind)
 }

@@ -272,6 +272,9 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 	if j.kind == datasets.KindHIPProgram {
 		ver += "+" + hipMinerVersion
 	}
+	if j.kind == datasets.KindCKTile {
+		ver += "+" + ckTileMinerVersion
+	}
 	key := pipeline.NewKey("mine", ver, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
 	if cache != nil {
 		if b, ok, err := cache.Get(ctx, key); err == nil && ok {
@@ -290,7 +293,7 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 	case datasets.KindCKExample:
 		r = mineCKExample(v, j.path, decls, archs)
 	case datasets.KindCKTile:
-		r = mineCKTile(v, j.path, archs)
+		r = mineCKTile(v, j.path, archs, decls)
 	case datasets.KindHIPProgram:
 		r = mineHIPProgram(v, j.path, archs)
 	}
