@@ -315,8 +315,8 @@ var (
 
 // convParam is one convolution problem in ConvParam's order.
 type convParam struct {
-	ndim                                           int64
-	g, n, k, c                                     int64
+	ndim                                          int64
+	g, n, k, c                                    int64
 	filter, input, strides, dilations, lpad, rpad []int64
 }
 
