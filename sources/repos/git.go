@@ -152,6 +152,13 @@ var mirrorLocks sync.Map
 // ensureMirror makes or updates the bare mirror of url under cacheDir/git and
 // returns its path. Offline, the existing mirror is used as is.
 func ensureMirror(ctx context.Context, cacheDir, url string, offline bool) (string, error) {
+	return ensureMirrorOpt(ctx, cacheDir, url, offline, false)
+}
+
+// ensureMirrorOpt is ensureMirror; partial clones a new mirror without
+// blobs (--filter=blob:none), for a project inside a large monorepo (see
+// sparse.go).
+func ensureMirrorOpt(ctx context.Context, cacheDir, url string, offline, partial bool) (string, error) {
 	dir := filepath.Join(cacheDir, "git", mirrorName(url))
 	mu, _ := mirrorLocks.LoadOrStore(dir, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
@@ -179,7 +186,11 @@ func ensureMirror(ctx context.Context, cacheDir, url string, offline bool) (stri
 		return "", fmt.Errorf("mirror dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := git(ctx, "", "clone", "--mirror", "--quiet", url, filepath.Join(tmp, "m")); err != nil {
+	args := []string{"clone", "--mirror", "--quiet"}
+	if partial && (!isLocal(url) || strings.HasPrefix(url, "file://")) {
+		args = append(args, "--filter=blob:none")
+	}
+	if _, err := git(ctx, "", append(args, url, filepath.Join(tmp, "m"))...); err != nil {
 		return "", fmt.Errorf("mirror %s: %w", url, err)
 	}
 	if err := os.Rename(filepath.Join(tmp, "m"), dir); err != nil {

@@ -152,12 +152,15 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	if hasCredentials(url) {
 		return info, nil, fmt.Errorf("%s: URLs with embedded credentials are refused (they would be written to the mirror's config); use a git credential helper", redact(url))
 	}
-	mirror, err := ensureMirror(ctx, opt.CacheDir, url, offline)
+	mirror, err := ensureMirrorOpt(ctx, opt.CacheDir, url, offline, subdir != "")
 	if err != nil {
 		return info, nil, err
 	}
 	commit, err := resolveRef(ctx, mirror, rc.Ref)
 	if err != nil {
+		return info, nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if err := fetchSubdirBlobs(ctx, mirror, commit, subdir, offline); err != nil {
 		return info, nil, fmt.Errorf("%s: %w", url, err)
 	}
 	info.Commit = commit
@@ -186,7 +189,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	t := newTree(repo, commit, subdir, es, br)
 	info.Files = len(es)
 	if subdir != "" {
-		root, err := listTree(ctx, mirror, commit, "")
+		root, err := listTopLevel(ctx, mirror, commit)
 		if err == nil {
 			for _, name := range licenseFiles {
 				for _, e := range root {
