@@ -104,8 +104,9 @@ type cand struct {
 
 // taskInfo is what pass 1 remembers of one task.
 type taskInfo struct {
-	index int32
-	op    string
+	index  int32
+	op     string
+	family string // datasets.Task.Family: splits keep a family together
 }
 
 // Build writes the release from the shards. Same inputs and config give
@@ -344,7 +345,7 @@ func (b *builder) pass1(ctx context.Context) error {
 		for i := range d.Tasks {
 			t := &d.Tasks[i]
 			if _, seen := b.tasks[t.ID]; !seen {
-				b.tasks[t.ID] = &taskInfo{index: int32(len(b.taskIDs)), op: t.Op}
+				b.tasks[t.ID] = &taskInfo{index: int32(len(b.taskIDs)), op: t.Op, family: t.Family}
 				b.taskIDs = append(b.taskIDs, t.ID)
 				b.lin.addTask(t)
 			}
@@ -429,10 +430,11 @@ func (b *builder) decide(ctx context.Context) error {
 
 	ids := slices.Sorted(maps.Keys(b.tasks))
 	ops := make([]string, len(ids))
+	fams := make([]string, len(ids))
 	for i, id := range ids {
-		ops[i] = b.tasks[id].op
+		ops[i], fams[i] = b.tasks[id].op, b.tasks[id].family
 	}
-	b.splits = datasets.SplitTasks(ids, ops, b.ds.Seed, b.ds.HeldOutFraction, b.ds.HeldOutOps)
+	b.splits = datasets.SplitTaskFamilies(ids, ops, fams, b.ds.Seed, b.ds.HeldOutFraction, b.ds.HeldOutOps)
 
 	if !slices.Contains(b.formats, datasets.ConfigSFT) || b.ds.Replay.Fraction <= 0 || len(b.ds.Replay.Sources) == 0 {
 		return nil

@@ -127,6 +127,7 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		}
 		res.Repos = append(res.Repos, info)
 	}
+	assignFamilies(res.Tasks)
 	sort.Slice(res.Tasks, func(i, j int) bool { return res.Tasks[i].ID < res.Tasks[j].ID })
 	if cfg.MaxTasks > 0 && len(res.Tasks) > cfg.MaxTasks {
 		res.skip("over max_tasks", int64(len(res.Tasks)-cfg.MaxTasks))
