@@ -14,7 +14,7 @@ func TestAssignFamilies(t *testing.T) {
 		mk("ck-example", "gemm", "using I = DeviceGemm<F16, F16, F32, 256, 128>;"),
 		mk("ck-example", "gemm", "using I = DeviceGemm<BF16, BF16, F32, 256, 128>; // bf16 twin"),
 		mk("ck-example", "gemm", "using I =\n    DeviceGemm<ck::half_t,  ck::half_t, float, 256, 128>;"),
-		mk("ck-example", "gemm", "using I = DeviceGemm<F16, F16, F32, 256, 64>;"),       // another tile: another family
+		mk("ck-example", "gemm", "using I = DeviceGemm<F16, F16, F32, 256, 64>;"),      // another tile: another family
 		mk("ck-example", "conv_fwd", "using I = DeviceGemm<F16, F16, F32, 256, 128>;"), // another op
 	}
 	assignFamilies(tasks)
