@@ -149,15 +149,11 @@ func mirrorFor(ctx context.Context, cacheDir, repo, commit string) (string, erro
 // processes git's own ref locks and the atomic rename of a fresh clone protect it.
 var mirrorLocks sync.Map
 
-// ensureMirror makes or updates the bare mirror of url under cacheDir/git and
+// ensureMirrorOpt makes or updates the bare mirror of url under cacheDir/git and
 // returns its path. Offline, the existing mirror is used as is.
-func ensureMirror(ctx context.Context, cacheDir, url string, offline bool) (string, error) {
-	return ensureMirrorOpt(ctx, cacheDir, url, offline, false)
-}
-
-// ensureMirrorOpt is ensureMirror; partial clones a new mirror without
-// blobs (--filter=blob:none), for a project inside a large monorepo (see
-// sparse.go).
+//
+// partial clones a new mirror without blobs (--filter=blob:none), for a
+// project inside a large monorepo (see sparse.go).
 func ensureMirrorOpt(ctx context.Context, cacheDir, url string, offline, partial bool) (string, error) {
 	dir := filepath.Join(cacheDir, "git", mirrorName(url))
 	mu, _ := mirrorLocks.LoadOrStore(dir, &sync.Mutex{})
