@@ -70,7 +70,9 @@ func exampleFiles(v *view, p string, exts ...string) []string {
 			}
 		}
 	}
-	v.deps["dir:"+dir] = strconv.Itoa(len(out))
+	// The cache checks a directory dependency by presence; a file added to
+	// the example later is seen when a listed file or the program changes.
+	v.hasDir(strings.TrimSuffix(dir, "/"))
 	return out
 }
 
