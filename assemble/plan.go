@@ -90,8 +90,9 @@ type cand struct {
 
 // taskInfo is what pass 1 remembers of one task.
 type taskInfo struct {
-	index int32
-	op    string
+	index  int32
+	op     string
+	family string // datasets.Task.Family: splits keep a family together
 }
 
 // Plan is what the first pass decided. Its exported fields describe the
@@ -276,7 +277,7 @@ func (p *Plan) pass1(ctx context.Context) error {
 		for i := range d.Tasks {
 			t := &d.Tasks[i]
 			if _, seen := p.tasks[t.ID]; !seen {
-				p.tasks[t.ID] = &taskInfo{index: int32(len(p.taskIDs)), op: t.Op}
+				p.tasks[t.ID] = &taskInfo{index: int32(len(p.taskIDs)), op: t.Op, family: t.Family}
 				p.taskIDs = append(p.taskIDs, t.ID)
 				p.Inputs.addTask(t)
 			}
@@ -333,11 +334,11 @@ func (p *Plan) decide(ctx context.Context) error {
 	p.dd = nil // free the signatures
 
 	ids := slices.Sorted(maps.Keys(p.tasks))
-	ops := make([]string, len(ids))
+	ops, fams := make([]string, len(ids)), make([]string, len(ids))
 	for i, id := range ids {
-		ops[i] = p.tasks[id].op
+		ops[i], fams[i] = p.tasks[id].op, p.tasks[id].family
 	}
-	p.Splits = SplitTasks(ids, ops, p.Dataset.Seed, p.Dataset.HeldOutFraction, p.Dataset.HeldOutOps)
+	p.Splits = SplitTaskFamilies(ids, ops, fams, p.Dataset.Seed, p.Dataset.HeldOutFraction, p.Dataset.HeldOutOps)
 
 	if !slices.Contains(p.Formats, datasets.ConfigSFT) || p.Dataset.Replay.Fraction <= 0 || len(p.Dataset.Replay.Sources) == 0 {
 		return nil

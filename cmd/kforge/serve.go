@@ -115,11 +115,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if len(tasks) == 0 {
 		return errors.New("no usable task to serve")
 	}
-	ids, ops := make([]string, len(tasks)), make([]string, len(tasks))
+	ids, ops, fams := make([]string, len(tasks)), make([]string, len(tasks)), make([]string, len(tasks))
 	for i := range tasks {
-		ids[i], ops[i] = tasks[i].ID, tasks[i].Op
+		ids[i], ops[i], fams[i] = tasks[i].ID, tasks[i].Op, tasks[i].Family
 	}
-	splits := assemble.SplitTasks(ids, ops, cfg.Dataset.Seed, cfg.Dataset.HeldOutFraction, cfg.Dataset.HeldOutOps)
+	// The release's splits: a family never straddles train and test.
+	splits := assemble.SplitTaskFamilies(ids, ops, fams, cfg.Dataset.Seed, cfg.Dataset.HeldOutFraction, cfg.Dataset.HeldOutOps)
 
 	// Prompts and extraction are the model source's own; no model is called.
 	mc := cfg.Model
