@@ -2,11 +2,14 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"kforge/datasets"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,4 +101,36 @@ func BenchmarkBareHandler(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "steps/s")
+}
+
+// BenchmarkPoolUtilization reports how busy the pool keeps its measuring
+// worker (one "GPU") when candidates arrive faster than it measures and
+// the CPU steps have the capacity to feed it: a scripted judge whose
+// compile takes 4× a measurement, on 8 compile workers. "util" is busy
+// time over the time from the first measurement to the last; the peer
+// figure is 1.0 (a worker that never waits). With the host-test judge on
+// this 2-core machine the compiles, not the scheduling, are the bound
+// (TestHostTestWorkerUtilization reports that figure).
+func BenchmarkPoolUtilization(b *testing.B) {
+	for range b.N {
+		s := &scripted{delay: 5 * time.Millisecond, prep: 20 * time.Millisecond}
+		pool := NewPool(s, 8, 256, time.Minute)
+		task := &datasets.Task{ID: "t"}
+		var wg sync.WaitGroup
+		for i := range 200 {
+			v := &datasets.Variant{TaskID: "t", Region: fmt.Sprintf("// %d SPEEDUP=1.5", i), Sample: i}
+			v.ID = datasets.VariantID(v)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, _, err := pool.Judge(context.Background(), task, v); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		st := pool.Stats()
+		pool.Close(context.Background())
+		b.ReportMetric(st.LoadedUtilization, "util")
+	}
 }

@@ -24,7 +24,8 @@ import (
 type scripted struct {
 	prepares atomic.Int64
 	measures atomic.Int64
-	delay    time.Duration
+	delay    time.Duration // each measurement's time
+	prep     time.Duration // each Prepare's time (a compile)
 	gpus     int
 }
 
@@ -34,6 +35,13 @@ func (s *scripted) GPUs() int { return max(s.gpus, 1) }
 
 func (s *scripted) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Variant) (*verify.Prepared, error) {
 	s.prepares.Add(1)
+	if s.prep > 0 {
+		select {
+		case <-time.After(s.prep):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	p := &verify.Prepared{Task: t, Variant: c, Verdict: datasets.Verdict{VariantID: c.ID, TaskID: t.ID, Backend: "scripted", Device: datasets.Device{Name: "scripted"}}}
 	switch {
 	case c.Rejected != "":
