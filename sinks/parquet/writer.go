@@ -3,6 +3,12 @@
 // bounded in uncompressed bytes, named data/<config>/<split>-NNNNN-of-NNNNN.parquet.
 // The output is deterministic: the same rows in the same order give the same
 // bytes (no timestamps; the created_by string is fixed).
+//
+// The package owns everything Arrow about a release: each config's schema
+// and which of its columns are stored plain (one table, schema.go), the
+// Hugging Face features derived from a schema (features.go), the reusable
+// column batches (Columns) and the encoding of the plain record types of
+// package datasets into them (rows.go).
 package parquet
 
 import (

@@ -147,6 +147,26 @@ func TestAbortAndEmpty(t *testing.T) {
 	}
 }
 
+// TestAppendRefusesAnotherConfigsRow: a row of another config is an error,
+// not a batch of misplaced columns, and the writer's own rows still go in.
+func TestAppendRefusesAnotherConfigsRow(t *testing.T) {
+	dir := t.TempDir()
+	w := NewWriter(dir, datasets.ConfigRL, "train", Schema(datasets.ConfigRL), Options{})
+	for _, r := range []datasets.Row{sftRow(0), &datasets.PairRecord{ID: "p"}, &datasets.MultiturnRecord{ID: "m"}} {
+		err := w.Append(r)
+		if err == nil || !strings.Contains(err.Error(), "a "+r.Config()+" row") {
+			t.Errorf("rl writer took a %s row: err %v", r.Config(), err)
+		}
+	}
+	if err := w.Append(&datasets.RLRecord{ID: "t", TaskID: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close()
+	if err != nil || len(files) != 1 || files[0].Rows != 1 {
+		t.Fatalf("files %v err %v, want one file of one row", files, err)
+	}
+}
+
 // BenchmarkWriteSFT measures the sink alone on in-memory rows, the rows of
 // scripts/bench-parquet.sh (about 1.9 KB each).
 func BenchmarkWriteSFT(b *testing.B) {
