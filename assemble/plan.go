@@ -48,6 +48,10 @@ type Input struct {
 	// Replay reads replay sources; nil fails a dataset section that has any.
 	Replay Replay
 	Log    *slog.Logger
+	// Progress, when set, is told the tasks read so far: stage "reading
+	// shards" (total 0, not known yet) while planning, then "writing rows"
+	// (total: the tasks planned) while Rows runs.
+	Progress func(stage string, done, total int64)
 }
 
 // ReplayReport is the replay mix of a release.
@@ -86,8 +90,9 @@ type cand struct {
 
 // taskInfo is what pass 1 remembers of one task.
 type taskInfo struct {
-	index int32
-	op    string
+	index  int32
+	op     string
+	family string // datasets.Task.Family: splits keep a family together
 }
 
 // Plan is what the first pass decided. Its exported fields describe the
@@ -115,6 +120,8 @@ type Plan struct {
 	replay       []replayRow
 	replayReport ReplayReport
 	rowsDone     bool
+	planned      bool  // pass 1 is over
+	tasksRead    int64 // tasks read in the current pass
 }
 
 // NewPlan reads the shards once and decides what the release holds.
@@ -153,6 +160,7 @@ func NewPlan(ctx context.Context, in Input) (*Plan, error) {
 	if err := p.decide(ctx); err != nil {
 		return nil, err
 	}
+	p.planned, p.tasksRead = true, 0
 	return p, nil
 }
 
@@ -179,7 +187,18 @@ func (p *Plan) eachTask(ctx context.Context, fn func(d *datasets.ShardData) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(d)
+		if err := fn(d); err != nil {
+			return err
+		}
+		if p.in.Progress != nil {
+			p.tasksRead += int64(len(d.Tasks))
+			if p.planned {
+				p.in.Progress("writing rows", p.tasksRead, int64(len(p.tasks)))
+			} else {
+				p.in.Progress("reading shards", p.tasksRead, 0)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("release: %w", err)
@@ -258,7 +277,7 @@ func (p *Plan) pass1(ctx context.Context) error {
 		for i := range d.Tasks {
 			t := &d.Tasks[i]
 			if _, seen := p.tasks[t.ID]; !seen {
-				p.tasks[t.ID] = &taskInfo{index: int32(len(p.taskIDs)), op: t.Op}
+				p.tasks[t.ID] = &taskInfo{index: int32(len(p.taskIDs)), op: t.Op, family: t.Family}
 				p.taskIDs = append(p.taskIDs, t.ID)
 				p.Inputs.addTask(t)
 			}
@@ -315,11 +334,11 @@ func (p *Plan) decide(ctx context.Context) error {
 	p.dd = nil // free the signatures
 
 	ids := slices.Sorted(maps.Keys(p.tasks))
-	ops := make([]string, len(ids))
+	ops, fams := make([]string, len(ids)), make([]string, len(ids))
 	for i, id := range ids {
-		ops[i] = p.tasks[id].op
+		ops[i], fams[i] = p.tasks[id].op, p.tasks[id].family
 	}
-	p.Splits = SplitTasks(ids, ops, p.Dataset.Seed, p.Dataset.HeldOutFraction, p.Dataset.HeldOutOps)
+	p.Splits = SplitTaskFamilies(ids, ops, fams, p.Dataset.Seed, p.Dataset.HeldOutFraction, p.Dataset.HeldOutOps)
 
 	if !slices.Contains(p.Formats, datasets.ConfigSFT) || p.Dataset.Replay.Fraction <= 0 || len(p.Dataset.Replay.Sources) == 0 {
 		return nil

@@ -22,6 +22,7 @@ import (
 	"kforge/filters/verify"
 	"kforge/internal/redact"
 	"kforge/internal/sched"
+	"kforge/serve"
 	"kforge/sinks/hub"
 	"kforge/sources/model"
 	"kforge/sources/repos"
@@ -44,6 +45,7 @@ type Config struct {
 	Verify   verify.Config   `yaml:"verify" doc:"How variants are judged."`
 	Dataset  datasets.Config `yaml:"dataset" doc:"What the release holds."`
 	Slurm    sched.Config    `yaml:"slurm" doc:"Defaults of kforge slurm submit."`
+	Serve    serve.Config    `yaml:"serve" doc:"kforge serve: the verifier as an RL environment service."`
 	Publish  *hub.Config     `yaml:"publish" doc:"Publish the release to the Hugging Face Hub at the end of a build that passed every gate (omit to not publish)."`
 }
 

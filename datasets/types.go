@@ -48,6 +48,11 @@ type Task struct {
 	// SizeNotes say which sizes could not be generated valid for the
 	// program's own rules, and why (e.g. no tail for an unpadded instance).
 	SizeNotes []string `json:"size_notes,omitempty"`
+	// Family groups near-identical tasks (the same region text, up to
+	// whitespace, comments and data type names, of the same kind and op:
+	// one instance in several dtype programs, one sample copied across
+	// repositories). Splits keep a family together. Not part of the id.
+	Family string `json:"family,omitempty"`
 	// Qualification is what running the unchanged reference found (kforge
 	// qualify, or a GPU backend on first use); nil when never qualified.
 	Qualification *Qualification `json:"qualification,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"kforge/datasets"
 	"kforge/pipeline"
@@ -63,7 +64,8 @@ func isBuildDir(dir string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// buildShards lists the shard directories of a build directory.
+// buildShards lists the shard directories of a build directory (or of a
+// kforge serve output directory).
 func buildShards(dir string) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, "shards"))
 	if err != nil {
@@ -71,12 +73,14 @@ func buildShards(dir string) ([]string, error) {
 	}
 	var dirs []string
 	for _, e := range ents {
-		if e.IsDir() && shardNameRe.MatchString(e.Name()) {
+		// I-of-N from build; any other name (serve-<time>-<pid> from kforge
+		// serve) counts by its DONE marker. Hidden names are temporary.
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
 			dirs = append(dirs, filepath.Join(dir, "shards", e.Name()))
 		}
 	}
 	if len(dirs) == 0 {
-		return nil, fmt.Errorf("build directory %s has no shard directories (I-of-N) under shards/", dir)
+		return nil, fmt.Errorf("build directory %s has no shard directories under shards/", dir)
 	}
 	return dirs, nil
 }

@@ -37,6 +37,9 @@ type Lineage struct {
 	Dataset *datasets.Config  `json:"dataset,omitempty"`
 	// Kforge is the version of kforge that built the shard.
 	Kforge string `json:"kforge,omitempty"`
+	// Serve is the reward section a `kforge serve` shard was recorded under
+	// (absent for build shards), as that package writes it.
+	Serve json.RawMessage `json:"serve,omitempty"`
 
 	// datasetJSON is the dataset section as read, so that keys it lacks
 	// can keep their defaults (DecodeDataset).
@@ -159,7 +162,7 @@ func (l *Lineage) Diff(o *Lineage) []string {
 }
 
 // lineageKeys are Lineage's JSON keys, sorted.
-var lineageKeys = []string{"build", "dataset", "kforge", "model", "prompts", "recipe", "sampling", "skipped", "sources", "verify"}
+var lineageKeys = []string{"build", "dataset", "kforge", "model", "prompts", "recipe", "sampling", "serve", "skipped", "sources", "verify"}
 
 // fields is the lineage's JSON by top-level key (encoding/json sorts map
 // keys, so equal values encode equally).

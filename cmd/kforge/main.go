@@ -65,6 +65,7 @@ func commands() []command {
 		{"mine", "mine tasks from repositories into tasks.jsonl", cmdMine},
 		{"qualify", "run each task's unchanged reference the way verification will; keep the sizes it passes", cmdQualify},
 		{"verify", "judge one candidate for one task and print its verdict as JSON", cmdVerify},
+		{"serve", "serve the recipe's tasks as an RL environment (OpenEnv HTTP/WebSocket, batch rewards); record every episode", cmdServe},
 		{"export", "rebuild a release from a build's shards, with no model call and no GPU run", cmdExport},
 		{"merge", "make the release from the outputs of every shard", cmdMerge},
 		{"publish", "publish a release to the Hugging Face Hub", cmdPublish},

@@ -64,10 +64,20 @@ func makeRelease(ctx context.Context, e *env, log *slog.Logger, in releaseInput)
 		}
 		rd.Hub = c
 	}
+	tok, err := loadTokenizer(ctx, e, ds.Tokenizer, cache.Dir())
+	if err != nil {
+		return nil, nil, err
+	}
+	prog := e.startProgress("reading shards", 0)
 	opt := release.Options{
 		Shards: set.Dirs, Out: in.out, Dataset: ds, Lineage: lin, Replay: rd, Stats: set.Stats, Log: log, Repo: in.repo,
+		Tokenizer: tok,
+		Progress: func(stage string, done, total int64) {
+			prog.Describe(stage)
+			prog.SetTotal(total)
+			prog.Set(done)
+		},
 	}
-	prog := e.startProgress("writing the release", 0)
 	sum, err := release.Build(ctx, opt)
 	prog.Stop()
 	return sum, set, e.redact.Error(err)

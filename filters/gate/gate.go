@@ -100,6 +100,8 @@ func Check(r datasets.Region, candidate string) *Rejection {
 		return checkCK(r, code)
 	case KindTileConfig:
 		return checkTile(r, code)
+	case KindTileRows:
+		return checkTileRows(r, code)
 	}
 	return reject(RuleUnknownKind, "region kind %q has no gate rules", r.Kind)
 }
@@ -282,10 +284,14 @@ var hipWordRules = []wordRule{
 func checkHIP(r datasets.Region, code string) *Rejection {
 	// Dynamic shared memory is declared extern inside kernels; that use is fine.
 	code = reExternShared.ReplaceAllString(code, "__shared__")
+	refLibs := deviceLibsOf(r.Text)
 	for _, w := range hipWordRules {
 		for _, loc := range w.re.FindAllStringIndex(code, -1) {
 			m := strings.TrimSpace(code[loc[0]:loc[1]])
 			if w.allow != nil && w.allow.MatchString(m) {
+				continue
+			}
+			if w.rule == RuleLibrary && refLibs[libNamespace(m)] {
 				continue
 			}
 			return reject(w.rule, "%q %s", m, w.why)

@@ -80,9 +80,13 @@ func (v *Verifier) Qualify(ctx context.Context, t *datasets.Task) (*datasets.Qua
 	}
 	// The unchanged reference must pass the gate a candidate meets (text
 	// and, for hip-kernels, the compiler's view), or no candidate can be judged.
+	// A toolchain the task's recorded needs exclude cannot parse it either:
+	// that is the toolchain's verdict, not the gate's.
 	gateWhy := ""
 	if rej := gate.Check(t.Region, t.Region.Text); rej != nil {
 		gateWhy = rej.Error()
+	} else if skip := v.Unbuildable(t); skip != nil {
+		return drop(QualRuleToolchain, skip.Detail), st, nil
 	} else if _, err := v.astGate(ctx, t, t.Region.Text); errors.Is(err, ErrTask) {
 		gateWhy = err.Error()
 	} else if err != nil {
@@ -90,9 +94,6 @@ func (v *Verifier) Qualify(ctx context.Context, t *datasets.Task) (*datasets.Qua
 	}
 	if gateWhy != "" {
 		return drop(QualRuleGate, gateWhy), st, nil
-	}
-	if skip := v.Unbuildable(t); skip != nil {
-		return drop(QualRuleToolchain, skip.Detail), st, nil
 	}
 	job, err := v.job(ctx, t)
 	if err != nil {

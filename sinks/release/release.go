@@ -47,6 +47,12 @@ type Options struct {
 	// Repo is the Hub dataset id (ORG/NAME) the release will be published
 	// to, for the card's code; empty writes a placeholder users must set.
 	Repo string
+	// Tokenizer counts the card's tokens; nil loads Dataset.Tokenizer as a
+	// local path (none: estimated).
+	Tokenizer tokenizer.Counter
+	// Progress, when set, is told how many tasks have been read (see
+	// assemble.Input.Progress).
+	Progress func(stage string, done, total int64)
 }
 
 // Summary is what a release holds.
@@ -114,13 +120,15 @@ func build(ctx context.Context, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
 	}
-	plan, err := assemble.NewPlan(ctx, assemble.Input{Shards: set.Dirs, Dataset: opt.Dataset, Replay: opt.Replay, Log: opt.Log})
+	plan, err := assemble.NewPlan(ctx, assemble.Input{Shards: set.Dirs, Dataset: opt.Dataset, Replay: opt.Replay, Log: opt.Log, Progress: opt.Progress})
 	if err != nil {
 		return nil, err
 	}
 	b := &builder{opt: opt, plan: plan, ds: plan.Dataset, formats: plan.Formats, stats: set.Stats, failures: set.Failures,
 		sum: &Summary{Rows: map[string]int64{}}, tok: tokenizer.Estimate{}, tokens: map[string]*tokenCounts{}}
-	if plan.Dataset.Tokenizer != "" {
+	if opt.Tokenizer != nil {
+		b.tok = opt.Tokenizer
+	} else if plan.Dataset.Tokenizer != "" {
 		t, err := tokenizer.Load(plan.Dataset.Tokenizer)
 		if err != nil {
 			return nil, fmt.Errorf("release: dataset.tokenizer: %w", err)

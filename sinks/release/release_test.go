@@ -696,3 +696,41 @@ func writeTestFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReleaseProgress: the progress callback counts every task read while
+// planning (total unknown), then every task again while writing rows, out
+// of the tasks planned.
+func TestReleaseProgress(t *testing.T) {
+	dirs, eval, _ := fixture(t)
+	var calls []string
+	var lastPlan, lastRows [2]int64
+	_, err := release.Build(context.Background(), release.Options{Replay: replay.Reader{}, Shards: dirs, Out: t.TempDir(),
+		Dataset: config(t, eval, 0), Progress: func(stage string, done, total int64) {
+			if len(calls) == 0 || calls[len(calls)-1] != stage {
+				calls = append(calls, stage)
+			}
+			switch stage {
+			case "reading shards":
+				lastPlan = [2]int64{done, total}
+			case "writing rows":
+				lastRows = [2]int64{done, total}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tasks int64
+	for _, d := range dirs {
+		data, err := shards.Read(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks += int64(len(data.Tasks))
+	}
+	if want := []string{"reading shards", "writing rows"}; !slices.Equal(calls, want) {
+		t.Errorf("stages %q, want %q", calls, want)
+	}
+	if lastPlan != [2]int64{tasks, 0} || lastRows != [2]int64{tasks, tasks} || tasks == 0 {
+		t.Errorf("planning ended at %v, rows at %v; the shards hold %d tasks", lastPlan, lastRows, tasks)
+	}
+}

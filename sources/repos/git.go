@@ -149,9 +149,12 @@ func mirrorFor(ctx context.Context, cacheDir, repo, commit string) (string, erro
 // processes git's own ref locks and the atomic rename of a fresh clone protect it.
 var mirrorLocks sync.Map
 
-// ensureMirror makes or updates the bare mirror of url under cacheDir/git and
+// ensureMirrorOpt makes or updates the bare mirror of url under cacheDir/git and
 // returns its path. Offline, the existing mirror is used as is.
-func ensureMirror(ctx context.Context, cacheDir, url string, offline bool) (string, error) {
+//
+// partial clones a new mirror without blobs (--filter=blob:none), for a
+// project inside a large monorepo (see sparse.go).
+func ensureMirrorOpt(ctx context.Context, cacheDir, url string, offline, partial bool) (string, error) {
 	dir := filepath.Join(cacheDir, "git", mirrorName(url))
 	mu, _ := mirrorLocks.LoadOrStore(dir, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
@@ -179,7 +182,11 @@ func ensureMirror(ctx context.Context, cacheDir, url string, offline bool) (stri
 		return "", fmt.Errorf("mirror dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := git(ctx, "", "clone", "--mirror", "--quiet", url, filepath.Join(tmp, "m")); err != nil {
+	args := []string{"clone", "--mirror", "--quiet"}
+	if partial && (!isLocal(url) || strings.HasPrefix(url, "file://")) {
+		args = append(args, "--filter=blob:none")
+	}
+	if _, err := git(ctx, "", append(args, url, filepath.Join(tmp, "m"))...); err != nil {
 		return "", fmt.Errorf("mirror %s: %w", url, err)
 	}
 	if err := os.Rename(filepath.Join(tmp, "m"), dir); err != nil {

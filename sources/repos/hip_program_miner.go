@@ -14,7 +14,7 @@ import (
 
 // hipMinerVersion joins minerVersion in the cache key of hip-program results:
 // bump it when this miner's output changes.
-const hipMinerVersion = "hip-v2"
+const hipMinerVersion = "hip-v5"
 
 // hipSourceExts are the extensions of HIP program sources.
 var hipSourceExts = map[string]bool{".hip": true, ".cpp": true, ".cu": true, ".cc": true}
@@ -26,7 +26,7 @@ var (
 	angleInclRe  = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>\n]+\.(?:h|hpp|hh|cuh|inc))>`)
 	genericStem  = regexp.MustCompile(`^(?:main|v\d+|example|sample|test)$`)
 	timingOutRe  = regexp.MustCompile(`<<\s*"\s*ms\b|"[^"\n]*%[-0-9.]*[fge]\s*ms\b`)
-	sigTypeOrder = []string{"__half", "half", "hip_bfloat16", "__hip_bfloat16", "double", "float", "int8_t", "uint8_t", "int", "unsigned int", "uint32_t", "int64_t", "size_t"}
+	sigTypeOrder = []string{"__half", "half", "float16_t", "hip_bfloat16", "__hip_bfloat16", "double", "float64_t", "float", "float32_t", "int8_t", "uint8_t", "int", "unsigned int", "uint32_t", "int64_t", "size_t"}
 )
 
 var hipRules = []string{
@@ -235,6 +235,7 @@ func mineHIPProgram(v *view, p string, archs []string) programResult {
 	}
 	t.Description = fmt.Sprintf("HIP program %s: kernels %s; the program validates its result on the host.", p, strings.Join(kernelNames(region), ", "))
 	t.Build = datasets.BuildRecipe{Sources: []string{p}, IncludeDirs: incDirs, Flags: []string{"-O3", "-std=" + cxxStandard(v, dir)}, NeedsCheckout: len(incDirs) > 0}
+	t.Build.Needs = hipLibraryNeeds(raw)
 	t.Run = datasets.RunRecipe{Pass: pass, TimeoutSeconds: 300}
 	if timingOutRe.MatchString(raw) {
 		t.Run.PerfPattern = `(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms\b`
@@ -293,7 +294,7 @@ func kernelNames(fs []fn) []string {
 // the way the rocm-examples CMake files add ../../Common.
 func findIncludeDir(v *view, dir, inc string) (string, bool) {
 	for d := dir; ; d = path.Dir(d) {
-		for _, c := range []string{d, path.Join(d, "Common"), path.Join(d, "common"), path.Join(d, "include")} {
+		for _, c := range []string{d, path.Join(d, "Common"), path.Join(d, "common"), path.Join(d, "include"), path.Join(d, "library/include")} {
 			if v.exists(path.Clean(path.Join(c, inc))) {
 				return path.Clean(c), true
 			}
@@ -345,6 +346,12 @@ var externalLibs = map[string]bool{
 	"cuda_runtime.h": true, "cuda.h": true, "cublas_v2.h": true,
 }
 
+// toolchainHeader reports whether a quoted include names a header hipcc
+// itself provides ("hip/hip_runtime.h", as ROCm/hip-tests writes it).
+func toolchainHeader(inc string) bool {
+	return strings.HasPrefix(inc, "hip/") || strings.HasPrefix(inc, "hip_runtime")
+}
+
 var anyAngleInclRe = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>\n]+)>`)
 
 // needsOutside says why a program cannot be built from its files, the
@@ -359,7 +366,7 @@ func needsOutside(v *view, pr *program) string {
 			}
 		}
 		for _, inc := range quotedIncludes(pr.raw[f]) {
-			if v.exists(path.Clean(path.Join(path.Dir(f), inc))) {
+			if v.exists(path.Clean(path.Join(path.Dir(f), inc))) || toolchainHeader(inc) {
 				continue
 			}
 			if _, ok := findIncludeDir(v, path.Dir(f), inc); !ok {

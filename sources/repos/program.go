@@ -121,13 +121,13 @@ func canonicalDtype(s string) string {
 		s = s[i+2:]
 	}
 	switch strings.ToLower(s) {
-	case "half_t", "half", "__half", "f16", "_float16", "fp16", "float16":
+	case "half_t", "half", "__half", "f16", "_float16", "fp16", "float16", "float16_t":
 		return "fp16"
 	case "bhalf_t", "bf16", "__hip_bfloat16", "hip_bfloat16", "bfloat16", "bhalf":
 		return "bf16"
-	case "float", "f32", "fp32", "float32":
+	case "float", "f32", "fp32", "float32", "float32_t":
 		return "fp32"
-	case "double", "f64", "fp64":
+	case "double", "f64", "fp64", "float64_t":
 		return "fp64"
 	case "int8_t", "i8", "int8", "char", "signed char":
 		return "int8"

@@ -127,6 +127,7 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		}
 		res.Repos = append(res.Repos, info)
 	}
+	assignFamilies(res.Tasks)
 	sort.Slice(res.Tasks, func(i, j int) bool { return res.Tasks[i].ID < res.Tasks[j].ID })
 	if cfg.MaxTasks > 0 && len(res.Tasks) > cfg.MaxTasks {
 		res.skip("over max_tasks", int64(len(res.Tasks)-cfg.MaxTasks))
@@ -152,12 +153,15 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	if hasCredentials(url) {
 		return info, nil, fmt.Errorf("%s: URLs with embedded credentials are refused (they would be written to the mirror's config); use a git credential helper", redact(url))
 	}
-	mirror, err := ensureMirror(ctx, opt.CacheDir, url, offline)
+	mirror, err := ensureMirrorOpt(ctx, opt.CacheDir, url, offline, subdir != "")
 	if err != nil {
 		return info, nil, err
 	}
 	commit, err := resolveRef(ctx, mirror, rc.Ref)
 	if err != nil {
+		return info, nil, fmt.Errorf("%s: %w", url, err)
+	}
+	if err := fetchSubdirBlobs(ctx, mirror, commit, subdir, offline); err != nil {
 		return info, nil, fmt.Errorf("%s: %w", url, err)
 	}
 	info.Commit = commit
@@ -186,7 +190,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 	t := newTree(repo, commit, subdir, es, br)
 	info.Files = len(es)
 	if subdir != "" {
-		root, err := listTree(ctx, mirror, commit, "")
+		root, err := listTopLevel(ctx, mirror, commit)
 		if err == nil {
 			for _, name := range licenseFiles {
 				for _, e := range root {
@@ -272,6 +276,9 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 	if j.kind == datasets.KindHIPProgram {
 		ver += "+" + hipMinerVersion
 	}
+	if j.kind == datasets.KindCKTile {
+		ver += "+" + ckTileMinerVersion
+	}
 	key := pipeline.NewKey("mine", ver, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
 	if cache != nil {
 		if b, ok, err := cache.Get(ctx, key); err == nil && ok {
@@ -290,7 +297,7 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 	case datasets.KindCKExample:
 		r = mineCKExample(v, j.path, decls, archs)
 	case datasets.KindCKTile:
-		r = mineCKTile(v, j.path, archs)
+		r = mineCKTile(v, j.path, archs, decls)
 	case datasets.KindHIPProgram:
 		r = mineHIPProgram(v, j.path, archs)
 	}
