@@ -1,7 +1,9 @@
 package datasets
 
 // columnDocs say what each column of each config holds, for the dataset
-// card. Every column of every schema has one (TestEveryColumnDocumented).
+// card: the columns are the record types' fields, so their documentation
+// stays with the records. Every column of every schema in sinks/parquet has
+// one (TestEveryColumnDocumented there).
 var columnDocs = map[string]map[string]string{
 	ConfigSFT: {
 		"id":             "Row id: the variant id, or a hash for replay rows.",

@@ -1,116 +1,27 @@
 package datasets
 
-import (
-	"encoding/json"
-	"strings"
-	"testing"
+import "testing"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"gopkg.in/yaml.v3"
-)
-
-func TestSchemasCarryFeatures(t *testing.T) {
-	for _, c := range Configs {
-		s := Schema(c)
-		if s == nil {
-			t.Fatalf("%s: no schema", c)
+func TestTokens(t *testing.T) {
+	for _, tc := range []struct {
+		ms   []ChatMessage
+		want int64
+	}{
+		{nil, 0},
+		{[]ChatMessage{{Role: "user", Content: "abcd"}}, 1},
+		{[]ChatMessage{{Role: "user", Content: "abcde"}}, 2}, // bytes/4 rounded up
+		{[]ChatMessage{{Role: "user", Content: "ab"}, {Role: "assistant", Content: "cde", ReasoningContent: "not counted"}}, 2},
+	} {
+		if got := Tokens(tc.ms); got != tc.want {
+			t.Errorf("Tokens(%v) = %d, want %d", tc.ms, got, tc.want)
 		}
-		v, ok := s.Metadata().GetValue("huggingface")
-		if !ok {
-			t.Fatalf("%s: no huggingface metadata", c)
-		}
-		var meta struct {
-			Info struct {
-				Features map[string]json.RawMessage `json:"features"`
-			} `json:"info"`
-		}
-		if err := json.Unmarshal([]byte(v), &meta); err != nil {
-			t.Fatalf("%s: metadata is not JSON: %v", c, err)
-		}
-		if len(meta.Info.Features) != s.NumFields() {
-			t.Errorf("%s: %d features for %d columns", c, len(meta.Info.Features), s.NumFields())
-		}
-		// Features keep column order (datasets uses it).
-		last := -1
-		for _, f := range s.Fields() {
-			i := strings.Index(v, `"`+f.Name+`":{`)
-			if j := strings.Index(v, `"`+f.Name+`":[`); i < 0 {
-				i = j
-			}
-			if i < last {
-				t.Errorf("%s: feature %s out of order", c, f.Name)
-			}
-			last = i
-		}
-		if _, err := yaml.Marshal(YAMLFeatures(s)); err != nil {
-			t.Errorf("%s: yaml: %v", c, err)
-		}
-	}
-	if Schema("dpo") != nil {
-		t.Errorf("unknown config has a schema")
-	}
-	sft := string(must(yaml.Marshal(YAMLFeatures(Schema(ConfigSFT)))))
-	for _, want := range []string{"- name: messages\n  list:\n    - name: role\n      dtype: string", "- name: is_replay\n  dtype: bool"} {
-		if !strings.Contains(sft, want) {
-			t.Errorf("sft yaml features lack %q:\n%s", want, sft)
-		}
-	}
-	if !strings.Contains(string(must(yaml.Marshal(YAMLFeatures(Schema(ConfigRL))))), "- name: dtypes\n  list: string") {
-		t.Errorf("rl dtypes is not list: string")
 	}
 }
 
-func must(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func TestRowsAppend(t *testing.T) {
-	rows := map[string]Row{
-		ConfigSFT: &SFTRecord{ID: "a", Messages: []ChatMessage{{Role: "user", Content: "q"}, {Role: "assistant", Content: "x"}}, Speedup: 1.5, NumTurns: 1},
-		ConfigRL: &RLRecord{ID: "t", Prompt: []ChatMessage{{Role: "user", Content: "q"}}, Dtypes: []string{"fp16"}, RegionRules: []string{"r"},
-			Baselines: []Baseline{{"MI210", "gfx90a", "rocm", 2}}, HasTolerance: true, RTol: 1e-3},
-		ConfigPairs:     &PairRecord{ID: "p", Prompt: []ChatMessage{{Role: "user", Content: "q"}}, Chosen: []ChatMessage{{Role: "assistant", Content: "a"}}, Rejected: []ChatMessage{{Role: "assistant", Content: "b"}}},
-		ConfigMultiturn: &MultiturnRecord{ID: "m", Messages: []ChatMessage{{Role: "user", Content: "q"}}, Turns: []Turn{{0, "v0", "kept", 1.2, ""}}},
-	}
-	for c, r := range rows {
-		b := NewColumns(Schema(c), StringStorage(c))
-		b.Append(r)
-		b.Append(r)
-		rec := b.Record()
-		if rec.NumRows() != 2 || r.Size() <= 0 {
-			t.Errorf("%s: %d rows, size %d", c, rec.NumRows(), r.Size())
-		}
-		for i, col := range rec.Columns() {
-			if col.Len() != 2 {
-				t.Errorf("%s: column %s has %d values", c, rec.Schema().Field(i).Name, col.Len())
-			}
-		}
-		if err := array.ValidateRecordFull(rec); err != nil {
-			t.Errorf("%s: %v", c, err)
-		}
-		rec.Release()
-	}
-	// Replay rows have null task columns.
-	b := NewColumns(Schema(ConfigSFT), StringStorage(ConfigSFT))
-	b.Append(&SFTRecord{ID: "r", Messages: []ChatMessage{{Role: "user", Content: "q"}}, IsReplay: true})
-	rec := b.Record()
-	if !rec.Column(rec.Schema().FieldIndices("speedup")[0]).IsNull(0) || !rec.Column(rec.Schema().FieldIndices("task_id")[0]).IsNull(0) {
-		t.Errorf("replay row has task values")
-	}
-	if Tokens([]ChatMessage{{Role: "user", Content: "abcde"}}) != 2 {
-		t.Errorf("Tokens: bytes/4 rounded up")
-	}
-}
-
-func TestEveryColumnDocumented(t *testing.T) {
-	for _, c := range Configs {
-		for _, f := range SchemaWith(c, SchemaOptions{Verl: true}).Fields() {
-			if ColumnDoc(c, f.Name) == "" {
-				t.Errorf("%s.%s has no documentation", c, f.Name)
-			}
+func TestRowsNameTheirConfig(t *testing.T) {
+	for want, r := range map[string]Row{ConfigSFT: &SFTRecord{}, ConfigRL: &RLRecord{}, ConfigPairs: &PairRecord{}, ConfigMultiturn: &MultiturnRecord{}} {
+		if r.Config() != want {
+			t.Errorf("%T.Config() = %q, want %q", r, r.Config(), want)
 		}
 	}
 }

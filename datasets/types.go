@@ -1,6 +1,8 @@
 // Package datasets is kforge's shared vocabulary: the Task, Variant, Verdict and
-// Record types that move between stages, their Arrow schemas, and the split and
-// mix recipes. It imports no other kforge package.
+// Record types that move between stages, what each release column holds (its
+// documentation), and the build config's dataset section. It imports no other
+// kforge package, and no Arrow: how records become columns (schemas, batches,
+// encoders) belongs to the Parquet writer, sinks/parquet.
 package datasets
 
 import (

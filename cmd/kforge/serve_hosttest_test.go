@@ -23,6 +23,7 @@ import (
 	"kforge/configs"
 	"kforge/datasets"
 	"kforge/serve"
+	pq "kforge/sinks/parquet"
 )
 
 type lockedBuf struct {
@@ -252,7 +253,7 @@ print(json.dumps(k.reward_func(["p"] * len(comps), comps, task_id=[%q] * len(com
 			continue
 		}
 		var cols []string
-		for _, f := range datasets.Schema(strings.Split(key, "/")[0]).Fields() {
+		for _, f := range pq.Schema(strings.Split(key, "/")[0]).Fields() {
 			cols = append(cols, f.Name)
 		}
 		splits[key] = map[string]any{"rows": n, "columns": cols}

@@ -81,22 +81,22 @@ func variedRow(config string, i, scale int) datasets.Row {
 func TestColumnsEncodeAsPqarrow(t *testing.T) {
 	for _, name := range append(slices.Clone(datasets.Configs), "rl+verl") {
 		t.Run(name, func(t *testing.T) {
-			config, schema := name, datasets.Schema(name)
+			config, schema := name, Schema(name)
 			if name == "rl+verl" {
-				config, schema = datasets.ConfigRL, datasets.SchemaWith(datasets.ConfigRL, datasets.SchemaOptions{Verl: true})
+				config, schema = datasets.ConfigRL, SchemaWith(datasets.ConfigRL, SchemaOptions{Verl: true})
 			}
 			w := NewWriter(t.TempDir(), config, "train", schema, Options{})
-			plain := datasets.PlainColumns(config)
-			storage := func(path string) datasets.Storage {
+			plain := PlainColumns(config)
+			storage := func(path string) Storage {
 				if slices.Contains(plain, path) {
-					return datasets.Referenced
+					return Referenced
 				}
-				return datasets.Copied
+				return Copied
 			}
-			var batches []*datasets.Columns
+			var batches []*Columns
 			var recs []arrow.RecordBatch
 			for _, n := range []struct{ rows, scale int }{{1, 1}, {57, 1}, {300, 1}, {2500, 40}} {
-				b := datasets.NewColumns(schema, storage)
+				b := NewColumns(schema, storage)
 				for i := range n.rows {
 					b.Append(variedRow(name, i, n.scale))
 				}
@@ -219,7 +219,7 @@ func pageCount(t *testing.T, data []byte) int {
 func TestStatisticsKeepEmptyStrings(t *testing.T) {
 	for _, config := range datasets.Configs {
 		dir := t.TempDir()
-		w := NewWriter(dir, config, "train", datasets.Schema(config), Options{RowGroupBytes: 20_000})
+		w := NewWriter(dir, config, "train", Schema(config), Options{RowGroupBytes: 20_000})
 		for i := range 600 {
 			if err := w.Append(variedRow(config, i, 1)); err != nil {
 				t.Fatal(err)

@@ -3,6 +3,12 @@
 // bounded in uncompressed bytes, named data/<config>/<split>-NNNNN-of-NNNNN.parquet.
 // The output is deterministic: the same rows in the same order give the same
 // bytes (no timestamps; the created_by string is fixed).
+//
+// The package owns everything Arrow about a release: each config's schema
+// and which of its columns are stored plain (one table, schema.go), the
+// Hugging Face features derived from a schema (features.go), the reusable
+// column batches (Columns) and the encoding of the plain record types of
+// package datasets into them (rows.go).
 package parquet
 
 import (
@@ -61,7 +67,7 @@ type File struct {
 // NNNNN-of-NNNNN names by Close, when their count is known, so each file
 // appears whole or not at all.
 //
-// Rows are gathered into a column batch (datasets.Columns, reused row group
+// Rows are gathered into a column batch (Columns, reused row group
 // after row group; wide text by reference) on the caller's goroutine while
 // earlier row groups are encoded and compressed on others: one encoding
 // goroutine per shard, so that a finished shard's last row groups encode
@@ -75,9 +81,9 @@ type Writer struct {
 	arrowProps          pqarrow.ArrowWriterProperties
 	mem                 memory.Allocator
 
-	batch      *datasets.Columns      // the row group being filled
-	free       chan *datasets.Columns // batches the encoders are done with
-	made       int                    // batches allocated, at most maxBatches
+	batch      *Columns      // the row group being filled
+	free       chan *Columns // batches the encoders are done with
+	made       int           // batches allocated, at most maxBatches
 	rgBytes    int64
 	shardBytes int64
 	shardRows  int64
@@ -90,7 +96,7 @@ type Writer struct {
 
 // shardEnc is one shard's encoding goroutine and what it produced.
 type shardEnc struct {
-	jobs chan *datasets.Columns
+	jobs chan *Columns
 	done chan struct{}
 	// Set by the caller before jobs is closed.
 	rows, bytes int64
@@ -124,20 +130,21 @@ func NewWriter(root, config, split string, schema *arrow.Schema, opt Options) *W
 		// Row groups are cut by bytes in Append; never by this count.
 		pq.WithMaxRowGroupLength(1 << 40),
 	}
-	for _, c := range datasets.PlainColumns(config) {
+	for _, c := range layouts[config].plain {
 		wp = append(wp, pq.WithDictionaryFor(c, false))
 	}
 	return &Writer{root: root, config: config, split: split, schema: schema, opt: opt,
-		free: make(chan *datasets.Columns, maxBatches), props: pq.NewWriterProperties(wp...), arrowProps: pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)), mem: mem}
+		free: make(chan *Columns, maxBatches), props: pq.NewWriterProperties(wp...), arrowProps: pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)), mem: mem}
 }
 
 // Dir is the folder the shards go to.
 func (w *Writer) Dir() string { return filepath.Join(w.root, "data", w.config) }
 
-// Append adds one row. The row's wide text (datasets.Referenced columns) is
-// kept by reference, not copied, until its row group is written; Go strings
-// never change, so the caller may drop the row at once. An encoding or I/O
-// error of an earlier row group is returned by a later Append and by Close.
+// Append adds one row, a record of the writer's config. The row's wide
+// text (Referenced columns) is kept by reference, not copied, until its row
+// group is written; Go strings never change, so the caller may drop the row
+// at once. An encoding or I/O error of an earlier row group is returned by a
+// later Append and by Close.
 func (w *Writer) Append(r datasets.Row) error {
 	if e := w.failed.Load(); w.err == nil && e != nil {
 		w.err = fmt.Errorf("parquet %s/%s: writing an earlier row group: %w", w.config, w.split, *e)
@@ -145,12 +152,15 @@ func (w *Writer) Append(r datasets.Row) error {
 	if w.err != nil {
 		return w.err
 	}
+	if c := r.Config(); c != w.config {
+		return fmt.Errorf("parquet %s/%s: a %s row", w.config, w.split, c)
+	}
 	first := w.made == 0
 	if w.batch == nil {
 		w.batch = w.takeBatch()
 	}
 	w.batch.Append(r)
-	n := int64(r.Size())
+	n := int64(rowSize(r))
 	if k := min(w.opt.RowGroupBytes/max(n, 1), expectRows); first && k > 1 {
 		// The writer's first row: size its first batch for a row group of
 		// rows like it (at most a row group's bytes in all, and at most
@@ -178,7 +188,7 @@ func (w *Writer) flushRowGroup(more bool) {
 	if w.cur == nil {
 		w.startShard()
 	}
-	var next *datasets.Columns
+	var next *Columns
 	if more && w.made < maxBatches && len(w.free) == 0 {
 		// The next row group will need a new batch: size it like this
 		// one now, before an encoder owns this one, so that it does not
@@ -203,7 +213,7 @@ const maxBatches = 3
 
 // takeBatch returns an empty batch: a reused one, a new one while fewer than
 // maxBatches exist, or else the next one an encoder gives back.
-func (w *Writer) takeBatch() *datasets.Columns {
+func (w *Writer) takeBatch() *Columns {
 	select {
 	case b := <-w.free:
 		return b
@@ -216,9 +226,9 @@ func (w *Writer) takeBatch() *datasets.Columns {
 }
 
 // newBatch allocates one of the writer's maxBatches batches.
-func (w *Writer) newBatch() *datasets.Columns {
+func (w *Writer) newBatch() *Columns {
 	w.made++
-	return datasets.NewColumns(w.schema, datasets.StringStorage(w.config))
+	return NewColumns(w.schema, StringStorage(w.config))
 }
 
 // startShard starts the next shard's encoder, first waiting for an older one
@@ -227,7 +237,7 @@ func (w *Writer) startShard() {
 	if k := len(w.shards) - runtime.GOMAXPROCS(0); k >= 0 {
 		<-w.shards[k].done
 	}
-	se := &shardEnc{jobs: make(chan *datasets.Columns, 1), done: make(chan struct{})}
+	se := &shardEnc{jobs: make(chan *Columns, 1), done: make(chan struct{})}
 	w.shards = append(w.shards, se)
 	w.cur = se
 	go w.encode(se)
@@ -324,7 +334,7 @@ func (w *Writer) newFileWriter(f io.Writer) (*file.Writer, error) {
 // closes, so the bytes do not depend on which column finished first. Jobs
 // are leaves, not top-level columns, so that a list of structs (the
 // messages) spreads its fields over several workers.
-func (w *Writer) writeRowGroup(fw *file.Writer, batch *datasets.Columns) error {
+func (w *Writer) writeRowGroup(fw *file.Writer, batch *Columns) error {
 	rgw, err := fw.AppendBufferedRowGroupChecked()
 	if err != nil {
 		return err

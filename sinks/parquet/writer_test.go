@@ -29,7 +29,7 @@ func sftRow(i int) *datasets.SFTRecord {
 
 func write(t *testing.T, dir string, n int, opt Options) []File {
 	t.Helper()
-	w := NewWriter(dir, "sft", "train", datasets.Schema(datasets.ConfigSFT), opt)
+	w := NewWriter(dir, "sft", "train", Schema(datasets.ConfigSFT), opt)
 	for i := range n {
 		if err := w.Append(sftRow(i)); err != nil {
 			t.Fatal(err)
@@ -132,11 +132,11 @@ func TestDeterministicBytes(t *testing.T) {
 
 func TestAbortAndEmpty(t *testing.T) {
 	dir := t.TempDir()
-	w := NewWriter(dir, "rl", "test", datasets.Schema(datasets.ConfigRL), Options{})
+	w := NewWriter(dir, "rl", "test", Schema(datasets.ConfigRL), Options{})
 	if files, err := w.Close(); err != nil || len(files) != 0 {
 		t.Errorf("no rows: files %v err %v", files, err)
 	}
-	w = NewWriter(dir, "sft", "train", datasets.Schema(datasets.ConfigSFT), Options{MaxShardBytes: 2000, RowGroupBytes: 500})
+	w = NewWriter(dir, "sft", "train", Schema(datasets.ConfigSFT), Options{MaxShardBytes: 2000, RowGroupBytes: 500})
 	for i := range 50 {
 		w.Append(sftRow(i))
 	}
@@ -147,6 +147,26 @@ func TestAbortAndEmpty(t *testing.T) {
 	}
 }
 
+// TestAppendRefusesAnotherConfigsRow: a row of another config is an error,
+// not a batch of misplaced columns, and the writer's own rows still go in.
+func TestAppendRefusesAnotherConfigsRow(t *testing.T) {
+	dir := t.TempDir()
+	w := NewWriter(dir, datasets.ConfigRL, "train", Schema(datasets.ConfigRL), Options{})
+	for _, r := range []datasets.Row{sftRow(0), &datasets.PairRecord{ID: "p"}, &datasets.MultiturnRecord{ID: "m"}} {
+		err := w.Append(r)
+		if err == nil || !strings.Contains(err.Error(), "a "+r.Config()+" row") {
+			t.Errorf("rl writer took a %s row: err %v", r.Config(), err)
+		}
+	}
+	if err := w.Append(&datasets.RLRecord{ID: "t", TaskID: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close()
+	if err != nil || len(files) != 1 || files[0].Rows != 1 {
+		t.Fatalf("files %v err %v, want one file of one row", files, err)
+	}
+}
+
 // BenchmarkWriteSFT measures the sink alone on in-memory rows, the rows of
 // scripts/bench-parquet.sh (about 1.9 KB each).
 func BenchmarkWriteSFT(b *testing.B) {
@@ -154,12 +174,12 @@ func BenchmarkWriteSFT(b *testing.B) {
 	var size int
 	for i := range rows {
 		rows[i] = sftgen.Row(i)
-		size += rows[i].Size()
+		size += rowSize(rows[i])
 	}
 	b.SetBytes(int64(size))
 	b.ResetTimer()
 	for range b.N {
-		w := NewWriter(b.TempDir(), "sft", "train", datasets.Schema(datasets.ConfigSFT), Options{})
+		w := NewWriter(b.TempDir(), "sft", "train", Schema(datasets.ConfigSFT), Options{})
 		for _, r := range rows {
 			w.Append(r)
 		}
@@ -175,7 +195,7 @@ func TestWriteErrorSurfaces(t *testing.T) {
 	// The shard folder is a file: the first row group cannot be written.
 	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
 	os.WriteFile(filepath.Join(dir, "data", "sft"), []byte("in the way"), 0o644)
-	w := NewWriter(dir, "sft", "train", datasets.Schema(datasets.ConfigSFT), Options{RowGroupBytes: 500})
+	w := NewWriter(dir, "sft", "train", Schema(datasets.ConfigSFT), Options{RowGroupBytes: 500})
 	var err error
 	for i := 0; i < 1000 && err == nil; i++ {
 		err = w.Append(sftRow(i))
@@ -193,7 +213,7 @@ func TestWriteErrorSurfaces(t *testing.T) {
 // rows in one row group did that for the dictionary columns, and flushing the
 // empty page crashed the encoder.)
 func TestRowGroupEndingOnAPageBoundary(t *testing.T) {
-	w := NewWriter(t.TempDir(), datasets.ConfigSFT, "train", datasets.Schema(datasets.ConfigSFT), Options{RowGroupBytes: 1 << 40, MaxShardBytes: 1 << 40})
+	w := NewWriter(t.TempDir(), datasets.ConfigSFT, "train", Schema(datasets.ConfigSFT), Options{RowGroupBytes: 1 << 40, MaxShardBytes: 1 << 40})
 	const n = 131072
 	for i := range n {
 		r := &datasets.SFTRecord{ID: fmt.Sprint(i), Messages: []datasets.ChatMessage{{Role: "user", Content: "q"}, {Role: "assistant", Content: "a"}},

@@ -140,11 +140,11 @@ type cardDataFiles struct {
 }
 
 type cardInfo struct {
-	ConfigName   string                 `yaml:"config_name"`
-	Features     []datasets.YAMLFeature `yaml:"features"`
-	Splits       []cardSplit            `yaml:"splits"`
-	DownloadSize int64                  `yaml:"download_size"`
-	DatasetSize  int64                  `yaml:"dataset_size"`
+	ConfigName   string           `yaml:"config_name"`
+	Features     []pq.YAMLFeature `yaml:"features"`
+	Splits       []cardSplit      `yaml:"splits"`
+	DownloadSize int64            `yaml:"download_size"`
+	DatasetSize  int64            `yaml:"dataset_size"`
 }
 
 type cardSplit struct {
@@ -295,7 +295,7 @@ func (b *builder) frontMatter() ([]byte, error) {
 	m.License, m.LicenseName, m.LicenseLink = releaseLicense(b.ds.License, b.rep.RowLicenses)
 	for i, c := range configs {
 		cc := cardConfig{ConfigName: c, Default: i == 0}
-		info := cardInfo{ConfigName: c, Features: datasets.YAMLFeatures(b.schema(c))}
+		info := cardInfo{ConfigName: c, Features: pq.YAMLFeatures(b.schema(c))}
 		for _, s := range splits[c] {
 			df := cardDataFiles{Split: s}
 			sp := cardSplit{Name: s}
@@ -508,7 +508,7 @@ func (b *builder) manifest(card, png []byte) ([]byte, error) {
 		Features: map[string]json.RawMessage{}, Failures: b.failures,
 	}
 	for _, c := range b.formats {
-		r.Features[c] = json.RawMessage(datasets.HFFeaturesJSON(b.schema(c)))
+		r.Features[c] = json.RawMessage(pq.HFFeaturesJSON(b.schema(c)))
 	}
 	for _, f := range []struct {
 		name string

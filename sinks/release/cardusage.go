@@ -8,6 +8,7 @@ import (
 
 	"kforge/assemble"
 	"kforge/datasets"
+	pq "kforge/sinks/parquet"
 )
 
 // RepoPlaceholder stands in the card's code for the Hub id when the release
@@ -43,7 +44,7 @@ func (b *builder) introSection(p func(string, ...any)) {
 }
 
 // columnType is a column's type as the card shows it.
-func columnType(f datasets.YAMLFeature) string {
+func columnType(f pq.YAMLFeature) string {
 	switch {
 	case f.Dtype != "":
 		return f.Dtype
@@ -57,8 +58,8 @@ func columnType(f datasets.YAMLFeature) string {
 	switch l := f.List.(type) {
 	case string:
 		return "list[" + l + "]"
-	case []datasets.YAMLFeature:
-		return "list[" + columnType(datasets.YAMLFeature{Struct: l}) + "]"
+	case []pq.YAMLFeature:
+		return "list[" + columnType(pq.YAMLFeature{Struct: l}) + "]"
 	}
 	return "?"
 }
@@ -67,7 +68,7 @@ func (b *builder) columnsSection(p func(string, ...any), configs []string) {
 	p("## Columns\n\n")
 	for _, c := range configs {
 		p("### %s\n\n| column | type | description |\n|---|---|---|\n", c)
-		for _, f := range datasets.YAMLFeatures(b.schema(c)) {
+		for _, f := range pq.YAMLFeatures(b.schema(c)) {
 			p("| `%s` | %s | %s |\n", f.Name, md(columnType(f)), md(datasets.ColumnDoc(c, f.Name)))
 		}
 		p("\n")

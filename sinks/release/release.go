@@ -165,7 +165,7 @@ type builder struct {
 
 // schema is the schema a config is written with.
 func (b *builder) schema(config string) *arrow.Schema {
-	return datasets.SchemaWith(config, datasets.SchemaOptions{Verl: b.ds.Verl})
+	return pq.SchemaWith(config, pq.SchemaOptions{Verl: b.ds.Verl})
 }
 
 // write makes the plan's rows and writes them into every config's Parquet

@@ -24,6 +24,7 @@ import (
 	"kforge/configs"
 	"kforge/datasets"
 	"kforge/shards"
+	pq "kforge/sinks/parquet"
 	"kforge/sinks/release"
 	"kforge/sinks/release/releasetest"
 )
@@ -376,7 +377,7 @@ func runDuckDB(t *testing.T, out string, sum *release.Summary, everyShard bool) 
 	for k, n := range sum.Rows {
 		cfg := strings.Split(k, "/")[0]
 		var cols []string
-		for _, f := range datasets.Schema(cfg).Fields() {
+		for _, f := range pq.Schema(cfg).Fields() {
 			cols = append(cols, f.Name)
 		}
 		sp := split{Rows: n, Columns: cols}

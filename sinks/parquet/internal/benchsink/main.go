@@ -92,7 +92,7 @@ func write(in, out string, rowGroupMB int, inMemory bool) error {
 	}
 	defer f.Close()
 	start := time.Now()
-	w := pq.NewWriter(out, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
+	w := pq.NewWriter(out, "sft", "train", pq.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
 
 	type batch struct {
 		lines [][]byte
@@ -199,7 +199,7 @@ func writeInMemory(in, out string, rowGroupMB int) error {
 		dir := filepath.Join(out, fmt.Sprint("run-", k))
 		runtime.GC()
 		start := time.Now()
-		w := pq.NewWriter(dir, "sft", "train", datasets.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
+		w := pq.NewWriter(dir, "sft", "train", pq.Schema(datasets.ConfigSFT), pq.Options{RowGroupBytes: int64(rowGroupMB) << 20, ZstdLevel: zstdLevel})
 		for _, r := range recs {
 			if err := w.Append(r); err != nil {
 				return err

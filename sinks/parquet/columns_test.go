@@ -1,4 +1,4 @@
-package datasets
+package parquet
 
 import (
 	"encoding/json"
@@ -8,25 +8,27 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"kforge/datasets"
 )
 
 // batchRow is row i of a batch: runs of one value, nulls first and between,
 // empty strings, empty and long lists, a value that returns after others.
-func batchRow(config string, i int) Row {
+func batchRow(config string, i int) datasets.Row {
 	pick := func(vals ...string) string { return vals[(i/3)%len(vals)] }
-	msgs := []ChatMessage{{Role: "system", Content: "s"}, {Role: "user", Content: fmt.Sprint("q", i)}, {Role: "assistant", Content: ""}}[:i%4%3]
+	msgs := []datasets.ChatMessage{{Role: "system", Content: "s"}, {Role: "user", Content: fmt.Sprint("q", i)}, {Role: "assistant", Content: ""}}[:i%4%3]
 	switch config {
-	case ConfigSFT:
-		return &SFTRecord{ID: fmt.Sprint("v", i), Messages: msgs, Reasoning: pick("", "r"), TaskID: pick("", "t1", "t1", "t2"),
+	case datasets.ConfigSFT:
+		return &datasets.SFTRecord{ID: fmt.Sprint("v", i), Messages: msgs, Reasoning: pick("", "r"), TaskID: pick("", "t1", "t1", "t2"),
 			Op: pick("gemm", "", "softmax", "gemm"), Device: pick(""), Speedup: float64(i), IsReplay: i%5 == 0, ReplaySource: pick("", "x")}
-	case ConfigRL:
-		return &RLRecord{ID: fmt.Sprint("t", i), Prompt: msgs, TaskID: pick("", "t"), Dtypes: []string{"fp16", "", "bf16"}[:i%4%3],
-			Baselines: []Baseline{{Device: pick("", "MI210"), Arch: "gfx90a", ReferenceMS: 1}}[:i%2], HasTolerance: i%2 == 0}
-	case ConfigPairs:
-		return &PairRecord{ID: fmt.Sprint("p", i), Prompt: msgs, Chosen: msgs, Rejected: msgs[:len(msgs)/2], RejectedReason: pick("", "slower")}
-	case ConfigMultiturn:
-		return &MultiturnRecord{ID: fmt.Sprint("m", i), Messages: msgs,
-			Turns: []Turn{{Round: 1, VariantID: pick("a", "b"), Status: "kept", Reason: pick("", "cast")}}[:i%2]}
+	case datasets.ConfigRL:
+		return &datasets.RLRecord{ID: fmt.Sprint("t", i), Prompt: msgs, TaskID: pick("", "t"), Dtypes: []string{"fp16", "", "bf16"}[:i%4%3],
+			Baselines: []datasets.Baseline{{Device: pick("", "MI210"), Arch: "gfx90a", ReferenceMS: 1}}[:i%2], HasTolerance: i%2 == 0}
+	case datasets.ConfigPairs:
+		return &datasets.PairRecord{ID: fmt.Sprint("p", i), Prompt: msgs, Chosen: msgs, Rejected: msgs[:len(msgs)/2], RejectedReason: pick("", "slower")}
+	case datasets.ConfigMultiturn:
+		return &datasets.MultiturnRecord{ID: fmt.Sprint("m", i), Messages: msgs,
+			Turns: []datasets.Turn{{Round: 1, VariantID: pick("a", "b"), Status: "kept", Reason: pick("", "cast")}}[:i%2]}
 	}
 	panic(config)
 }
@@ -36,7 +38,7 @@ func batchRow(config string, i int) Row {
 // three batches through one reused Columns each, and requires valid records
 // with the same values (JSON renders a dictionary array by its values).
 func TestColumnsStorageMatchesCopied(t *testing.T) {
-	for _, config := range Configs {
+	for _, config := range datasets.Configs {
 		schema := Schema(config)
 		dict, dense := NewColumns(schema, StringStorage(config)), NewColumns(schema, nil)
 		row := 0
@@ -61,7 +63,7 @@ func TestColumnsStorageMatchesCopied(t *testing.T) {
 				t.Errorf("%s batch %d: dictionary and plain records differ:\n%s\n%s", config, batch, ja, jb)
 			}
 			checkShape(t, dict, b)
-			if config == ConfigSFT && batch == 0 {
+			if config == datasets.ConfigSFT && batch == 0 {
 				checkSFTValues(t, a, row-n)
 			}
 			a.Release()
@@ -78,9 +80,9 @@ func checkSFTValues(t *testing.T, rec arrow.RecordBatch, first int) {
 	t.Helper()
 	col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
 	for i := range int(rec.NumRows()) {
-		r := batchRow(ConfigSFT, first+i).(*SFTRecord)
+		r := batchRow(datasets.ConfigSFT, first+i).(*datasets.SFTRecord)
 		js, _ := json.Marshal(col("messages").GetOneForMarshal(i))
-		var got []ChatMessage
+		var got []datasets.ChatMessage
 		if err := json.Unmarshal(js, &got); err != nil || !slices.Equal(got, r.Messages) {
 			t.Errorf("row %d messages %s, want %v", i, js, r.Messages)
 		}

@@ -1,4 +1,4 @@
-package datasets
+package parquet
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"kforge/datasets"
 )
 
 // Columns is a batch of rows of one schema held column by column in plain Go
@@ -102,7 +104,7 @@ func newColumn(f arrow.Field, path string, storage func(string) Storage) (*Colum
 	switch t := f.Type.(type) {
 	case *arrow.ListType:
 		if f.Nullable {
-			panic(fmt.Sprintf("datasets: nullable list column %s", f.Name))
+			panic(fmt.Sprintf("parquet: nullable list column %s", f.Name))
 		}
 		var ef arrow.Field
 		col.elem, ef = newColumn(t.ElemField(), path+".list.element", storage)
@@ -130,7 +132,7 @@ func newColumn(f arrow.Field, path string, storage func(string) Storage) (*Colum
 			}
 		case arrow.FLOAT64, arrow.INT32, arrow.BOOL:
 		default:
-			panic(fmt.Sprintf("datasets: column %s has unsupported type %s", f.Name, f.Type))
+			panic(fmt.Sprintf("parquet: column %s has unsupported type %s", f.Name, f.Type))
 		}
 	}
 	col.typ = f.Type
@@ -152,9 +154,10 @@ func (c *Columns) Reset() {
 	}
 }
 
-// Append adds one row.
-func (c *Columns) Append(r Row) {
-	r.AppendTo(c)
+// Append adds one row, which must be a record of the batch's config (see
+// appendRow).
+func (c *Columns) Append(r datasets.Row) {
+	appendRow(c, r)
 	c.rows++
 }
 
@@ -257,7 +260,7 @@ func (col *Column) slot(valid bool) {
 			col.nulls++
 		}
 	} else if !valid {
-		panic(fmt.Sprintf("datasets: null in a non-nullable %s column", col.typ))
+		panic(fmt.Sprintf("parquet: null in a non-nullable %s column", col.typ))
 	}
 	col.n++
 }
