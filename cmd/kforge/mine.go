@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -85,10 +86,8 @@ func cmdMine(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "kforge mine: %v\n", err)
 			return exitFailed
 		}
-		switch *kind {
-		case "auto", datasets.KindCKExample, datasets.KindCKTile, datasets.KindHIPProgram:
-		default:
-			fmt.Fprintf(e.stderr, "kforge mine: --kind %q is not one of ck-example, ck-tile, hip-program, auto\n", *kind)
+		if kinds := repos.Kinds(); *kind != "auto" && !slices.Contains(kinds, *kind) {
+			fmt.Fprintf(e.stderr, "kforge mine: --kind %q is not one of %s, auto\n", *kind, strings.Join(kinds, ", "))
 			return exitUsage
 		}
 		cfg.Repos = []repos.RepoConfig{{URL: *repo, Ref: *ref, Subdir: *subdir, Kind: *kind, Paths: splitList(*paths)}}

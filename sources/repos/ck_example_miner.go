@@ -15,6 +15,9 @@ import (
 // ckExampleRe matches classic CK example sources: example/NN_name/…/*.cpp.
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
+// ckMinerVersion is part of the cache key of classic CK examples.
+const ckMinerVersion = "ck-v3"
+
 // decl is a device-op template declaration from a header.
 type decl struct {
 	Name     string
@@ -177,8 +180,9 @@ var ckPassRule = datasets.PassRule{ExitZero: true, Fail: []string{"Incorrect res
 const ckPerfPattern = `Perf:\s*(?P<ms>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*ms`
 
 // mineCKExample mines one classic CK example program: one task per device-op instance.
-func mineCKExample(v *view, p string, decls *declIndex, archs []string) programResult {
+func mineCKExample(v *view, p string, sh *shared, archs []string) programResult {
 	var res programResult
+	decls := sh.decls
 	pr, err := loadProgram(v, p, func(q string) bool { return strings.HasPrefix(q, "example/") })
 	if err != nil {
 		res.Skips = append(res.Skips, "ck-example: "+reason(err))

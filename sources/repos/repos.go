@@ -214,7 +214,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 			continue
 		}
 		for _, k := range kinds {
-			if matchesKind(k, p) {
+			if m, ok := minerFor(k); ok && m.Paths(p) {
 				jobs = append(jobs, job{k, p})
 			}
 		}
@@ -224,7 +224,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 
 	results := make([]programResult, len(jobs))
 	hits := make([]bool, len(jobs))
-	decls := &declIndex{}
+	sh := &shared{decls: &declIndex{}}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	workers := runtime.GOMAXPROCS(0)
@@ -233,7 +233,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], hits[i] = mineCached(ctx, cache, t, jobs[i], decls, archs)
+				results[i], hits[i] = mineCached(ctx, cache, t, jobs[i], sh, archs)
 			}
 		}()
 	}
@@ -267,10 +267,11 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 
 // mineCached mines one program, or reuses the cached result when every file
 // it depended on still has the same blob.
-func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls *declIndex, archs []string) (programResult, bool) {
+func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, sh *shared, archs []string) (programResult, bool) {
+	m, _ := minerFor(j.kind)
 	ver := minerVersion
-	if j.kind == datasets.KindHIPProgram {
-		ver += "+" + hipMinerVersion
+	if m.Version != "" {
+		ver += "+" + m.Version
 	}
 	key := pipeline.NewKey("mine", ver, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
 	if cache != nil {
@@ -285,15 +286,7 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 		}
 	}
 	v := t.view()
-	var r programResult
-	switch j.kind {
-	case datasets.KindCKExample:
-		r = mineCKExample(v, j.path, decls, archs)
-	case datasets.KindCKTile:
-		r = mineCKTile(v, j.path, archs)
-	case datasets.KindHIPProgram:
-		r = mineHIPProgram(v, j.path, archs)
-	}
+	r := m.Mine(v, j.path, sh, archs)
 	r.Deps = v.deps
 	if cache != nil {
 		if b, err := json.Marshal(r); err == nil {
@@ -301,43 +294,6 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 		}
 	}
 	return r, false
-}
-
-// kindsFor picks the miners for a tree: the configured one, or every miner
-// whose layout the tree has.
-func kindsFor(t *tree, kind string) []string {
-	if kind != "" && kind != "auto" {
-		return []string{kind}
-	}
-	var ck, tile bool
-	for _, p := range t.paths {
-		ck = ck || ckExampleRe.MatchString(p)
-		tile = tile || ckTileRe.MatchString(p)
-	}
-	ck = ck && t.hasDir("include/ck")
-	var ks []string
-	if ck {
-		ks = append(ks, datasets.KindCKExample)
-	}
-	if tile {
-		ks = append(ks, datasets.KindCKTile)
-	}
-	if !ck && !tile {
-		ks = append(ks, datasets.KindHIPProgram)
-	}
-	return ks
-}
-
-func matchesKind(kind, p string) bool {
-	switch kind {
-	case datasets.KindCKExample:
-		return ckExampleRe.MatchString(p)
-	case datasets.KindCKTile:
-		return ckTileRe.MatchString(p)
-	case datasets.KindHIPProgram:
-		return hipSourceExts[path.Ext(p)]
-	}
-	return false
 }
 
 func underPaths(p string, paths []string) bool {
