@@ -70,7 +70,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 	decls := sh.decls
 	pr, err := loadProgram(v, p, func(q string) bool { return strings.HasPrefix(q, "example/") })
 	if err != nil {
-		res.Skips = append(res.Skips, "ck-example: "+reason(err))
+		res.skipAt("", "ck-example: "+reason(err))
 		return res
 	}
 	if !pr.hasMain() {
@@ -129,14 +129,14 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			d, ok := decls.decls[name]
 			if !ok {
 				if _, local := al[name]; !local && !localTemplates[name] {
-					res.Skips = append(res.Skips, "ck-example: device-op declaration not found")
+					res.skipAt(alias, "ck-example: device-op declaration not found")
 				}
 				continue // a use of a local alias template, mined where it is defined
 			}
 			v.blob(d.Path)
 			gt := matchClose(code, i)
 			if gt < 0 {
-				res.Skips = append(res.Skips, "ck-example: unbalanced template argument list")
+				res.skipAt(alias, "ck-example: unbalanced template argument list")
 				continue
 			}
 			j := gt + 1
@@ -144,17 +144,17 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 				j++
 			}
 			if j >= len(code) || code[j] != ';' {
-				res.Skips = append(res.Skips, "ck-example: instance not a plain alias")
+				res.skipAt(alias, "ck-example: instance not a plain alias")
 				continue
 			}
 			end := j + 1
 			if inSpans(cond, start) {
-				res.Skips = append(res.Skips, "ck-example: instance inside #if block")
+				res.skipAt(alias, "ck-example: instance inside #if block")
 				continue
 			}
 			args := splitTop(string(code[i+1 : gt]))
 			if len(args) > len(d.Params) && !d.Variadic {
-				res.Skips = append(res.Skips, "ck-example: template argument count mismatch")
+				res.skipAt(alias, "ck-example: template argument count mismatch")
 				continue
 			}
 			nknobs := 0
@@ -167,7 +167,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 				continue // an interface type such as DeviceGemm<…>, not an instance
 			}
 			if !live[alias] {
-				res.Skips = append(res.Skips, "ck-example: instance main never uses")
+				res.skipAt(alias, "ck-example: instance main never uses")
 				continue
 			}
 			// The device op's own IsSupportedArgument says where it runs; the
@@ -177,11 +177,11 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 				var backend string
 				instArchs, backend = archsFor(p, archs)
 				if len(instArchs) == 0 {
-					res.Skips = append(res.Skips, "ck-example: no configured arch runs "+backend+" kernels")
+					res.skipAt(alias, "ck-example: no configured arch runs "+backend+" kernels")
 					continue
 				}
 			} else if len(instArchs) == 0 {
-				res.Skips = append(res.Skips, "ck-example: the device op's IsSupportedArgument accepts none of the configured archs (it accepts "+strings.Join(accepted, ",")+")")
+				res.skipAt(alias, "ck-example: the device op's IsSupportedArgument accepts none of the configured archs (it accepts "+strings.Join(accepted, ",")+")")
 				continue
 			}
 			t := datasets.Task{Kind: datasets.KindCKExample}
@@ -215,7 +215,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			}
 			sizes, notes, why := ckSizes(all, t.Layouts, resolved)
 			if why != "" {
-				res.Skips = append(res.Skips, "ck-example: "+why)
+				res.skipAt(alias, "ck-example: "+why)
 				continue
 			}
 			t.Sizes = sizes
@@ -245,7 +245,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			// The unchanged reference must pass the gate every candidate
 			// must pass; a region it rejects could never be rewritten.
 			if rej := gate.Check(t.Region, t.Region.Text); rej != nil {
-				res.Skips = append(res.Skips, "ck-example: reference rejected by the gate ("+rej.Rule+")")
+				res.skipAt(alias, "ck-example: reference rejected by the gate ("+rej.Rule+")")
 				continue
 			}
 			res.Tasks = append(res.Tasks, t)

@@ -53,6 +53,33 @@ type Result struct {
 	Tasks   []datasets.Task  `json:"-"`
 	Repos   []RepoInfo       `json:"repos"`
 	Skipped map[string]int64 `json:"skipped"`
+	// Skips name every program or alias that was skipped, and why.
+	Skips []Skip `json:"-"`
+}
+
+// Skip is one thing mining skipped: a program, or an instance in it.
+type Skip struct {
+	Kind   string // miner
+	Op     string // op family, from the program's directory
+	Path   string // program, relative to the project
+	Alias  string // instance alias inside it, when the miner names one
+	Reason string
+}
+
+// OpFamily names the op family of a program from its directory:
+// example/09_convnd_fwd/x.cpp and example/ck_tile/01_fmha/x.cpp give
+// convnd_fwd and fmha; other paths their directory's name.
+func OpFamily(p string) string {
+	parts := strings.Split(p, "/")
+	for i := 0; i+1 < len(parts)-1; i++ {
+		if parts[i] == "example" {
+			if parts[i+1] == "ck_tile" && i+2 < len(parts)-1 {
+				return opFromDir(parts[i+2])
+			}
+			return opFromDir(parts[i+1])
+		}
+	}
+	return opFromDir(path.Dir(p))
 }
 
 func (r *Result) skip(reason string, n int64) {
@@ -60,6 +87,12 @@ func (r *Result) skip(reason string, n int64) {
 		r.Skipped = map[string]int64{}
 	}
 	r.Skipped[reason] += n
+}
+
+func (r *Result) skipTask(t datasets.Task, reason string) {
+	r.skip(reason, 1)
+	_, alias, _ := strings.Cut(t.Name, "/")
+	r.Skips = append(r.Skips, Skip{Kind: t.Kind, Op: t.Op, Path: t.Source.Path, Alias: alias, Reason: reason})
 }
 
 // Mine mirrors every configured repository and mines its tasks. A
@@ -112,13 +145,13 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		for _, t := range tasks {
 			switch {
 			case t.Source.License == "":
-				res.skip(t.Kind+": license unknown", 1)
+				res.skipTask(t, t.Kind+": license unknown")
 				continue
 			case len(allowed) > 0 && !allowed[t.Source.License]:
-				res.skip(t.Kind+": license "+t.Source.License+" not allowed", 1)
+				res.skipTask(t, t.Kind+": license "+t.Source.License+" not allowed")
 				continue
 			case seen[t.ID]:
-				res.skip(t.Kind+": duplicate task", 1)
+				res.skipTask(t, t.Kind+": duplicate task")
 				continue
 			}
 			seen[t.ID] = true
@@ -256,8 +289,13 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 		if hits[i] {
 			info.Cached++
 		}
-		for _, s := range r.Skips {
+		for k, s := range r.Skips {
 			res.skip(s, 1)
+			sk := Skip{Kind: jobs[i].kind, Op: OpFamily(jobs[i].path), Path: jobs[i].path, Reason: s}
+			if k < len(r.SkipWhere) {
+				sk.Alias = r.SkipWhere[k]
+			}
+			res.Skips = append(res.Skips, sk)
 		}
 		tasks = append(tasks, r.Tasks...)
 	}
