@@ -14,7 +14,7 @@ import (
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 // ckMinerVersion is part of the cache key of classic CK examples.
-const ckMinerVersion = "ck-v3"
+const ckMinerVersion = "ck-v4"
 
 // classify says whether a template parameter defines the problem or is a tuning knob.
 func classify(name string) string {
@@ -213,7 +213,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			if len(t.Dtypes) == 0 {
 				t.Dtypes = dtypesFromName(p)
 			}
-			sizes, notes, why := ckSizes(all, t.Layouts, resolved)
+			sizes, notes, why := ckSizes(ckSizeInput{all: all, layouts: t.Layouts, params: resolved})
 			if why != "" {
 				res.skipAt(alias, "ck-example: "+why)
 				continue

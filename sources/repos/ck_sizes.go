@@ -71,7 +71,8 @@ func defaultOf(all, name string) (string, bool) {
 // generated sizes follow the instance's rules (ckRules): a tail breaks only
 // the tiles the specialization pads, and every size keeps the vector widths.
 // notes say what could not be generated and why.
-func ckSizes(all string, layouts []string, params map[string]string) ([]datasets.Size, []string, string) {
+func mnkSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
+	all, layouts, params := in.all, in.layouts, in.params
 	schema := argSchema(all)
 	if schema == nil {
 		return nil, nil, "no M N K argument convention recognised"
