@@ -3,6 +3,7 @@ package repos
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,9 @@ type ckSizeInput struct {
 	all     string            // the program's blanked code, every file joined
 	layouts []string          // "ALayout=RowMajor", … of the instance
 	params  map[string]string // the instance's resolved template arguments
+	pr      *program
+	// rewrites receives the build rewrites a convention needs (sizes in code).
+	rewrites *[]datasets.Rewrite
 }
 
 // ckConvention is one way a classic example takes its problem size.
@@ -31,6 +35,7 @@ type ckConvention struct {
 var ckConventions = []ckConvention{
 	{"conv-param", regexp.MustCompile(`\bparse_conv_param\s*\(`), convSizes},
 	{"mnk-argv", regexp.MustCompile(`\bargc\s*==\s*\d+\s*\)`), mnkSizes},
+	{"sizes-in-code", nil, codeSizes},
 }
 
 // ckSizes derives problem sizes from the first convention the program uses.
@@ -164,4 +169,139 @@ func convSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		notes = append(notes, "no tail size: the input is too small to shrink below the filter")
 	}
 	return sizes, notes, ""
+}
+
+var (
+	// sizeDeclRe is an integer variable or member given a literal: its
+	// name (after any object path) and the literal.
+	sizeDeclRe = regexp.MustCompile(`(?m)(?:^|[;{(])\s*(?:(?:const\s+)?(?:ck::)?(?:index_t|long_index_t|int|int32_t|int64_t|std::size_t|size_t|unsigned)\s+)?(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\s*=\s*(\d+)\s*;`)
+	// countNameRe names a count of independent problems: doubling it never
+	// breaks a tile.
+	countNameRe = regexp.MustCompile(`(?i)^(?:batch_?count|group_?count|num_?groups?|num_?batch(?:es)?|batch|G)$`)
+	// leadNameRe names the leading GEMM dimension of a program that spells M in code.
+	leadNameRe = regexp.MustCompile(`^(?:M|M_raw|m)$`)
+	// sizeListRe is a literal list of lengths: std::vector<…> name = {a, b, …}.
+	sizeListRe   = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
+	verifyArgsRe = regexp.MustCompile(`\bargc\s*(?:==\s*4|>=\s*4|>\s*3)\b`)
+)
+
+// kforgeSizeHelper is inserted at the top of a file whose size constants
+// are rewritten: a value that reads its environment variable, else keeps
+// the example's literal, converting to whatever the constant's type is.
+const kforgeSizeHelper = "#ifndef KFORGE_SIZE_HELPER\n#define KFORGE_SIZE_HELPER\n#include <cstdlib>\n" +
+	"struct kforge_size_t { const char* name; long long def; template <class T> operator T() const { const char* s = std::getenv(name); return static_cast<T>(s != nullptr ? std::atoll(s) : def); } };\n" +
+	"#endif\n"
+
+// codeSizes: a program whose sizes live in its code (main() with
+// constants, batched and grouped programs whose counts are fixed). kforge
+// makes other sizes by rewriting one kind of constant outside the region
+// into a read of an environment variable, recorded as build rewrites: a
+// count of independent problems (batch_count, group_count, G …) when the
+// program has one, else the leading dimension (M, or the first length of
+// every literal length list). The generated sizes multiply it by 2 and 3,
+// which keeps every tile multiple the example's own size has.
+func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
+	if in.pr == nil {
+		return nil, nil, "no program"
+	}
+	type hit struct {
+		file       string
+		start, end int
+		lit        int64
+		env        string
+	}
+	find := func(count bool) []hit {
+		var hits []hit
+		for _, f := range in.pr.order {
+			code := string(in.pr.code[f])
+			for _, m := range sizeDeclRe.FindAllStringSubmatchIndex(code, -1) {
+				name := code[m[2]:m[3]]
+				if count && !countNameRe.MatchString(name) || !count && !leadNameRe.MatchString(name) {
+					continue
+				}
+				if strings.Contains(code[lineStart([]byte(code), m[2]):m[2]], "constexpr") {
+					continue
+				}
+				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
+				if x <= 0 {
+					continue
+				}
+				hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_" + strings.ToUpper(name)})
+			}
+			if count {
+				continue
+			}
+			for _, m := range sizeListRe.FindAllStringSubmatchIndex(code, -1) {
+				if strings.Contains(code[lineStart([]byte(code), m[0]):m[0]], "constexpr") {
+					continue
+				}
+				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
+				if x > 0 {
+					hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_LEAD"})
+				}
+			}
+		}
+		return hits
+	}
+	hits := find(true)
+	what := "count"
+	if len(hits) == 0 {
+		hits, what = find(false), "leading dimension"
+	}
+	if len(hits) == 0 {
+		return nil, nil, "no size constant found in the code (no count such as batch_count or group_count, no M, no literal length list)"
+	}
+	// One value per variable: the example's literal of its first site.
+	defs := map[string]int64{}
+	var envs []string
+	for _, h := range hits {
+		if _, ok := defs[h.env]; !ok {
+			defs[h.env] = h.lit
+			envs = append(envs, h.env)
+		}
+	}
+	var rw []datasets.Rewrite
+	helped := map[string]bool{}
+	for _, h := range hits {
+		if !helped[h.file] {
+			helped[h.file] = true
+			rw = append(rw, datasets.Rewrite{File: h.file, Start: 0, End: 0, With: kforgeSizeHelper})
+		}
+		lit := string(in.pr.raw[h.file][h.start:h.end])
+		rw = append(rw, datasets.Rewrite{File: h.file, Start: h.start, End: h.end, Text: lit,
+			With: fmt.Sprintf("kforge_size_t{%q, %s}", h.env, lit)})
+	}
+	sortRewrites(rw)
+	*in.rewrites = rw
+	var args []string
+	if verifyArgsRe.MatchString(in.all) {
+		args = []string{"1", "2", "1"}
+	}
+	mk := func(name, origin string, f int64, hidden bool) datasets.Size {
+		s := datasets.Size{Name: name, Args: args, Origin: origin, Hidden: hidden, Dims: map[string]int64{}}
+		for _, e := range envs {
+			x := defs[e] * f
+			s.Dims[strings.TrimPrefix(e, "KFORGE_SIZE_")] = x
+			if f != 1 {
+				if s.Env == nil {
+					s.Env = map[string]string{}
+				}
+				s.Env[e] = strconv.FormatInt(x, 10)
+			}
+		}
+		return s
+	}
+	sizes := []datasets.Size{mk("default", "example_default", 1, false), mk("x2", "generated", 2, true), mk("x3", "generated", 3, false)}
+	notes := []string{"the sizes live in the program's code: kforge rewrites its " + what + " (" + strings.Join(envs, ", ") + ") outside the region to read the environment; the generated sizes multiply it by 2 and 3"}
+	return sizes, notes, ""
+}
+
+// sortRewrites orders rewrites by file, then offset, inserts first.
+func sortRewrites(rw []datasets.Rewrite) {
+	sort.SliceStable(rw, func(i, j int) bool {
+		if rw[i].File != rw[j].File {
+			return rw[i].File < rw[j].File
+		}
+		return rw[i].Start < rw[j].Start
+	})
 }

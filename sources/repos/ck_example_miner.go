@@ -14,7 +14,7 @@ import (
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 // ckMinerVersion is part of the cache key of classic CK examples.
-const ckMinerVersion = "ck-v4"
+const ckMinerVersion = "ck-v5"
 
 // classify says whether a template parameter defines the problem or is a tuning knob.
 func classify(name string) string {
@@ -213,7 +213,8 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			if len(t.Dtypes) == 0 {
 				t.Dtypes = dtypesFromName(p)
 			}
-			sizes, notes, why := ckSizes(ckSizeInput{all: all, layouts: t.Layouts, params: resolved})
+			var rewrites []datasets.Rewrite
+			sizes, notes, why := ckSizes(ckSizeInput{all: all, layouts: t.Layouts, params: resolved, pr: pr, rewrites: &rewrites})
 			if why != "" {
 				res.skipAt(alias, "ck-example: "+why)
 				continue
@@ -232,6 +233,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 				t.Extra.Notes = "The instance is an alias template; its template head stays as it is."
 			}
 			t.Build = ckBuild(v, p, t.Op)
+			t.Build.Rewrites = rewrites
 			if needs != nil {
 				n := *needs
 				t.Build.Needs = &n
