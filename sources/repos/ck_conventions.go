@@ -60,7 +60,8 @@ func ckSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 var convParamRe = func() *regexp.Regexp {
 	n := `\s*(\d+)\s*,`
 	l := `\s*\{([\d\s,]+)\}\s*`
-	return regexp.MustCompile(`\{` + n + n + n + n + n + l + `,` + l + `,` + l + `,` + l + `,` + l + `,` + l + `\}`)
+	// NDim may be a name (NDimSpatial): the lists say how many axes.
+	return regexp.MustCompile(`\{\s*(\d+|[A-Za-z_]\w*)\s*,` + n + n + n + n + l + `,` + l + `,` + l + `,` + l + `,` + l + `,` + l + `\}`)
 }()
 
 // convParam is a convolution problem in parse_conv_param's argv order.
@@ -116,6 +117,9 @@ func parseConvParam(all string) (convParam, bool) {
 	var c convParam
 	for i, p := range []*int64{&c.NDim, &c.G, &c.N, &c.K, &c.C} {
 		*p, _ = strconv.ParseInt(m[1+i], 10, 64)
+	}
+	if !intRe.MatchString(m[1]) {
+		c.NDim = int64(len(strings.Split(m[6], ",")))
 	}
 	for i := range 6 {
 		for _, f := range strings.Split(m[6+i], ",") {
@@ -179,7 +183,9 @@ var (
 	// breaks a tile.
 	countNameRe = regexp.MustCompile(`(?i)^(?:batch_?count|group_?count|num_?groups?|num_?batch(?:es)?|batch|G)$`)
 	// leadNameRe names the leading GEMM dimension of a program that spells M in code.
-	leadNameRe = regexp.MustCompile(`^(?:M|M_raw|m)$`)
+	leadNameRe = regexp.MustCompile(`^(?:M|M0|M_raw)$`)
+	// batchNameRe names a batch N, the leading dimension of a program without M.
+	batchNameRe = regexp.MustCompile(`^(?:N|N_raw)$`)
 	// sizeListRe is a literal list of lengths: std::vector<…> name = {a, b, …}.
 	sizeListRe   = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
 	verifyArgsRe = regexp.MustCompile(`\bargc\s*(?:==\s*4|>=\s*4|>\s*3)\b`)
@@ -210,13 +216,13 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		lit        int64
 		env        string
 	}
-	find := func(count bool) []hit {
+	find := func(names *regexp.Regexp, lists bool) []hit {
 		var hits []hit
 		for _, f := range in.pr.order {
 			code := string(in.pr.code[f])
 			for _, m := range sizeDeclRe.FindAllStringSubmatchIndex(code, -1) {
 				name := code[m[2]:m[3]]
-				if count && !countNameRe.MatchString(name) || !count && !leadNameRe.MatchString(name) {
+				if !names.MatchString(name) {
 					continue
 				}
 				if strings.Contains(code[lineStart([]byte(code), m[2]):m[2]], "constexpr") {
@@ -228,8 +234,15 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				}
 				hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_" + strings.ToUpper(name)})
 			}
-			if count {
+			if !lists {
 				continue
+			}
+			// A ConvParam literal's batch N (its third field).
+			for _, m := range convParamRe.FindAllStringSubmatchIndex(code, -1) {
+				x, _ := strconv.ParseInt(code[m[6]:m[7]], 10, 64)
+				if x > 0 {
+					hits = append(hits, hit{f, m[6], m[7], x, "KFORGE_SIZE_CONV_N"})
+				}
 			}
 			for _, m := range sizeListRe.FindAllStringSubmatchIndex(code, -1) {
 				if strings.Contains(code[lineStart([]byte(code), m[0]):m[0]], "constexpr") {
@@ -243,13 +256,16 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		}
 		return hits
 	}
-	hits := find(true)
+	hits := find(countNameRe, false)
 	what := "count"
 	if len(hits) == 0 {
-		hits, what = find(false), "leading dimension"
+		hits, what = find(leadNameRe, true), "leading dimension"
 	}
 	if len(hits) == 0 {
-		return nil, nil, "no size constant found in the code (no count such as batch_count or group_count, no M, no literal length list)"
+		hits, what = find(batchNameRe, false), "batch"
+	}
+	if len(hits) == 0 {
+		return nil, nil, "no size constant found in the code (no count such as batch_count or group_count, no M or N, no literal length list or ConvParam)"
 	}
 	// One value per variable: the example's literal of its first site.
 	defs := map[string]int64{}

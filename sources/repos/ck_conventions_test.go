@@ -39,6 +39,10 @@ func TestCKConventions(t *testing.T) {
 			env: []string{"", "KFORGE_SIZE_BATCH_COUNT=8", "KFORGE_SIZE_BATCH_COUNT=12"}, rewrites: 2},
 		{file: "permute_lists.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_LEAD=16", "KFORGE_SIZE_LEAD=24"}, rewrites: 3},
+		{file: "conv_in_code.cpp", args: []string{"", "", ""},
+			env: []string{"", "KFORGE_SIZE_CONV_N=32", "KFORGE_SIZE_CONV_N=48"}, rewrites: 2},
+		{file: "pool_batch.cpp", args: []string{"1 2 1", "1 2 1", "1 2 1"},
+			env: []string{"", "KFORGE_SIZE_N=64", "KFORGE_SIZE_N=96"}, rewrites: 2},
 		{file: "fixed_constexpr.cpp", why: "sizes-in-code: no size constant found"},
 	} {
 		pr := conventionProgram(t, tc.file)
