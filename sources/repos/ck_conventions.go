@@ -187,7 +187,11 @@ var (
 	// batchNameRe names a batch N, the leading dimension of a program without M.
 	batchNameRe = regexp.MustCompile(`^(?:N|N_raw)$`)
 	// sizeListRe is a literal list of lengths: std::vector<…> name = {a, b, …}.
-	sizeListRe   = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
+	sizeListRe = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
+	// sizeArgRe is a literal list of three or more lengths passed as an
+	// argument (a default problem in main's call); its first length must be
+	// at least 8, which keeps permutations and reduced-dimension lists out.
+	sizeArgRe    = regexp.MustCompile(`[(,]\s*\{\s*(\d{2,}|[89])\s*(?:,\s*\d+\s*){2,}\}`)
 	verifyArgsRe = regexp.MustCompile(`\bargc\s*(?:==\s*4|>=\s*4|>\s*3)\b`)
 )
 
@@ -253,6 +257,15 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 					hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_LEAD"})
 				}
 			}
+			for _, m := range sizeArgRe.FindAllStringSubmatchIndex(code, -1) {
+				taken := false
+				for _, h := range hits {
+					taken = taken || h.file == f && h.start == m[2]
+				}
+				if x, _ := strconv.ParseInt(code[m[2]:m[3]], 10, 64); x > 0 && !taken {
+					hits = append(hits, hit{f, m[2], m[3], x, "KFORGE_SIZE_LEAD"})
+				}
+			}
 		}
 		return hits
 	}
@@ -267,14 +280,23 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 	if len(hits) == 0 {
 		return nil, nil, "no size constant found in the code (no count such as batch_count or group_count, no M or N, no literal length list or ConvParam)"
 	}
-	// One value per variable: the example's literal of its first site.
+	// One variable per name and literal: sites that spell the same size
+	// the same way move together (nchw and nhwc's batch), others apart.
 	defs := map[string]int64{}
+	envOf := map[string]string{}
 	var envs []string
-	for _, h := range hits {
-		if _, ok := defs[h.env]; !ok {
-			defs[h.env] = h.lit
-			envs = append(envs, h.env)
+	for i, h := range hits {
+		key := h.env + "=" + strconv.FormatInt(h.lit, 10)
+		e, ok := envOf[key]
+		if !ok {
+			e = h.env
+			if _, used := defs[e]; used {
+				e += "_" + strconv.Itoa(len(envs)+1)
+			}
+			envOf[key], defs[e] = e, h.lit
+			envs = append(envs, e)
 		}
+		hits[i].env = e
 	}
 	var rw []datasets.Rewrite
 	helped := map[string]bool{}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -43,6 +44,8 @@ func TestCKConventions(t *testing.T) {
 			env: []string{"", "KFORGE_SIZE_CONV_N=32", "KFORGE_SIZE_CONV_N=48"}, rewrites: 2},
 		{file: "pool_batch.cpp", args: []string{"1 2 1", "1 2 1", "1 2 1"},
 			env: []string{"", "KFORGE_SIZE_N=64", "KFORGE_SIZE_N=96"}, rewrites: 2},
+		{file: "getopt_defaults.cpp", args: []string{"", "", ""},
+			env: []string{"", "KFORGE_SIZE_LEAD=128 KFORGE_SIZE_LEAD_2=256", "KFORGE_SIZE_LEAD=192 KFORGE_SIZE_LEAD_2=384"}, rewrites: 3},
 		{file: "fixed_constexpr.cpp", why: "sizes-in-code: no size constant found"},
 	} {
 		pr := conventionProgram(t, tc.file)
@@ -68,6 +71,7 @@ func TestCKConventions(t *testing.T) {
 			for k, v := range s.Env {
 				env = append(env, k+"="+v)
 			}
+			sort.Strings(env)
 			if tc.env != nil && strings.Join(env, " ") != tc.env[i] {
 				t.Errorf("%s size %s: env %v, want %q", tc.file, s.Name, env, tc.env[i])
 			}
@@ -91,6 +95,7 @@ func TestCKSizesInCodeBuild(t *testing.T) {
 	}{
 		{"batched_count.cpp", []string{"M=256 N=128 batches=4", "M=256 N=128 batches=8", "M=256 N=128 batches=12"}},
 		{"permute_lists.cpp", []string{"n=8 n=8 c=16", "n=16 n=16 c=16", "n=24 n=24 c=16"}},
+		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "128,512,0 256,1024,0", "192,512,0 384,1024,0"}},
 	} {
 		pr := conventionProgram(t, tc.file)
 		var rw []datasets.Rewrite
