@@ -23,29 +23,69 @@ type ckSizeInput struct {
 	pr      *program
 	// rewrites receives the build rewrites a convention needs (sizes in code).
 	rewrites *[]datasets.Rewrite
+	// memo keeps the outcome of conventions that do not read the instance,
+	// per program (nil: no memo).
+	memo  map[string]ckSized
+	marks map[string]bool // convention -> whether the program uses it
+}
+
+// ckSized is a convention's outcome.
+type ckSized struct {
+	sizes    []datasets.Size
+	notes    []string
+	why      string
+	rewrites []datasets.Rewrite
 }
 
 // ckConvention is one way a classic example takes its problem size.
 type ckConvention struct {
 	Name   string
 	Marker *regexp.Regexp // the program uses the convention when its code matches
-	Sizes  func(in ckSizeInput) (sizes []datasets.Size, notes []string, why string)
+	// PerProgram: the sizes do not depend on the instance's rules.
+	PerProgram bool
+	Sizes      func(in ckSizeInput) (sizes []datasets.Size, notes []string, why string)
 }
 
 var ckConventions = []ckConvention{
-	{"conv-param", regexp.MustCompile(`\bparse_conv_param\s*\(`), convSizes},
-	{"mnk-argv", regexp.MustCompile(`\bargc\s*==\s*\d+\s*\)`), mnkSizes},
-	{"sizes-in-code", nil, codeSizes},
+	{"conv-param", regexp.MustCompile(`\bparse_conv_param\s*\(`), true, convSizes},
+	{"mnk-argv", regexp.MustCompile(`\bargc\s*==\s*\d+\s*\)`), false, mnkSizes},
+	{"sizes-in-code", nil, true, codeSizes},
 }
 
 // ckSizes derives problem sizes from the first convention the program uses.
 func ckSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 	why := "no argument convention recognised"
 	for _, c := range ckConventions {
-		if c.Marker != nil && !c.Marker.MatchString(in.all) {
-			continue
+		if c.Marker != nil {
+			uses, ok := in.marks[c.Name]
+			if !ok {
+				uses = c.Marker.MatchString(in.all)
+				if in.marks != nil {
+					in.marks[c.Name] = uses
+				}
+			}
+			if !uses {
+				continue
+			}
 		}
-		sizes, notes, w := c.Sizes(in)
+		var sizes []datasets.Size
+		var notes []string
+		var w string
+		if m, ok := in.memo[c.Name]; ok && c.PerProgram {
+			sizes, notes, w = m.sizes, m.notes, m.why
+			if in.rewrites != nil {
+				*in.rewrites = m.rewrites
+			}
+		} else {
+			sizes, notes, w = c.Sizes(in)
+			if c.PerProgram && in.memo != nil {
+				var rw []datasets.Rewrite
+				if in.rewrites != nil {
+					rw = *in.rewrites
+				}
+				in.memo[c.Name] = ckSized{sizes, notes, w, rw}
+			}
+		}
 		if w == "" {
 			return sizes, notes, ""
 		}
@@ -176,16 +216,13 @@ func convSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 }
 
 var (
-	// sizeDeclRe is an integer variable or member given a literal: its
-	// name (after any object path) and the literal.
-	sizeDeclRe = regexp.MustCompile(`(?m)(?:^|[;{(])\s*(?:(?:const\s+)?(?:ck::)?(?:index_t|long_index_t|int|int32_t|int64_t|std::size_t|size_t|unsigned)\s+)?(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\s*=\s*(\d+)\s*;`)
-	// countNameRe names a count of independent problems: doubling it never
-	// breaks a tile.
-	countNameRe = regexp.MustCompile(`(?i)^(?:batch_?count|group_?count|num_?groups?|num_?batch(?:es)?|batch|G)$`)
-	// leadNameRe names the leading GEMM dimension of a program that spells M in code.
-	leadNameRe = regexp.MustCompile(`^(?:M|M0|M_raw)$`)
-	// batchNameRe names a batch N, the leading dimension of a program without M.
-	batchNameRe = regexp.MustCompile(`^(?:N|N_raw)$`)
+	// countDeclRe is a count of independent problems given a literal:
+	// doubling it never breaks a tile.
+	countDeclRe = regexp.MustCompile(`(?i)\b(batch_?count|group_?count|num_?groups?|num_?batch(?:es)?|batch|G)\s*=\s*(\d+)\s*;`)
+	// leadDeclRe is the leading GEMM dimension of a program that spells M in code.
+	leadDeclRe = regexp.MustCompile(`\b(M|M0|M_raw)\s*=\s*(\d+)\s*;`)
+	// batchDeclRe is a batch N, the leading dimension of a program without M.
+	batchDeclRe = regexp.MustCompile(`\b(N|N_raw)\s*=\s*(\d+)\s*;`)
 	// sizeListRe is a literal list of lengths: std::vector<…> name = {a, b, …}.
 	sizeListRe = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
 	// sizeArgRe is a literal list of three or more lengths passed as an
@@ -224,12 +261,9 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		var hits []hit
 		for _, f := range in.pr.order {
 			code := string(in.pr.code[f])
-			for _, m := range sizeDeclRe.FindAllStringSubmatchIndex(code, -1) {
+			for _, m := range names.FindAllStringSubmatchIndex(code, -1) {
 				name := code[m[2]:m[3]]
-				if !names.MatchString(name) {
-					continue
-				}
-				if strings.Contains(code[lineStart([]byte(code), m[2]):m[2]], "constexpr") {
+				if pre := code[lineStart([]byte(code), m[2]):m[2]]; strings.Contains(pre, "constexpr") || strings.Contains(pre, "auto") || strings.Contains(pre, "#") {
 					continue
 				}
 				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
@@ -269,13 +303,13 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		}
 		return hits
 	}
-	hits := find(countNameRe, false)
+	hits := find(countDeclRe, false)
 	what := "count"
 	if len(hits) == 0 {
-		hits, what = find(leadNameRe, true), "leading dimension"
+		hits, what = find(leadDeclRe, true), "leading dimension"
 	}
 	if len(hits) == 0 {
-		hits, what = find(batchNameRe, false), "batch"
+		hits, what = find(batchDeclRe, false), "batch"
 	}
 	if len(hits) == 0 {
 		return nil, nil, "no size constant found in the code (no count such as batch_count or group_count, no M or N, no literal length list or ConvParam)"

@@ -95,6 +95,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 	// Only the instances main reaches are tasks: follow the names from the
 	// code outside aliases through alias chains.
 	live := liveNames(all)
+	memo, marks := map[string]ckSized{}, map[string]bool{}
 	needs := ckNeeds(v, p, pr, decls)
 	localTemplates := map[string]bool{}
 	for _, m := range usingRe.FindAllStringSubmatchIndex(all, -1) {
@@ -214,7 +215,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 				t.Dtypes = dtypesFromName(p)
 			}
 			var rewrites []datasets.Rewrite
-			sizes, notes, why := ckSizes(ckSizeInput{all: all, layouts: t.Layouts, params: resolved, pr: pr, rewrites: &rewrites})
+			sizes, notes, why := ckSizes(ckSizeInput{all: all, layouts: t.Layouts, params: resolved, pr: pr, rewrites: &rewrites, memo: memo, marks: marks})
 			if why != "" {
 				res.skipAt(alias, "ck-example: "+why)
 				continue

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"kforge/datasets"
 )
@@ -58,7 +59,7 @@ func argSchema(all string) map[int]string {
 
 // defaultOf finds the literal a program initialises name with.
 func defaultOf(all, name string) (string, bool) {
-	re := regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\s*(?:=|\{)\s*(-?[0-9]+(?:\.[0-9]*)?)[fF]?\b`)
+	re := cachedRe(`\b` + regexp.QuoteMeta(name) + `\s*(?:=|\{)\s*(-?[0-9]+(?:\.[0-9]*)?)[fF]?\b`)
 	if m := re.FindStringSubmatch(all); m != nil {
 		return m[1], true
 	}
@@ -129,7 +130,7 @@ func mnkSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				// The example's own stride rules: a negative default that
 				// the program replaces (`Stride < 0 ? packed : Stride`) is
 				// passed on; a zero default is a broadcast tensor.
-				if d, ok := defaultOf(all, v); ok && (d == "0" || strings.HasPrefix(d, "-") && regexp.MustCompile(`\b`+regexp.QuoteMeta(v)+`\s*<\s*0`).MatchString(all)) {
+				if d, ok := defaultOf(all, v); ok && (d == "0" || strings.HasPrefix(d, "-") && cachedRe(`\b`+regexp.QuoteMeta(v)+`\s*<\s*0`).MatchString(all)) {
 					val = d
 					break
 				}
@@ -238,4 +239,17 @@ func mnkSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		return nil, nil, fail
 	}
 	return sizes, notes, ""
+}
+
+var compiled sync.Map // expression -> *regexp.Regexp
+
+// cachedRe compiles expr once per process (the names it is built from
+// repeat across programs).
+func cachedRe(expr string) *regexp.Regexp {
+	if re, ok := compiled.Load(expr); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(expr)
+	compiled.Store(expr, re)
+	return re
 }
