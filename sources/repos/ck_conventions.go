@@ -98,11 +98,43 @@ func ckSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 // six lists of ndim numbers (filter, input, strides, dilations, left and
 // right pads), in the order parse_conv_param reads them from argv.
 var convParamRe = func() *regexp.Regexp {
-	n := `\s*(\d+)\s*,`
-	l := `\s*\{([\d\s,]+)\}\s*`
+	// Blanks include a macro's line continuations.
+	n := `[\s\\]*(\d+)[\s\\]*,`
+	l := `[\s\\]*\{([\d\s,\\]+)\}[\s\\]*`
 	// NDim may be a name (NDimSpatial): the lists say how many axes.
-	return regexp.MustCompile(`\{\s*(\d+|[A-Za-z_]\w*)\s*,` + n + n + n + n + l + `,` + l + `,` + l + `,` + l + `,` + l + `,` + l + `\}`)
+	return regexp.MustCompile(`\{[\s\\]*(\d+|[A-Za-z_]\w*)[\s\\]*,` + n + n + n + n + l + `,` + l + `,` + l + `,` + l + `,` + l + `,` + l + `\}`)
 }()
+
+var convCallRe = regexp.MustCompile(`\bparse_conv_param\s*\(\s*\w+\s*,\s*([^,()]+),`)
+
+// evalSum evaluates a sum of integer literals and named constants.
+func evalSum(expr string, consts map[string]string) (int64, bool) {
+	var total int64
+	for _, term := range strings.Split(expr, "+") {
+		term = strings.TrimSpace(term)
+		for range 8 {
+			v, ok := consts[term]
+			if !ok {
+				break
+			}
+			if x, ok := evalSum(v, map[string]string{}); ok {
+				term = strconv.FormatInt(x, 10)
+				break
+			}
+			if x, ok := evalSum(v, consts); ok && !strings.Contains(v, term) {
+				term = strconv.FormatInt(x, 10)
+				break
+			}
+			term = v
+		}
+		x, err := strconv.ParseInt(term, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		total += x
+	}
+	return total, true
+}
 
 // convParam is a convolution problem in parse_conv_param's argv order.
 type convParam struct {
@@ -163,7 +195,7 @@ func parseConvParam(all string) (convParam, bool) {
 	}
 	for i := range 6 {
 		for _, f := range strings.Split(m[6+i], ",") {
-			x, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			x, err := strconv.ParseInt(strings.Trim(f, " \t\r\n\\"), 10, 64)
 			if err != nil {
 				return convParam{}, false
 			}
@@ -183,6 +215,15 @@ func parseConvParam(all string) (convParam, bool) {
 // dimension the instance tiles stays a multiple of what it was) and
 // shrink the input by two pixels per spatial axis (a tail of the output).
 func convSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
+	// parse_conv_param(ndim, FIRST, argv) reads G from argv[FIRST]; this
+	// convention spells NDim at argv[4] and G at argv[5]. Some examples
+	// pass 4, so G would be read from NDim's place: sizes through argv
+	// cannot be spelt for them, and the next convention takes over.
+	if m := convCallRe.FindStringSubmatch(in.all); m != nil {
+		if at, ok := evalSum(m[1], constants(in.all)); !ok || at != 5 {
+			return nil, nil, "parse_conv_param reads G from argv[" + strings.TrimSpace(m[1]) + "], not argv[5] after NDim"
+		}
+	}
 	def, ok := parseConvParam(in.all)
 	if !ok {
 		return nil, nil, "no literal default ConvParam {NDim, G, N, K, C, {filter}, {input}, {strides}, {dilations}, {pads}, {pads}} found"

@@ -40,6 +40,8 @@ func TestCKConventions(t *testing.T) {
 			env: []string{"", "KFORGE_SIZE_BATCH_COUNT=8", "KFORGE_SIZE_BATCH_COUNT=12"}, rewrites: 2},
 		{file: "permute_lists.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_LEAD=16", "KFORGE_SIZE_LEAD=24"}, rewrites: 3},
+		{file: "conv_shifted.cpp", args: []string{"", "", ""},
+			env: []string{"", "KFORGE_SIZE_CONV_N=8", "KFORGE_SIZE_CONV_N=12"}, rewrites: 2},
 		{file: "conv_in_code.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_CONV_N=32", "KFORGE_SIZE_CONV_N=48"}, rewrites: 2},
 		{file: "pool_batch.cpp", args: []string{"1 2 1", "1 2 1", "1 2 1"},
