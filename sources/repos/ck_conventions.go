@@ -265,7 +265,8 @@ var (
 	// batchDeclRe is a batch N, the leading dimension of a program without M.
 	batchDeclRe = regexp.MustCompile(`\b(N|N_raw)\s*=\s*(\d+)\s*;`)
 	// sizeListRe is a literal list of lengths: std::vector<…> name = {a, b, …}.
-	sizeListRe = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
+	sizeListRe   = regexp.MustCompile(`std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?\{\s*(\d+)\s*,[\d\s,]*\}`)
+	notLengthsRe = regexp.MustCompile(`(?i)dim|perm|order|axis|axes|stride|pad|window|scale`)
 	// sizeArgRe is a literal list of three or more lengths passed as an
 	// argument (a default problem in main's call); its first length must be
 	// at least 8, which keeps permutations and reduced-dimension lists out.
@@ -327,8 +328,9 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				if strings.Contains(code[lineStart([]byte(code), m[0]):m[0]], "constexpr") {
 					continue
 				}
+				// Lengths, not dimension indices, permutations or strides.
 				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
-				if x > 0 {
+				if x >= 8 && !notLengthsRe.MatchString(code[m[2]:m[3]]) {
 					hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_LEAD"})
 				}
 			}

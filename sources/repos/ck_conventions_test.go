@@ -97,6 +97,7 @@ func TestCKSizesInCodeBuild(t *testing.T) {
 	}{
 		{"batched_count.cpp", []string{"M=256 N=128 batches=4", "M=256 N=128 batches=8", "M=256 N=128 batches=12"}},
 		{"permute_lists.cpp", []string{"n=8 n=8 c=16", "n=16 n=16 c=16", "n=24 n=24 c=16"}},
+		{"reduce_two_lists.cpp", []string{"32 32 3", "64 64 3", "96 96 3"}},
 		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "128,512,0 256,1024,0", "192,512,0 384,1024,0"}},
 	} {
 		pr := conventionProgram(t, tc.file)
