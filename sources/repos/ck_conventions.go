@@ -350,6 +350,23 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 	what := "count"
 	if len(hits) == 0 {
 		hits, what = find(leadDeclRe, true), "leading dimension"
+		// Length lists move together only where they share the first
+		// list's leading length (a, d and e of a contraction share M0; b's
+		// N0 stays): other lists keep their sizes.
+		first := int64(-1)
+		kept := hits[:0]
+		for _, h := range hits {
+			if h.env == "KFORGE_SIZE_LEAD" {
+				if first < 0 {
+					first = h.lit
+				}
+				if h.lit != first {
+					continue
+				}
+			}
+			kept = append(kept, h)
+		}
+		hits = kept
 	}
 	if len(hits) == 0 {
 		hits, what = find(batchDeclRe, false), "batch"
@@ -406,8 +423,29 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		}
 		return s
 	}
-	sizes := []datasets.Size{mk("default", "example_default", 1, false), mk("x2", "generated", 2, true), mk("x3", "generated", 3, false)}
-	notes := []string{"the sizes live in the program's code: kforge rewrites its " + what + " (" + strings.Join(envs, ", ") + ") outside the region to read the environment; the generated sizes multiply it by 2 and 3"}
+	// A count halves as safely as it doubles (fewer problems of the same
+	// shapes; counts whose problems grow with their index stay small); a
+	// dimension only grows by whole multiples, which keep its tiles.
+	half := what == "count"
+	for _, e := range envs {
+		half = half && defs[e] >= 2 && defs[e]%2 == 0
+	}
+	sizes := []datasets.Size{mk("default", "example_default", 1, false), mk("x2", "generated", 2, true)}
+	how := "2 and 3"
+	if half {
+		s := mk("half", "generated", 1, false)
+		s.Env = map[string]string{}
+		for _, e := range envs {
+			x := defs[e] / 2
+			s.Dims[strings.TrimPrefix(e, "KFORGE_SIZE_")] = x
+			s.Env[e] = strconv.FormatInt(x, 10)
+		}
+		sizes = append(sizes, s)
+		how = "2 and halves it"
+	} else {
+		sizes = append(sizes, mk("x3", "generated", 3, false))
+	}
+	notes := []string{"the sizes live in the program's code: kforge rewrites its " + what + " (" + strings.Join(envs, ", ") + ") outside the region to read the environment; the generated sizes multiply it by " + how}
 	return sizes, notes, ""
 }
 
