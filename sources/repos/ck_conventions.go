@@ -430,17 +430,32 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 	for _, e := range envs {
 		half = half && defs[e] >= 2 && defs[e]%2 == 0
 	}
-	sizes := []datasets.Size{mk("default", "example_default", 1, false), mk("x2", "generated", 2, true)}
-	how := "2 and 3"
-	if half {
-		s := mk("half", "generated", 1, false)
+	// A large leading length of a length list (a reduction's or a
+	// permutation's outermost, tens of millions of elements already) shrinks
+	// instead: halved and quartered.
+	shrink := what == "leading dimension"
+	for _, e := range envs {
+		shrink = shrink && e == "KFORGE_SIZE_LEAD" && defs[e] >= 32 && defs[e]%4 == 0
+	}
+	part := func(name string, div int64, hidden bool) datasets.Size {
+		s := mk(name, "generated", 1, hidden)
 		s.Env = map[string]string{}
 		for _, e := range envs {
-			x := defs[e] / 2
+			x := defs[e] / div
 			s.Dims[strings.TrimPrefix(e, "KFORGE_SIZE_")] = x
 			s.Env[e] = strconv.FormatInt(x, 10)
 		}
-		sizes = append(sizes, s)
+		return s
+	}
+	if shrink {
+		sizes := []datasets.Size{mk("default", "example_default", 1, false), part("half", 2, true), part("quarter", 4, false)}
+		notes := []string{"the sizes live in the program's code: kforge rewrites its leading length (" + strings.Join(envs, ", ") + ") outside the region to read the environment; the generated sizes halve and quarter it"}
+		return sizes, notes, ""
+	}
+	sizes := []datasets.Size{mk("default", "example_default", 1, false), mk("x2", "generated", 2, true)}
+	how := "2 and 3"
+	if half {
+		sizes = append(sizes, part("half", 2, false))
 		how = "2 and halves it"
 	} else {
 		sizes = append(sizes, mk("x3", "generated", 3, false))

@@ -47,7 +47,7 @@ func TestCKConventions(t *testing.T) {
 		{file: "pool_batch.cpp", args: []string{"1 2 1", "1 2 1", "1 2 1"},
 			env: []string{"", "KFORGE_SIZE_N=64", "KFORGE_SIZE_N=96"}, rewrites: 2},
 		{file: "getopt_defaults.cpp", args: []string{"", "", ""},
-			env: []string{"", "KFORGE_SIZE_LEAD=128", "KFORGE_SIZE_LEAD=192"}, rewrites: 2},
+			env: []string{"", "KFORGE_SIZE_LEAD=32", "KFORGE_SIZE_LEAD=16"}, rewrites: 2},
 		{file: "fixed_constexpr.cpp", why: "sizes-in-code: no size constant found"},
 	} {
 		pr := conventionProgram(t, tc.file)
@@ -97,8 +97,8 @@ func TestCKSizesInCodeBuild(t *testing.T) {
 	}{
 		{"batched_count.cpp", []string{"M=256 N=128 batches=4", "M=256 N=128 batches=8", "M=256 N=128 batches=2"}},
 		{"permute_lists.cpp", []string{"n=8 n=8 c=16", "n=16 n=16 c=16", "n=24 n=24 c=16"}},
-		{"reduce_two_lists.cpp", []string{"32 32 3", "64 64 3", "96 96 3"}},
-		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "128,512,0 128,1024,0", "192,512,0 128,1024,0"}},
+		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "32,512,0 128,1024,0", "16,512,0 128,1024,0"}},
+		{"reduce_two_lists.cpp", []string{"32 32 3", "16 16 3", "8 8 3"}},
 	} {
 		pr := conventionProgram(t, tc.file)
 		var rw []datasets.Rewrite
