@@ -423,10 +423,11 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		}
 		return s
 	}
-	// A count halves as safely as it doubles (fewer problems of the same
-	// shapes; counts whose problems grow with their index stay small); a
-	// dimension only grows by whole multiples, which keep its tiles.
-	half := what == "count"
+	// A count or a batch halves as safely as it doubles (fewer problems of
+	// the same shapes; counts whose problems grow with their index stay
+	// small, a tripled batch may not fit); a dimension only grows by whole
+	// multiples, which keep its tiles.
+	half := what == "count" || what == "batch"
 	for _, e := range envs {
 		half = half && defs[e] >= 2 && defs[e]%2 == 0
 	}

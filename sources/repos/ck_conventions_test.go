@@ -45,7 +45,7 @@ func TestCKConventions(t *testing.T) {
 		{file: "conv_in_code.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_CONV_N=32", "KFORGE_SIZE_CONV_N=48"}, rewrites: 2},
 		{file: "pool_batch.cpp", args: []string{"1 2 1", "1 2 1", "1 2 1"},
-			env: []string{"", "KFORGE_SIZE_N=64", "KFORGE_SIZE_N=96"}, rewrites: 2},
+			env: []string{"", "KFORGE_SIZE_N=64", "KFORGE_SIZE_N=16"}, rewrites: 2},
 		{file: "getopt_defaults.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_LEAD=32", "KFORGE_SIZE_LEAD=16"}, rewrites: 2},
 		{file: "fixed_constexpr.cpp", why: "sizes-in-code: no size constant found"},
