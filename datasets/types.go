@@ -190,6 +190,22 @@ type BuildRecipe struct {
 	// Needs is what the toolchain must provide beyond a default build: a
 	// minimum HIP version, preprocessor defines (already in Flags), and why.
 	Needs *Needs `json:"needs,omitempty"`
+	// Rewrites are edits kforge makes to the program outside the region
+	// before every compile, of the reference and of each candidate alike:
+	// for a program whose sizes live in its code, they turn those constants
+	// into reads of the size's environment (Size.Env), so one build runs
+	// every size. A candidate never sees or edits them.
+	Rewrites []Rewrite `json:"rewrites,omitempty"`
+}
+
+// Rewrite replaces File[Start:End], which must read Text, with With.
+// Offsets are those of the task's Files; Start == End inserts.
+type Rewrite struct {
+	File  string `json:"file"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Text  string `json:"text"`
+	With  string `json:"with"`
 }
 
 // Needs records a task's toolchain requirements.

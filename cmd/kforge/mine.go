@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ func cmdMine(ctx context.Context, e *env, args []string) error {
 	cacheDir := fs.String("cache-dir", "", "cache directory for mirrors and mined results (default: the recipe's, or the user cache dir)")
 	offline := fs.Bool("offline", false, "never fetch: use the mirrors already in the cache")
 	maxTasks := fs.Int("max-tasks", 0, "stop after this many tasks (0: no limit)")
+	explain := fs.Bool("explain-skips", false, "list each skipped program or instance (file:alias) under its reason")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "warn", "least severe level logged")
 	fs.Usage = func() {
@@ -80,10 +82,8 @@ func cmdMine(ctx context.Context, e *env, args []string) error {
 		if err := configs.ApplyDefaults(&cfg); err != nil {
 			return err
 		}
-		switch *kind {
-		case "auto", datasets.KindCKExample, datasets.KindCKTile, datasets.KindHIPProgram:
-		default:
-			return usagef("--kind %q is not one of ck-example, ck-tile, hip-program, auto", *kind)
+		if kinds := repos.Kinds(); *kind != "auto" && !slices.Contains(kinds, *kind) {
+			return usagef("--kind %q is not one of %s, auto", *kind, strings.Join(kinds, ", "))
 		}
 		cfg.Repos = []repos.RepoConfig{{URL: *repo, Ref: *ref, Subdir: *subdir, Kind: *kind, Paths: splitList(*paths)}}
 		archList = []string{"gfx90a"}
@@ -114,7 +114,7 @@ func cmdMine(ctx context.Context, e *env, args []string) error {
 	if err := writeTasks(e.stdout, *out, res.Tasks); err != nil {
 		return err
 	}
-	printMineSummary(e.stderr, res, time.Since(began), *out)
+	printMineSummary(e.stderr, res, time.Since(began), *out, *explain)
 	return nil
 }
 
@@ -163,7 +163,7 @@ func writeTasks(stdout io.Writer, out string, tasks []datasets.Task) error {
 	return nil
 }
 
-func printMineSummary(w io.Writer, res *repos.Result, took time.Duration, out string) {
+func printMineSummary(w io.Writer, res *repos.Result, took time.Duration, out string, explain bool) {
 	fmt.Fprintf(w, "mined %d tasks in %.2fs -> %s\n", len(res.Tasks), took.Seconds(), out)
 	for _, r := range res.Repos {
 		if r.Error != "" {
@@ -206,7 +206,16 @@ func printMineSummary(w io.Writer, res *repos.Result, took time.Duration, out st
 	line("by kind", kinds)
 	line("by op", ops)
 	line("by dtype", dtypes)
+	printFamilies(w, res)
 	if len(res.Skipped) > 0 {
+		where := map[string][]string{}
+		for _, s := range res.Skips {
+			at := s.Path
+			if s.Alias != "" {
+				at += ":" + s.Alias
+			}
+			where[s.Reason] = append(where[s.Reason], at)
+		}
 		fmt.Fprintln(w, "  skipped:")
 		keys := make([]string, 0, len(res.Skipped))
 		for k := range res.Skipped {
@@ -215,7 +224,69 @@ func printMineSummary(w io.Writer, res *repos.Result, took time.Duration, out st
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(w, "    %6d  %s\n", res.Skipped[k], k)
+			if explain {
+				for _, at := range where[k] {
+					fmt.Fprintf(w, "              %s\n", at)
+				}
+			}
 		}
+	}
+}
+
+// printFamilies prints, per op family, the tasks mined and what was
+// skipped, by reason (the miner's prefix dropped).
+func printFamilies(w io.Writer, res *repos.Result) {
+	type fam struct {
+		tasks   int
+		skipped map[string]int
+	}
+	fams := map[string]*fam{}
+	get := func(op string) *fam {
+		if op == "" {
+			op = "(none)"
+		}
+		f := fams[op]
+		if f == nil {
+			f = &fam{skipped: map[string]int{}}
+			fams[op] = f
+		}
+		return f
+	}
+	for _, t := range res.Tasks {
+		get(t.Op).tasks++
+	}
+	for _, s := range res.Skips {
+		_, why, ok := strings.Cut(s.Reason, ": ")
+		if !ok {
+			why = s.Reason
+		}
+		get(s.Op).skipped[why]++
+	}
+	if len(fams) == 0 {
+		return
+	}
+	names := make([]string, 0, len(fams))
+	for n := range fams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "  by op family (tasks; skipped by reason):")
+	for _, n := range names {
+		f := fams[n]
+		fmt.Fprintf(w, "    %-40s %4d", n, f.tasks)
+		whys := make([]string, 0, len(f.skipped))
+		for why := range f.skipped {
+			whys = append(whys, why)
+		}
+		sort.Strings(whys)
+		for i, why := range whys {
+			sep := "; "
+			if i > 0 {
+				sep = ", "
+			}
+			fmt.Fprintf(w, "%s%d %s", sep, f.skipped[why], why)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

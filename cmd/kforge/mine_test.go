@@ -64,6 +64,18 @@ func TestMineRepoFlag(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
 		}
 	}
+	if !strings.Contains(stderr, "by op family (tasks; skipped by reason):") {
+		t.Errorf("summary lacks the op-family table:\n%s", stderr)
+	}
+	// --explain-skips names each skipped instance as file:alias under its reason.
+	code, _, stderr = runCLI(t, nil, "mine", "--repo", repo, "--kind", "auto", "--out", out, "--cache-dir", cache, "--explain-skips")
+	if code != exitOK {
+		t.Fatalf("--explain-skips: exit %d: %s", code, stderr)
+	}
+	_, after, _ := strings.Cut(stderr, "ck-example: instance inside #if block\n")
+	if line, _, _ := strings.Cut(after, "\n"); !strings.Contains(line, "example/") || !strings.Contains(line, ".cpp:") {
+		t.Errorf("--explain-skips: no file:alias under the #if reason:\n%s", stderr)
+	}
 	// Only one kind, on request.
 	code, _, stderr = runCLI(t, nil, "mine", "--repo", repo, "--kind", "ck-tile", "--out", out, "--cache-dir", cache)
 	if code != exitOK || len(readTasks(t, out)) != 1 {

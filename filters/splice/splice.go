@@ -42,7 +42,67 @@ func CheckTask(t *datasets.Task) error {
 	if f.Content[r.Start:r.End] != r.Text {
 		return &Rejection{RuleTaskRegion, fmt.Sprintf("region text differs from %s[%d:%d]", f.Path, r.Start, r.End)}
 	}
+	last := map[string]int{}
+	for i, w := range t.Build.Rewrites {
+		var g *datasets.File
+		for j := range t.Files {
+			if t.Files[j].Path == w.File {
+				g = &t.Files[j]
+			}
+		}
+		switch {
+		case g == nil:
+			return &Rejection{RuleTaskRegion, fmt.Sprintf("rewrite %d: file %q is not among the task's files", i, w.File)}
+		case w.Start < last[w.File] || w.End < w.Start || w.End > len(g.Content):
+			return &Rejection{RuleTaskRegion, fmt.Sprintf("rewrite %d: [%d,%d) of %s is out of range or out of order", i, w.Start, w.End, w.File)}
+		case g.Content[w.Start:w.End] != w.Text:
+			return &Rejection{RuleTaskRegion, fmt.Sprintf("rewrite %d: text differs from %s[%d:%d]", i, w.File, w.Start, w.End)}
+		case w.File == r.File && w.Start < r.End && w.End > r.Start,
+			w.File == r.File && w.Start == w.End && w.Start > r.Start && w.Start < r.End:
+			return &Rejection{RuleTaskRegion, fmt.Sprintf("rewrite %d: [%d,%d) overlaps the region", i, w.Start, w.End)}
+		}
+		last[w.File] = w.End
+	}
 	return nil
+}
+
+// Rewritten applies the task's build rewrites to files: t's files, or the
+// files Splice made of them (a rewrite after the region moves with the
+// region's change of length). Call CheckTask first.
+func Rewritten(t *datasets.Task, files []datasets.File) []datasets.File {
+	if len(t.Build.Rewrites) == 0 {
+		return files
+	}
+	out := make([]datasets.File, len(files))
+	copy(out, files)
+	orig := map[string]int{}
+	for _, f := range t.Files {
+		orig[f.Path] = len(f.Content)
+	}
+	for i := range out {
+		f := &out[i]
+		shift := 0
+		if f.Path == t.Region.File {
+			shift = len(f.Content) - orig[f.Path]
+		}
+		var sb strings.Builder
+		at := 0
+		for _, w := range t.Build.Rewrites {
+			if w.File != f.Path {
+				continue
+			}
+			start, end := w.Start, w.End
+			if f.Path == t.Region.File && start >= t.Region.End {
+				start, end = start+shift, end+shift
+			}
+			sb.WriteString(f.Content[at:start])
+			sb.WriteString(w.With)
+			at = end
+		}
+		sb.WriteString(f.Content[at:])
+		f.Content = sb.String()
+	}
+	return out
 }
 
 func file(t *datasets.Task) *datasets.File {

@@ -101,3 +101,50 @@ func TestBadTaskRegion(t *testing.T) {
 		t.Fatal("missing region file accepted")
 	}
 }
+
+// TestRewritten: build rewrites apply outside the region to the reference
+// and to a spliced candidate alike (moving with the region's length), and
+// a rewrite that overlaps the region or misreads its text is refused.
+func TestRewritten(t *testing.T) {
+	src := "int M = 64;\nusing I = Op<1, 2>;\nint B = 16;\n"
+	start := strings.Index(src, "using")
+	end := strings.Index(src, "int B")
+	b := strings.Index(src, "16")
+	task := &datasets.Task{
+		Files:  []datasets.File{{Path: "a.cpp", Content: src}},
+		Region: datasets.Region{File: "a.cpp", Start: start, End: end, Text: src[start:end]},
+		Build: datasets.BuildRecipe{Rewrites: []datasets.Rewrite{
+			{File: "a.cpp", Start: 0, End: 0, With: "#include <x>\n"},
+			{File: "a.cpp", Start: b, End: b + 2, Text: "16", With: "S{16}"},
+		}},
+	}
+	if err := CheckTask(task); err != nil {
+		t.Fatal(err)
+	}
+	ref := Rewritten(task, task.Files)[0].Content
+	if want := "#include <x>\nint M = 64;\nusing I = Op<1, 2>;\nint B = S{16};\n"; ref != want {
+		t.Errorf("reference:\n%s\nwant\n%s", ref, want)
+	}
+	files, err := Splice(task, "using I = Op<128, 256, 4>;\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cand := Rewritten(task, files)[0].Content
+	if want := "#include <x>\nint M = 64;\nusing I = Op<128, 256, 4>;\nint B = S{16};\n"; cand != want {
+		t.Errorf("candidate:\n%s\nwant\n%s", cand, want)
+	}
+	if task.Files[0].Content != src {
+		t.Error("Rewritten changed the task's files")
+	}
+	for _, bad := range []datasets.Rewrite{
+		{File: "a.cpp", Start: start + 2, End: start + 4, Text: src[start+2 : start+4], With: "x"},
+		{File: "a.cpp", Start: b, End: b + 2, Text: "17", With: "x"},
+		{File: "b.cpp", Start: 0, End: 0, With: "x"},
+	} {
+		bt := *task
+		bt.Build.Rewrites = []datasets.Rewrite{bad}
+		if err := CheckTask(&bt); err == nil {
+			t.Errorf("rewrite %+v accepted", bad)
+		}
+	}
+}

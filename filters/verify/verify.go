@@ -272,7 +272,7 @@ func (v *Verifier) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Va
 	if !ref.Result.OK {
 		return nil, fmt.Errorf("%w: task %s: the reference does not compile on %s: %s", ErrTask, t.ID, v.be.name, firstLines(ref.Result.Log, 6))
 	}
-	job.Files = files
+	job.Files = splice.Rewritten(t, files)
 	out, err := v.compile(ctx, job)
 	if err != nil {
 		return nil, err
@@ -314,8 +314,11 @@ func (v *Verifier) compileSlot(ctx context.Context) (func(), error) {
 
 // job is the build of t's reference program.
 func (v *Verifier) job(ctx context.Context, t *datasets.Task) (compile.Job, error) {
+	if err := splice.CheckTask(t); err != nil {
+		return compile.Job{}, fmt.Errorf("%w: task %s: %v", ErrTask, t.ID, err)
+	}
 	job := compile.Job{
-		Files: t.Files, Sources: t.Build.Sources, Flags: t.Build.Flags,
+		Files: splice.Rewritten(t, t.Files), Sources: t.Build.Sources, Flags: t.Build.Flags,
 		ConfigHeader: t.Build.ConfigHeader, Salt: t.Source.Repo + "@" + t.Source.Commit,
 	}
 	if t.Build.NeedsCheckout || len(t.Build.IncludeDirs) > 0 || len(t.Build.RepoSources) > 0 {

@@ -121,3 +121,43 @@ func BenchmarkMineCKShape(b *testing.B) {
 		b.ReportMetric(float64(tasks), "tasks")
 	})
 }
+
+// BenchmarkMineRealCK mines a real Composable Kernel checkout named by
+// $KFORGE_BENCH_CK_REPO (a path or URL git can clone; never committed),
+// classic examples only: cold (fresh cache) against warm (unchanged).
+func BenchmarkMineRealCK(b *testing.B) {
+	repo := os.Getenv("KFORGE_BENCH_CK_REPO")
+	if repo == "" {
+		b.Skip("set KFORGE_BENCH_CK_REPO to a Composable Kernel repository")
+	}
+	cfg := Config{Repos: []RepoConfig{{URL: repo, Kind: "ck-example"}}, Licenses: []string{"MIT"}}
+	ctx := context.Background()
+	mirrors := b.TempDir() // the clone is not what is measured
+	if _, err := Mine(ctx, cfg, Options{CacheDir: mirrors, Archs: []string{"gfx90a"}, NoCache: true}); err != nil {
+		b.Fatal(err)
+	}
+	var tasks int
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			res, err := Mine(ctx, cfg, Options{CacheDir: mirrors, Archs: []string{"gfx90a"}, NoCache: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tasks = len(res.Tasks)
+		}
+		b.ReportMetric(float64(tasks), "tasks")
+	})
+	b.Run("warm", func(b *testing.B) {
+		if _, err := Mine(ctx, cfg, Options{CacheDir: mirrors, Archs: []string{"gfx90a"}}); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			res, err := Mine(ctx, cfg, Options{CacheDir: mirrors, Archs: []string{"gfx90a"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tasks = len(res.Tasks)
+		}
+		b.ReportMetric(float64(tasks), "tasks")
+	})
+}

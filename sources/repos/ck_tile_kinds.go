@@ -315,14 +315,15 @@ var (
 	convExecArgsRe = regexp.MustCompile(`config\.\w+\s*=\s*std::stoi\(argv\[(\d+)\]\)`)
 )
 
-// convParam is one convolution problem in ConvParam's order.
-type convParam struct {
+// tileConvParam is one convolution problem in ConvParam's order, as the
+// ck_tile img2col example reads it (classic CK's convention is convParam).
+type tileConvParam struct {
 	ndim                                          int64
 	g, n, k, c                                    int64
 	filter, input, strides, dilations, lpad, rpad []int64
 }
 
-func (cp convParam) outLen(i int) int64 {
+func (cp tileConvParam) outLen(i int) int64 {
 	return (cp.input[i]+cp.lpad[i]+cp.rpad[i]-cp.dilations[i]*(cp.filter[i]-1)-1)/cp.strides[i] + 1
 }
 
@@ -348,7 +349,7 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 		return nil, nil
 	}
 	take := func(i int) []int64 { return append([]int64(nil), xs[5+i*nd:5+(i+1)*nd]...) }
-	def := convParam{ndim: xs[0], g: xs[1], n: xs[2], k: xs[3], c: xs[4], filter: take(0), input: take(1), strides: take(2), dilations: take(3), lpad: take(4), rpad: take(5)}
+	def := tileConvParam{ndim: xs[0], g: xs[1], n: xs[2], k: xs[3], c: xs[4], filter: take(0), input: take(1), strides: take(2), dilations: take(3), lpad: take(4), rpad: take(5)}
 	env := map[string]int64{}
 	for _, c := range convConstRe.FindAllStringSubmatch(raw, -1) {
 		if x, ok := evalInt(c[2], env); ok {
@@ -380,7 +381,7 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 	if gIsNDim {
 		notes = append(notes, fmt.Sprintf("the program reads G from argument %d, the same as NDim, so every size has G = NDim = %d", start, def.ndim))
 	}
-	args := func(cp convParam) []string {
+	args := func(cp tileConvParam) []string {
 		out := make([]string, 0, 32)
 		for i := 0; i < execArgs; i++ {
 			out = append(out, "1") // verify, integer init, time
@@ -420,7 +421,7 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 		}
 		return out
 	}
-	mk := func(name, origin string, cp convParam, hidden bool) datasets.Size {
+	mk := func(name, origin string, cp tileConvParam, hidden bool) datasets.Size {
 		if gIsNDim {
 			cp.g = cp.ndim
 		}
@@ -434,9 +435,9 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 		dims["GEMM_M"], dims["GEMM_K"] = rows, cols
 		return datasets.Size{Name: name, Origin: origin, Hidden: hidden, Args: args(cp), Dims: dims}
 	}
-	aligned := convParam{ndim: def.ndim, g: def.g, n: 16, k: def.k, c: tk, filter: rep(1), input: rep(32), strides: rep(1), dilations: rep(1), lpad: rep(0), rpad: rep(0)}
-	aligned2 := convParam{ndim: def.ndim, g: def.g, n: 8, k: def.k, c: tk, filter: rep(3), input: rep(32), strides: rep(1), dilations: rep(1), lpad: rep(1), rpad: rep(1)}
-	tail := convParam{ndim: def.ndim, g: def.g, n: 3, k: def.k, c: 40, filter: rep(3), input: rep(37), strides: rep(1), dilations: rep(1), lpad: rep(0), rpad: rep(0)}
+	aligned := tileConvParam{ndim: def.ndim, g: def.g, n: 16, k: def.k, c: tk, filter: rep(1), input: rep(32), strides: rep(1), dilations: rep(1), lpad: rep(0), rpad: rep(0)}
+	aligned2 := tileConvParam{ndim: def.ndim, g: def.g, n: 8, k: def.k, c: tk, filter: rep(3), input: rep(32), strides: rep(1), dilations: rep(1), lpad: rep(1), rpad: rep(1)}
+	tail := tileConvParam{ndim: def.ndim, g: def.g, n: 3, k: def.k, c: 40, filter: rep(3), input: rep(37), strides: rep(1), dilations: rep(1), lpad: rep(0), rpad: rep(0)}
 	sizes := []datasets.Size{mk("default", "example_default", def, false), mk("aligned", "generated", aligned, true), mk("aligned2", "generated", aligned2, false), mk("tail", "generated_tail", tail, false)}
 	if r := sizes[1].Dims; r["GEMM_M"]%tm != 0 || r["GEMM_K"]%tk != 0 {
 		notes = append(notes, "the aligned size does not divide the block tile")

@@ -12,9 +12,21 @@ import (
 // programResult is what mining one program yields: its tasks and the
 // reasons anything in it was skipped. It is cached per program.
 type programResult struct {
-	Tasks []datasets.Task   `json:"tasks"`
-	Skips []string          `json:"skips,omitempty"`
-	Deps  map[string]string `json:"deps"` // path -> blob ("" absent) of everything read
+	Tasks []datasets.Task `json:"tasks"`
+	Skips []string        `json:"skips,omitempty"`
+	// SkipWhere[i], when present, names what Skips[i] skipped inside the
+	// program (an instance alias); miners that do not say leave it short.
+	SkipWhere []string          `json:"skip_where,omitempty"`
+	Deps      map[string]string `json:"deps"` // path -> blob ("" absent) of everything read
+}
+
+// skipAt records a skip of what (an alias, "" for the whole program).
+func (r *programResult) skipAt(what, reason string) {
+	for len(r.SkipWhere) < len(r.Skips) {
+		r.SkipWhere = append(r.SkipWhere, "")
+	}
+	r.Skips = append(r.Skips, reason)
+	r.SkipWhere = append(r.SkipWhere, what)
 }
 
 // program is a main source file and the local files it includes.

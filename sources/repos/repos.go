@@ -53,6 +53,33 @@ type Result struct {
 	Tasks   []datasets.Task  `json:"-"`
 	Repos   []RepoInfo       `json:"repos"`
 	Skipped map[string]int64 `json:"skipped"`
+	// Skips name every program or alias that was skipped, and why.
+	Skips []Skip `json:"-"`
+}
+
+// Skip is one thing mining skipped: a program, or an instance in it.
+type Skip struct {
+	Kind   string // miner
+	Op     string // op family, from the program's directory
+	Path   string // program, relative to the project
+	Alias  string // instance alias inside it, when the miner names one
+	Reason string
+}
+
+// OpFamily names the op family of a program from its directory:
+// example/09_convnd_fwd/x.cpp and example/ck_tile/01_fmha/x.cpp give
+// convnd_fwd and fmha; other paths their directory's name.
+func OpFamily(p string) string {
+	parts := strings.Split(p, "/")
+	for i := 0; i+1 < len(parts)-1; i++ {
+		if parts[i] == "example" {
+			if parts[i+1] == "ck_tile" && i+2 < len(parts)-1 {
+				return opFromDir(parts[i+2])
+			}
+			return opFromDir(parts[i+1])
+		}
+	}
+	return opFromDir(path.Dir(p))
 }
 
 func (r *Result) skip(reason string, n int64) {
@@ -60,6 +87,12 @@ func (r *Result) skip(reason string, n int64) {
 		r.Skipped = map[string]int64{}
 	}
 	r.Skipped[reason] += n
+}
+
+func (r *Result) skipTask(t datasets.Task, reason string) {
+	r.skip(reason, 1)
+	_, alias, _ := strings.Cut(t.Name, "/")
+	r.Skips = append(r.Skips, Skip{Kind: t.Kind, Op: t.Op, Path: t.Source.Path, Alias: alias, Reason: reason})
 }
 
 // Mine mirrors every configured repository and mines its tasks. A
@@ -112,13 +145,13 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		for _, t := range tasks {
 			switch {
 			case t.Source.License == "":
-				res.skip(t.Kind+": license unknown", 1)
+				res.skipTask(t, t.Kind+": license unknown")
 				continue
 			case len(allowed) > 0 && !allowed[t.Source.License]:
-				res.skip(t.Kind+": license "+t.Source.License+" not allowed", 1)
+				res.skipTask(t, t.Kind+": license "+t.Source.License+" not allowed")
 				continue
 			case seen[t.ID]:
-				res.skip(t.Kind+": duplicate task", 1)
+				res.skipTask(t, t.Kind+": duplicate task")
 				continue
 			}
 			seen[t.ID] = true
@@ -218,7 +251,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 			continue
 		}
 		for _, k := range kinds {
-			if matchesKind(k, p) {
+			if m, ok := minerFor(k); ok && m.Paths(p) {
 				jobs = append(jobs, job{k, p})
 			}
 		}
@@ -228,7 +261,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 
 	results := make([]programResult, len(jobs))
 	hits := make([]bool, len(jobs))
-	decls := &declIndex{}
+	sh := &shared{decls: &declIndex{}}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	workers := runtime.GOMAXPROCS(0)
@@ -237,7 +270,7 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], hits[i] = mineCached(ctx, cache, t, jobs[i], decls, archs)
+				results[i], hits[i] = mineCached(ctx, cache, t, jobs[i], sh, archs)
 			}
 		}()
 	}
@@ -260,8 +293,13 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 		if hits[i] {
 			info.Cached++
 		}
-		for _, s := range r.Skips {
+		for k, s := range r.Skips {
 			res.skip(s, 1)
+			sk := Skip{Kind: jobs[i].kind, Op: OpFamily(jobs[i].path), Path: jobs[i].path, Reason: s}
+			if k < len(r.SkipWhere) {
+				sk.Alias = r.SkipWhere[k]
+			}
+			res.Skips = append(res.Skips, sk)
 		}
 		tasks = append(tasks, r.Tasks...)
 	}
@@ -271,13 +309,11 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 
 // mineCached mines one program, or reuses the cached result when every file
 // it depended on still has the same blob.
-func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls *declIndex, archs []string) (programResult, bool) {
+func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, sh *shared, archs []string) (programResult, bool) {
+	m, _ := minerFor(j.kind)
 	ver := minerVersion
-	if j.kind == datasets.KindHIPProgram {
-		ver += "+" + hipMinerVersion
-	}
-	if j.kind == datasets.KindCKTile {
-		ver += "+" + ckTileMinerVersion
+	if m.Version != "" {
+		ver += "+" + m.Version
 	}
 	key := pipeline.NewKey("mine", ver, j.kind, t.repo, t.subdir, j.path, t.entries[j.path].Blob, archs, t.rootLicenseBlob)
 	if cache != nil {
@@ -292,15 +328,7 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 		}
 	}
 	v := t.view()
-	var r programResult
-	switch j.kind {
-	case datasets.KindCKExample:
-		r = mineCKExample(v, j.path, decls, archs)
-	case datasets.KindCKTile:
-		r = mineCKTile(v, j.path, archs, decls)
-	case datasets.KindHIPProgram:
-		r = mineHIPProgram(v, j.path, archs)
-	}
+	r := m.Mine(v, j.path, sh, archs)
 	r.Deps = v.deps
 	if cache != nil {
 		if b, err := json.Marshal(r); err == nil {
@@ -308,43 +336,6 @@ func mineCached(ctx context.Context, cache pipeline.Cache, t *tree, j job, decls
 		}
 	}
 	return r, false
-}
-
-// kindsFor picks the miners for a tree: the configured one, or every miner
-// whose layout the tree has.
-func kindsFor(t *tree, kind string) []string {
-	if kind != "" && kind != "auto" {
-		return []string{kind}
-	}
-	var ck, tile bool
-	for _, p := range t.paths {
-		ck = ck || ckExampleRe.MatchString(p)
-		tile = tile || ckTileRe.MatchString(p)
-	}
-	ck = ck && t.hasDir("include/ck")
-	var ks []string
-	if ck {
-		ks = append(ks, datasets.KindCKExample)
-	}
-	if tile {
-		ks = append(ks, datasets.KindCKTile)
-	}
-	if !ck && !tile {
-		ks = append(ks, datasets.KindHIPProgram)
-	}
-	return ks
-}
-
-func matchesKind(kind, p string) bool {
-	switch kind {
-	case datasets.KindCKExample:
-		return ckExampleRe.MatchString(p)
-	case datasets.KindCKTile:
-		return ckTileRe.MatchString(p)
-	case datasets.KindHIPProgram:
-		return hipSourceExts[path.Ext(p)]
-	}
-	return false
 }
 
 func underPaths(p string, paths []string) bool {
