@@ -105,8 +105,9 @@ func cmdMine(ctx context.Context, e *env, args []string) error {
 	}
 	log := newLogger(e.stderr, *logFormat, *logLevel)
 	began := time.Now()
-	prog := e.startProgress("mining repositories", 0)
-	res, err := repos.Mine(ctx, cfg, repos.Options{CacheDir: cache, Archs: archList, Log: log})
+	prog := e.startProgress("mining programs", 0)
+	res, err := repos.Mine(ctx, cfg, repos.Options{CacheDir: cache, Archs: archList, Log: log,
+		Progress: func(done, total int64) { prog.SetTotal(total); prog.Set(done) }})
 	prog.Stop()
 	if err != nil {
 		return err

@@ -457,3 +457,29 @@ func TestCheckoutIgnoresAttributes(t *testing.T) {
 		}
 	}
 }
+
+// TestMineProgress: the progress callback ends at every program mined, out
+// of every program found, across repositories.
+func TestMineProgress(t *testing.T) {
+	a := makeRepo(t, map[string]string{"": fixture("minick")}, nil)
+	b := makeRepo(t, map[string]string{"": fixture("minick")}, nil)
+	var mu sync.Mutex
+	var lastDone, lastTotal, calls int64
+	res, err := Mine(context.Background(), Config{Repos: []RepoConfig{{URL: a}, {URL: b}}}, Options{CacheDir: t.TempDir(), Archs: []string{"gfx90a"},
+		Progress: func(done, total int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if done > total {
+				t.Errorf("progress %d of %d", done, total)
+			}
+			lastDone, lastTotal = max(lastDone, done), max(lastTotal, total)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	programs := int64(res.Repos[0].Programs + res.Repos[1].Programs)
+	if programs == 0 || lastDone != programs || lastTotal != programs || calls < programs {
+		t.Errorf("progress ended at %d of %d (%d calls); %d programs mined", lastDone, lastTotal, calls, programs)
+	}
+}

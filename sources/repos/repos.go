@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kforge/datasets"
@@ -28,6 +29,13 @@ type Options struct {
 	Log      *slog.Logger // never nil
 	// NoCache disables the per-program cache of mined results (for benchmarks).
 	NoCache bool
+	// Progress, when set, is told the programs mined so far and the
+	// programs found so far (the total grows as each repository is read);
+	// it is called from several goroutines.
+	Progress func(done, total int64)
+
+	// counts behind Progress, across the repositories of one Mine.
+	progDone, progTotal *atomic.Int64
 }
 
 // RepoInfo is what was mined from one repository, for the manifest.
@@ -121,6 +129,7 @@ func Mine(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	}
 	var errs []error
 	seen := map[string]bool{}
+	opt.progDone, opt.progTotal = new(atomic.Int64), new(atomic.Int64)
 	for _, rc := range cfg.Repos {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -261,6 +270,9 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 
 	results := make([]programResult, len(jobs))
 	hits := make([]bool, len(jobs))
+	if opt.Progress != nil && opt.progTotal != nil {
+		opt.Progress(opt.progDone.Load(), opt.progTotal.Add(int64(len(jobs))))
+	}
 	sh := &shared{decls: &declIndex{}}
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -271,6 +283,9 @@ func mineRepo(ctx context.Context, rc RepoConfig, offline bool, opt Options, cac
 			defer wg.Done()
 			for i := range next {
 				results[i], hits[i] = mineCached(ctx, cache, t, jobs[i], sh, archs)
+				if opt.Progress != nil && opt.progDone != nil {
+					opt.Progress(opt.progDone.Add(1), opt.progTotal.Load())
+				}
 			}
 		}()
 	}
