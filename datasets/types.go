@@ -383,6 +383,22 @@ type Verdict struct {
 // Kept reports whether the verdict admits the variant into a dataset.
 func (v Verdict) Kept() bool { return v.Status == StatusKept }
 
+// CandidateRunsPass reports whether the candidate ran at least once and
+// every one of its runs passed (the reference's runs do not count).
+func (v Verdict) CandidateRunsPass() bool {
+	n := 0
+	for _, r := range v.Correctness {
+		if r.Who == "reference" {
+			continue
+		}
+		n++
+		if !r.Pass {
+			return false
+		}
+	}
+	return n > 0
+}
+
 // Device describes where a verdict was reached.
 type Device struct {
 	Name      string `json:"name"`

@@ -44,18 +44,7 @@ func cmdBuild(ctx context.Context, e *env, args []string) error {
 		return &configError{err}
 	}
 	e.redact.Add(e.getenv(cfg.Model.APIKeyEnv))
-	if *out != "" {
-		cfg.Out = *out
-	}
-	if *cacheDir != "" {
-		cfg.CacheDir = *cacheDir
-	}
-	if cfg.CacheDir == "" {
-		cfg.CacheDir = filepath.Join(cfg.Out, "cache")
-	}
-	if *logFormat != "" {
-		cfg.Log.Format = *logFormat
-	}
+	overrideRun(cfg, *out, *cacheDir, *logFormat)
 	if *noPull {
 		cfg.Model.Pull = false
 	}
@@ -81,6 +70,24 @@ func cmdBuild(ctx context.Context, e *env, args []string) error {
 		return &silentError{&failedItemsError{n: res.Failed, err: err}}
 	}
 	return &silentError{err}
+}
+
+// overrideRun applies the flags every long-running command shares (--out,
+// --cache-dir, --log-format; empty keeps the recipe's) and fills in the
+// cache directory's default, <out>/cache.
+func overrideRun(cfg *configs.Config, out, cacheDir, logFormat string) {
+	if out != "" {
+		cfg.Out = out
+	}
+	if cacheDir != "" {
+		cfg.CacheDir = cacheDir
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(cfg.Out, "cache")
+	}
+	if logFormat != "" {
+		cfg.Log.Format = logFormat
+	}
 }
 
 // builder holds one build's wiring: the build package runs the loop, the

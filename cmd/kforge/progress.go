@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"kforge/sinks/hub"
 	"os"
 	"regexp"
 	"strings"
@@ -177,7 +178,7 @@ func (p *progress) Stop() {
 func (p *progress) plain() string {
 	count := func(n int64) string { return fmt.Sprint(n) }
 	if p.bytes {
-		count = humanBytes
+		count = hub.HumanBytes
 	}
 	s := fmt.Sprintf("%s: %s", p.desc.Load().(string), count(p.done.Load()))
 	if t := p.total.Load(); t > 0 {
@@ -242,18 +243,4 @@ func clip(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// humanBytes writes n bytes with a binary unit: 512 B, 1.5 MiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

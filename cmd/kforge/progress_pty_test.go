@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"kforge/sinks/hub"
 	"os"
 	"strings"
 	"sync"
@@ -204,8 +205,8 @@ func TestProgressPlainLineCountsBytes(t *testing.T) {
 		t.Errorf("plain line %q", got)
 	}
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 5 << 30: "5.0 GiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		if got := hub.HumanBytes(n); got != want {
+			t.Errorf("hub.HumanBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -62,15 +62,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if sc.Out == "" {
 		sc.Out = filepath.Join(cfg.Out, "serve")
 	}
-	if *cacheDir != "" {
-		cfg.CacheDir = *cacheDir
-	}
-	if cfg.CacheDir == "" {
-		cfg.CacheDir = filepath.Join(cfg.Out, "cache")
-	}
-	if *logFormat != "" {
-		cfg.Log.Format = *logFormat
-	}
+	overrideRun(cfg, "", *cacheDir, *logFormat)
 	token := ""
 	if sc.TokenEnv != "" {
 		token = e.getenv(sc.TokenEnv)

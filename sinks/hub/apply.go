@@ -283,7 +283,7 @@ func (r *Result) PrintSummary(w io.Writer) {
 	if r.Commit == "" {
 		fmt.Fprintf(w, "published %s: unchanged at %s (nothing uploaded, no commit)", r.Repo, short(r.Head))
 	} else {
-		fmt.Fprintf(w, "published %s: commit %s, %d files changed, %d LFS objects (%s) uploaded", r.Repo, short(r.Commit), r.Changes(), r.UploadedFiles, humanBytes(r.UploadedBytes))
+		fmt.Fprintf(w, "published %s: commit %s, %d files changed, %d LFS objects (%s) uploaded", r.Repo, short(r.Commit), r.Changes(), r.UploadedFiles, HumanBytes(r.UploadedBytes))
 	}
 	if r.Tagged {
 		fmt.Fprintf(w, "; tagged %s\n", r.Tag)

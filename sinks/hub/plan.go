@@ -264,7 +264,7 @@ func (pl *Plan) Print(w io.Writer) {
 		} else if a.Guessed {
 			mode += "?"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.State, mode, humanBytes(a.Size), a.Path)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.State, mode, HumanBytes(a.Size), a.Path)
 		switch a.State {
 		case StateNew, StateChanged:
 			upFiles++
@@ -279,7 +279,7 @@ func (pl *Plan) Print(w io.Writer) {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "send: %d files, %s (%d by LFS); unchanged: %d; delete: %d\n", upFiles, humanBytes(upBytes), lfsFiles, unchanged, deletes)
+	fmt.Fprintf(w, "send: %d files, %s (%d by LFS); unchanged: %d; delete: %d\n", upFiles, HumanBytes(upBytes), lfsFiles, unchanged, deletes)
 	switch {
 	case pl.Changes() == 0 && pl.TagAt == pl.Parent:
 		fmt.Fprintf(w, "commit: none (the branch already holds this release); tag %s already on %s\n", pl.Tag, short(pl.Parent))

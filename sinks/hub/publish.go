@@ -195,7 +195,8 @@ func short(oid string) string {
 	return oid
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes n bytes with a binary unit: 512 B, 1.5 MiB.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

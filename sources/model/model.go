@@ -324,7 +324,7 @@ func rank(v *datasets.Verdict) int {
 		return -1
 	case v.Kept():
 		return 4
-	case v.Compile.OK && len(v.Correctness) > 0 && allCandidateRunsPass(v.Correctness):
+	case v.Compile.OK && v.CandidateRunsPass():
 		return 3
 	case v.Compile.OK:
 		return 2
@@ -332,20 +332,6 @@ func rank(v *datasets.Verdict) int {
 		return 1
 	}
 	return 0
-}
-
-func allCandidateRunsPass(rs []datasets.RunResult) bool {
-	n := 0
-	for _, r := range rs {
-		if r.Who == "reference" {
-			continue
-		}
-		n++
-		if !r.Pass {
-			return false
-		}
-	}
-	return n > 0
 }
 
 // minGain is the relative speedup gain that counts as an improvement between
