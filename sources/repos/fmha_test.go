@@ -15,6 +15,7 @@ import (
 	"kforge/filters/gate"
 	"kforge/filters/sandbox"
 	"kforge/filters/splice"
+	"kforge/filters/verify"
 )
 
 // keptKernelRe names a generated fmha kernel instance (not the API, not
@@ -129,4 +130,87 @@ func TestRealFMHAGenerator(t *testing.T) {
 		t.Errorf("fmha tasks: fwd %d, bwd %d; skipped %v", fwd, bwd, res.Skipped)
 	}
 	t.Logf("fmha tasks: fwd %d, bwd %d", fwd, bwd)
+}
+
+// TestFixtureFMHAGenerateCompile runs the whole path on a fixture of our own
+// in the shape of ck_tile's fmha (testdata/repos/minifmha: a tiny python
+// generator writing instance files and an API dispatch from a tile table):
+// mining gives one task per table row with the generate step recorded, and
+// verification (compile-only) runs the generator confined, from the
+// checkout, with the candidate's row spliced in, then compiles with hipcc.
+func TestFixtureFMHAGenerateCompile(t *testing.T) {
+	if _, err := exec.LookPath("hipcc"); err != nil {
+		t.Skip("hipcc not installed")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	cache := t.TempDir()
+	repo := makeRepo(t, map[string]string{"": fixture("minifmha")}, nil)
+	res := mine(t, Config{Repos: []RepoConfig{{URL: repo, Kind: datasets.KindCKTile}}}, cache)
+	got := byName(res.Tasks)
+	if len(res.Tasks) != 2 {
+		t.Fatalf("tasks %v, want fmha_fwd/tile-d64-fp16 and -d128-fp16 (skipped %v)", keys(got), res.Skipped)
+	}
+	tk, ok := got["fmha_fwd/tile-d64-fp16"]
+	if !ok {
+		t.Fatalf("no task fmha_fwd/tile-d64-fp16 among %v", keys(got))
+	}
+	g := tk.Build.Generate
+	if g == nil || g.Interpreter != "python3" || g.Script != "example/ck_tile/01_fmha/generate.py" || g.Tree != "example/ck_tile/01_fmha" ||
+		!strings.Contains(strings.Join(g.Args, " "), "--filter fmha_fwd_d64_fp16_batch_shb_b*_qr_async_vr_ps*ddv") ||
+		strings.Join(g.Outputs, " ") != "fmha_fwd_d64_fp16_batch_*.cpp fmha_fwd_api.cpp" {
+		t.Fatalf("generate step %+v", g)
+	}
+	if tk.Build.Needs == nil || strings.Join(tk.Build.Needs.Tools, ",") != "python3" || tk.Build.Needs.MinHIP != "" {
+		t.Errorf("needs %+v: python3, and no HIP minimum (the fixture includes no ck_tile header)", tk.Build.Needs)
+	}
+	if tk.Region.Kind != gate.KindGenRow || tk.Region.File != "example/ck_tile/01_fmha/codegen/ops/fmha_fwd.py" || tk.Region.Text != "'64'  : FmhaFwdTileSize(64, 32, 2, 32)" {
+		t.Fatalf("region %q in %s (%s)", tk.Region.Text, tk.Region.File, tk.Region.Kind)
+	}
+	if len(tk.Sizes) != 3 || tk.Sizes[2].Name != "tail" || tk.Sizes[2].Dims["S_K"]%32 == 0 || !strings.Contains(strings.Join(tk.Sizes[0].Args, " "), "-prec=fp16 -d=64") {
+		t.Errorf("sizes %+v", tk.Sizes)
+	}
+
+	v, err := verify.New(verify.Config{Backend: verify.BackendCompileOnly, Archs: []string{"gfx90a"}, CompileTimeout: 5 * time.Minute},
+		verify.Options{WorkDir: t.TempDir(), Checkout: func(ctx context.Context, src datasets.Source) (string, error) {
+			return Checkout(ctx, cache, src)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cand := func(region string) *datasets.Variant {
+		c := &datasets.Variant{TaskID: tk.ID, Model: "fixture", PromptVersion: "test", Region: region}
+		c.ID = datasets.VariantID(c)
+		return c
+	}
+	cases := []struct {
+		name, region, rejectedBy, log string
+	}{
+		// A tuned row: generated, compiled (reference first, then this).
+		{"tuned", "'64'  : FmhaFwdTileSize(128, 64, 4, 32)", "", ""},
+		// Numbers the kernel template refuses: the generator writes them,
+		// the compile fails with the template's own message.
+		{"warps", "'64'  : FmhaFwdTileSize(64, 32, 3, 32)", "compile", "multiple of warps"},
+		// The key, the call and the argument count are fixed by the gate.
+		{"key", "'32'  : FmhaFwdTileSize(64, 32, 2, 32)", "gate/" + gate.RuleGenRow, ""},
+		{"expr", "'64'  : FmhaFwdTileSize(64, 32, 2, 16 + 16)", "gate/" + gate.RuleGenRow, ""},
+		{"code", "'64'  : FmhaFwdTileSize(64, 32, 2, __import__('os').getpid())", "gate/" + gate.RuleGenRow, ""},
+	}
+	for _, c := range cases {
+		vd, err := v.Verify(ctx, &tk, cand(c.region))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if c.rejectedBy == "" {
+			if vd.Status != datasets.StatusUnverified || !vd.Compile.OK {
+				t.Errorf("%s: %+v", c.name, vd)
+			}
+			continue
+		}
+		if vd.RejectedBy != c.rejectedBy || !strings.Contains(vd.Compile.Log+vd.Reason, c.log) {
+			t.Errorf("%s: rejected by %q (%s), want %q with %q in the log", c.name, vd.RejectedBy, vd.Reason, c.rejectedBy, c.log)
+		}
+	}
 }
