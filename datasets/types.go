@@ -196,6 +196,9 @@ type BuildRecipe struct {
 	// into reads of the size's environment (Size.Env), so one build runs
 	// every size. A candidate never sees or edits them.
 	Rewrites []Rewrite `json:"rewrites,omitempty"`
+	// Generate, when set, runs the repository's own code generator before
+	// the compile (ck_tile fmha): its outputs join Sources.
+	Generate *GenerateStep `json:"generate,omitempty"`
 }
 
 // Rewrite replaces File[Start:End], which must read Text, with With.
@@ -208,12 +211,38 @@ type Rewrite struct {
 	With  string `json:"with"`
 }
 
+// GenerateStep is a pre-build code generation step: the repository's
+// generator, run from a copy of its directory in the checkout with the
+// task's files (the spliced region among them) written over it, confined as
+// compiles are (no network). Everything needed to regenerate exactly the
+// task's kernel is here.
+type GenerateStep struct {
+	// Interpreter runs Script: "python3" (also listed in Needs.Tools).
+	Interpreter string `json:"interpreter"`
+	// Tree is the generator's directory in the checkout (relative to the
+	// project root), copied into the build directory at the same path.
+	Tree string `json:"tree"`
+	// Script is the generator, relative to the project root, under Tree.
+	Script string `json:"script"`
+	// Args are the script's arguments (the one kernel it writes: a filter).
+	Args []string `json:"args,omitempty"`
+	// OutDir is the directory the generator writes, relative to the build
+	// root (named in Args).
+	OutDir string `json:"out_dir"`
+	// Outputs are the file name patterns (path.Match, in OutDir) compiled
+	// with Sources: each must match at least one written file.
+	Outputs []string `json:"outputs"`
+}
+
 // Needs records a task's toolchain requirements.
 type Needs struct {
 	MinHIP  string   `json:"min_hip,omitempty"` // e.g. "5.5": older hipcc cannot build it
 	Defines []string `json:"defines,omitempty"` // e.g. CK_EXPERIMENTAL_BIT_INT_EXTENSION_INT4
 	Flags   []string `json:"flags,omitempty"`   // compiler flags the defines come with
 	Reason  string   `json:"reason,omitempty"`
+	// Tools are programs the build runs besides the compiler (python3 for
+	// a generate step); a machine without one skips the task.
+	Tools []string `json:"tools,omitempty"`
 }
 
 // UnmetBy says why a compiler of HIP version hip cannot build a task with

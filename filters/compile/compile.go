@@ -82,6 +82,9 @@ type Job struct {
 	// Salt names what the include directories hold (e.g. the checkout's
 	// commit), so that cached results follow their content.
 	Salt string
+	// Generate, when set, runs a code generator before the compile; its
+	// outputs are compiled with Sources (see Generate).
+	Generate *Generate
 }
 
 // Output is a finished build.
@@ -238,7 +241,7 @@ func (c *Compiler) Key(job Job) pipeline.Key {
 		// Host programs are built with kforge's HIP runtime stand-in.
 		runtime = hiprt.Hash()
 	}
-	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs, confined, runtime)
+	return pipeline.NewKey("compile", job.Files, job.Sources, job.RepoSources, job.ConfigHeader, job.Salt, c.version, c.Kind, job.Flags, c.Archs, confined, runtime, c.genKey(job.Generate))
 }
 
 // Compile builds job. A program that does not compile is an Output with
@@ -285,6 +288,16 @@ func (c *Compiler) build(ctx context.Context, job Job) (cached, error) {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "prog")
+	if job.Generate != nil {
+		srcs, failed, err := c.generate(ctx, job, dir)
+		if err != nil {
+			return cached{}, err
+		}
+		if failed != nil {
+			return cached{Result: failed.result}, nil
+		}
+		job.Sources = append(slices.Clone(job.Sources), srcs...)
+	}
 	r, err := c.run(ctx, job, dir, c.args(job, dir, bin), nil)
 	if err != nil {
 		return cached{}, err
@@ -324,6 +337,13 @@ func (c *Compiler) buildDir(job Job) (string, error) {
 	fail := func(err error) (string, error) {
 		os.RemoveAll(dir)
 		return "", err
+	}
+	if job.Generate != nil {
+		// The generator's own files first; the job's (the spliced region
+		// among them) are written over them.
+		if err := copyTree(job.Generate, dir); err != nil {
+			return fail(err)
+		}
 	}
 	for _, f := range job.Files {
 		p, err := safeJoin(dir, f.Path)

@@ -80,6 +80,10 @@ func Check(r datasets.Region, candidate string) *Rejection {
 			return reject(RuleNonASCII, "byte 0x%02x at offset %d", c, i)
 		}
 	}
+	if r.Kind == KindGenRow {
+		// Python, not C++: its own token allowlist (no directives, no code).
+		return checkGenRow(r, candidate)
+	}
 	// Strings are blanked with the comments below; look inside them first,
 	// with line continuations joined as the compiler joins them.
 	joined := strings.NewReplacer("\\\r\n", "", "\\\n", "").Replace(candidate)

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"errors"
+	"os/exec"
 	"regexp"
 
 	"kforge/datasets"
@@ -46,6 +47,13 @@ func HIPVersion(line string) string {
 // Unbuildable says why this verifier's compiler cannot build t by t's
 // recorded toolchain needs ("" when it can or cannot tell).
 func (v *Verifier) Unbuildable(t *datasets.Task) *SkipError {
+	if t.Build.Needs != nil {
+		for _, tool := range t.Build.Needs.Tools {
+			if _, err := exec.LookPath(tool); err != nil {
+				return &SkipError{Task: t.ID, Reason: "needs " + tool, Detail: "needs " + tool + " on PATH to build (" + t.Build.Needs.Reason + ")"}
+			}
+		}
+	}
 	c := v.be.compiler
 	if c == nil || c.Kind != compile.HIPCC || t.Build.Needs == nil {
 		return nil

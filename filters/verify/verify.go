@@ -321,7 +321,7 @@ func (v *Verifier) job(ctx context.Context, t *datasets.Task) (compile.Job, erro
 		Files: splice.Rewritten(t, t.Files), Sources: t.Build.Sources, Flags: t.Build.Flags,
 		ConfigHeader: t.Build.ConfigHeader, Salt: t.Source.Repo + "@" + t.Source.Commit,
 	}
-	if t.Build.NeedsCheckout || len(t.Build.IncludeDirs) > 0 || len(t.Build.RepoSources) > 0 {
+	if t.Build.NeedsCheckout || len(t.Build.IncludeDirs) > 0 || len(t.Build.RepoSources) > 0 || t.Build.Generate != nil {
 		if v.opt.Checkout == nil {
 			return job, fmt.Errorf("%w: task %s needs a checkout of %s and none is available", ErrTask, t.ID, t.Source.Repo)
 		}
@@ -343,6 +343,15 @@ func (v *Verifier) job(ctx context.Context, t *datasets.Task) (compile.Job, erro
 				return job, fmt.Errorf("task %s: source %q leaves the checkout", t.ID, s)
 			}
 			job.RepoSources = append(job.RepoSources, root+"/"+s)
+		}
+		if g := t.Build.Generate; g != nil {
+			// The repository's generator, run on the task's files (the
+			// region spliced into its input) for reference and candidate.
+			gen, err := compile.GenerateFrom(g, root)
+			if err != nil {
+				return job, fmt.Errorf("%w: task %s: %v", ErrTask, t.ID, err)
+			}
+			job.Generate = gen
 		}
 	}
 	return job, nil

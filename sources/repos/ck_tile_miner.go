@@ -13,7 +13,7 @@ import (
 
 // ckTileMinerVersion is part of the cache key of ck-tile programs: bump it
 // when the ck-tile miner's output changes.
-const ckTileMinerVersion = "tile-v2"
+const ckTileMinerVersion = "tile-v3"
 
 // ckTileRe matches ck_tile example sources: example/ck_tile/NN_name/…/*.cpp.
 var ckTileRe = regexp.MustCompile(`^example/ck_tile/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)

@@ -1,0 +1,4 @@
+# kforge test fixture
+DTYPE_MAP = {
+    "fp16": "float",
+}
