@@ -67,8 +67,11 @@ type Env struct {
 
 // Session is one open episode.
 type Session struct {
-	ID    string
-	mu    sync.Mutex
+	ID string
+	mu sync.Mutex
+	// conn marks a WebSocket connection's session: only that connection
+	// resets or steps it.
+	conn  bool
 	task  *datasets.Task
 	model string
 	// conv is the conversation the next candidate answers.
@@ -306,28 +309,38 @@ func (e *Env) Reset(sess *Session, r *ResetRequest) (*Session, *Response, *Error
 		id = newID()
 	}
 	e.mu.Lock()
-	if sess == nil {
-		if old, ok := e.sessions[id]; ok {
-			sess = old
-		} else if len(e.sessions) >= e.cfg.MaxSessions && !e.evictDoneLocked() {
-			n := len(e.sessions)
-			e.mu.Unlock()
-			return nil, nil, &Error{Status: 429, Code: CodeCapacity, Msg: fmt.Sprintf("%d sessions are open (serve.max_sessions)", n), RetryAfter: 5}
-		} else {
-			sess = &Session{}
-		}
+	cur, exists := e.sessions[id]
+	switch {
+	case exists && sess == nil && cur.conn:
+		// A WebSocket connection's episode is that connection's alone.
+		e.mu.Unlock()
+		return nil, nil, errf(409, CodeInProgress, "episode %q belongs to a WebSocket session", id)
+	case exists && sess != nil && cur != sess:
+		// A connection restarts its own episode, never another's: the
+		// other's steps would land here and its turns go unrecorded.
+		e.mu.Unlock()
+		return nil, nil, errf(409, CodeInProgress, "episode_id %q names another open episode", id)
+	case exists:
+		sess = cur
+	case (sess == nil || sess.ID == "") && len(e.sessions) >= e.cfg.MaxSessions && !e.evictDoneLocked():
+		n := len(e.sessions)
+		e.mu.Unlock()
+		return nil, nil, &Error{Status: 429, Code: CodeCapacity, Msg: fmt.Sprintf("%d sessions are open (serve.max_sessions)", n), RetryAfter: 5}
+	case sess == nil:
+		sess = &Session{}
+	}
+	// Lock order: e.mu, then a session's mu (as Reap and Drain take them).
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.pending != nil {
+		e.mu.Unlock()
+		return nil, nil, errf(409, CodeInProgress, "a step of this session is being judged; wait for it")
 	}
 	if sess.ID != "" && sess.ID != id {
 		delete(e.sessions, sess.ID)
 	}
 	e.sessions[id] = sess
 	e.mu.Unlock()
-
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sess.pending != nil {
-		return nil, nil, errf(409, CodeInProgress, "a step of this session is being judged; wait for it")
-	}
 	e.recordLocked(sess, "reset")
 	maxTurns := e.cfg.MaxTurns
 	if r.MaxTurns > 0 {
@@ -386,6 +399,10 @@ func (e *Env) recordLocked(sess *Session, why string) {
 	}
 	e.recorded.Add(1)
 }
+
+// ConnSession returns the session of a new WebSocket connection, empty
+// until its first reset; episodes it resets are that connection's alone.
+func (e *Env) ConnSession() *Session { return &Session{conn: true} }
 
 // Session returns the open session with id.
 func (e *Env) Session(id string) (*Session, bool) {

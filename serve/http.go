@@ -172,6 +172,9 @@ func (s *Server) session(r *http.Request, id string) (*Session, *Error) {
 	if !ok {
 		return nil, errf(404, CodeNoEpisode, "no open episode %q (done episodes stay until reset; idle ones expire)", id)
 	}
+	if sess.conn {
+		return nil, errf(409, CodeNoEpisode, "episode %q belongs to a WebSocket session: use that connection", id)
+	}
 	return sess, nil
 }
 
@@ -295,7 +298,8 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.wsg.Done()
 	}()
-	var sess *Session
+	// The connection's session: its episodes are this connection's alone.
+	sess := s.Env.ConnSession()
 	defer func() { s.Env.Close(sess, "closed") }()
 	send := func(v any) bool {
 		b, _ := json.Marshal(v)
@@ -328,18 +332,13 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 				out = wsErr(e)
 				break
 			}
-			ns, resp, e := s.Env.Reset(sess, &req)
+			_, resp, e := s.Env.Reset(sess, &req)
 			if e != nil {
 				out = wsErr(e)
 				break
 			}
-			sess = ns
 			out = map[string]any{"type": "observation", "data": resp}
 		case "step":
-			if sess == nil {
-				out = wsErr(errf(409, CodeNoEpisode, "no episode: send a reset first"))
-				break
-			}
 			req, e := wsStep(m.Data)
 			if e != nil {
 				out = wsErr(e)
@@ -352,10 +351,6 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 			}
 			out = map[string]any{"type": "observation", "data": resp}
 		case "state":
-			if sess == nil {
-				out = map[string]any{"type": "state", "data": State{}}
-				break
-			}
 			out = map[string]any{"type": "state", "data": s.Env.State(sess)}
 		case "close":
 			c.Close()
@@ -461,19 +456,18 @@ func (s *Server) rewards(w http.ResponseWriter, r *http.Request) {
 		mdl = "policy"
 	}
 	results := make([]RewardResult, len(req.Items))
-	dones := make([]chan struct{}, len(req.Items))
+	// Each judgement sends its result once; one that finishes after the
+	// wait ended writes nothing this answer reads.
+	dones := make([]chan RewardResult, len(req.Items))
 	for i, it := range req.Items {
-		results[i] = RewardResult{ID: it.ID, TaskID: it.TaskID}
-		dones[i] = make(chan struct{})
-		res := &results[i]
-		if e := s.submitItem(it, mdl, res, dones[i]); e != nil {
-			res.Error = &errorBody{Detail: e.Msg, Code: e.Code}
-			close(dones[i])
+		dones[i] = make(chan RewardResult, 1)
+		if e := s.submitItem(it, mdl, dones[i]); e != nil {
+			dones[i] <- RewardResult{ID: it.ID, TaskID: it.TaskID, Error: &errorBody{Detail: e.Msg, Code: e.Code}}
 		}
 	}
 	for i := range dones {
 		select {
-		case <-dones[i]:
+		case results[i] = <-dones[i]:
 		case <-ctx.Done():
 			// The judgement goes on and is recorded; this answer says so.
 			results[i] = RewardResult{ID: req.Items[i].ID, TaskID: req.Items[i].TaskID, Error: &errorBody{Code: CodeTimeout, Detail: "no verdict in time; it is still being judged (send it again later: identical candidates are judged once)"}}
@@ -483,8 +477,8 @@ func (s *Server) rewards(w http.ResponseWriter, r *http.Request) {
 }
 
 // submitItem queues one batch item; a goroutine waits for its verdict,
-// fills res, records it as a one-turn episode and closes done.
-func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done chan struct{}) *Error {
+// records it as a one-turn episode and sends its result on done (buffered).
+func (s *Server) submitItem(it RewardItem, mdl string, done chan<- RewardResult) *Error {
 	t, ok := s.Env.Task(it.TaskID)
 	if !ok {
 		return errf(404, CodeNotFound, "task %q is not served here", it.TaskID)
@@ -514,10 +508,9 @@ func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done c
 		return s.Env.poolError(err)
 	}
 	go func() {
-		defer close(done)
 		vd, err := s.Pool.Wait(context.Background(), tk, v.ID)
 		if err != nil {
-			res.Error = &errorBody{Code: CodeExecution, Detail: "no verdict: " + err.Error()}
+			done <- RewardResult{ID: it.ID, TaskID: t.ID, Error: &errorBody{Code: CodeExecution, Detail: "no verdict: " + err.Error()}}
 			return
 		}
 		reward, rule := s.Config.Reward.Score(&vd, s.Env.opt.MaxSpeedup)
@@ -533,7 +526,7 @@ func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done c
 				s.Env.recorded.Add(1)
 			}
 		}
-		*res = RewardResult{ID: it.ID, TaskID: t.ID, Reward: &reward, Rule: rule, Status: vd.Status, RejectedBy: vd.RejectedBy,
+		done <- RewardResult{ID: it.ID, TaskID: t.ID, Reward: &reward, Rule: rule, Status: vd.Status, RejectedBy: vd.RejectedBy,
 			Reason: vd.Reason, Speedup: vd.Speedup, VariantID: v.ID, Shared: tk.Shared}
 	}()
 	return nil

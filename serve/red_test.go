@@ -1,0 +1,106 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Red-team tests: each is a hole found by attacking the service as a
+// network client or a reward-hungry policy, kept as a regression test.
+
+// TestRedBatchTimeoutDoesNotRace: a batch whose wait times out answers
+// "still being judged" for the item while the judgement goes on; the
+// judgement finishing later must not write into the answer being encoded
+// (go test -race finds the shared write).
+func TestRedBatchTimeoutDoesNotRace(t *testing.T) {
+	j := &scripted{delay: 30 * time.Millisecond}
+	ts := startServer(t, j, nil)
+	for i := range 4 {
+		items := []map[string]any{}
+		for k := range 8 {
+			items = append(items, map[string]any{"task_id": "task00", "region": strings.Repeat("x", i) + "// SPEEDUP=2 " + string(rune('a'+k)), "id": "i"})
+		}
+		// The wait ends around when the judgements do.
+		code, m, _ := post(t, ts.url+"/v1/rewards", map[string]any{"items": items, "timeout_s": 0.03 + 0.01*float64(i)})
+		if code != 200 {
+			t.Fatalf("batch: %d %v", code, m)
+		}
+		for _, r := range m["results"].([]any) {
+			r := r.(map[string]any)
+			if _, timedOut := r["error"]; !timedOut && r["reward"] == nil {
+				t.Errorf("an item with neither a reward nor an error: %v", r)
+			}
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+}
+
+// TestRedWebSocketResetCannotTakeOverAnotherEpisode: a WebSocket session
+// that resets with the episode_id of another client's open HTTP episode
+// must not replace it (its steps would go to the WebSocket's episode, and
+// the HTTP episode's judged turns would never be recorded).
+func TestRedWebSocketResetCannotTakeOverAnotherEpisode(t *testing.T) {
+	ts := startServer(t, &scripted{}, nil)
+	_, m, _ := post(t, ts.url+"/reset", map[string]any{"task_id": "task02"})
+	victim := m["observation"].(map[string]any)["episode_id"].(string)
+	if code, m, _ := post(t, ts.url+"/step", map[string]any{"episode_id": victim, "action": map[string]any{"region": "// WRONG"}}); code != 200 {
+		t.Fatalf("victim's step: %d %v", code, m)
+	}
+
+	c, err := DialWebSocket(context.Background(), strings.Replace(ts.url, "http", "ws", 1)+"/ws", nil, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(v any) map[string]any {
+		b, _ := json.Marshal(v)
+		if err := c.WriteMessage(OpText, b); err != nil {
+			t.Fatal(err)
+		}
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.Unmarshal(data, &m)
+		return m
+	}
+	// The attacker's own episode first, then a reset naming the victim's.
+	if m := send(map[string]any{"type": "reset", "data": map[string]any{"task_id": "task05"}}); m["type"] != "observation" {
+		t.Fatalf("attacker's reset: %v", m)
+	}
+	if m := send(map[string]any{"type": "reset", "data": map[string]any{"task_id": "task05", "episode_id": victim}}); m["type"] != "error" {
+		t.Errorf("a WebSocket reset took over the open episode %s: %v", victim, m)
+	}
+	// The victim's episode is still its own: its task, its turn.
+	resp, err := getJSON(ts.url + "/state?episode_id=" + victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp["task_id"] != "task02" || resp["step_count"].(float64) != 1 {
+		t.Errorf("victim's state after the attack: %v", resp)
+	}
+	c.Close()
+	ts.stop(t)
+	if n := ts.rec.Episodes(); n != 1 {
+		t.Errorf("%d episodes recorded, want the victim's (1)", n)
+	}
+}
+
+func getJSON(url string) (map[string]any, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s: %d: %w", url, resp.StatusCode, err)
+	}
+	return m, nil
+}
