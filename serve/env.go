@@ -565,7 +565,7 @@ func (e *Env) finishStep(sess *Session, tk *Ticket, v datasets.Variant, done cha
 	sess.last, sess.lastVD = &vcopy, &vd
 	sess.done = sess.turn >= sess.maxTurns || (vd.Kept() && e.cfg.StopWhenKept)
 	obs := Observation{EpisodeID: sess.ID, TaskID: sess.task.ID, TaskName: sess.task.Name, Kind: sess.task.Kind,
-		Turn: sess.turn, MaxTurns: sess.maxTurns, Verdict: view(&vd, tk.Shared), Reward: &reward, Done: sess.done}
+		Turn: sess.turn, MaxTurns: sess.maxTurns, Verdict: view(sess.task, &vd), Reward: &reward, Done: sess.done}
 	if !sess.done {
 		req := model.Request{Task: sess.task, Round: sess.turn, Parent: &vcopy, Verdict: &vd, Arch: e.opt.Arch}
 		if vd.Timing != nil {
@@ -599,14 +599,15 @@ func (e *Env) finishStep(sess *Session, tk *Ticket, v datasets.Variant, done cha
 	}
 }
 
-func view(vd *datasets.Verdict, shared bool) *VerdictView {
+// view is the verdict an observation shows: as feedback shows it, without
+// the times of a held-out size.
+func view(t *datasets.Task, vd *datasets.Verdict) *VerdictView {
 	v := &VerdictView{VariantID: vd.VariantID, Status: vd.Status, RejectedBy: vd.RejectedBy, Gate: vd.Gate.OK,
 		Compiled: vd.Compile.OK, Correct: correct(vd) || vd.Kept() || vd.Status == datasets.StatusQuarantined,
 		Speedup: vd.Speedup, Backend: vd.Backend, Device: vd.Device.Name}
-	if vd.Timing != nil {
+	if vd.Timing != nil && !model.HeldOutTiming(t, vd.Timing) {
 		v.RefMS, v.CandMS = vd.Timing.RefMedian, vd.Timing.CandMedian
 	}
-	_ = shared
 	return v
 }
 

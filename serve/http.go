@@ -527,7 +527,7 @@ func (s *Server) submitItem(it RewardItem, mdl string, done chan<- RewardResult)
 			}
 		}
 		done <- RewardResult{ID: it.ID, TaskID: t.ID, Reward: &reward, Rule: rule, Status: vd.Status, RejectedBy: vd.RejectedBy,
-			Reason: vd.Reason, Speedup: vd.Speedup, VariantID: v.ID, Shared: tk.Shared}
+			Reason: model.HideHeldOut(t, vd.Reason), Speedup: vd.Speedup, VariantID: v.ID, Shared: tk.Shared}
 	}()
 	return nil
 }

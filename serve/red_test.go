@@ -104,3 +104,41 @@ func getJSON(url string) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// TestRedHeldOutSizesStayHidden: what the prompt and feedback hide (the
+// times of a held-out size, its name and arguments in a verdict's reason)
+// is not shown by an observation, /state or a batch answer either.
+func TestRedHeldOutSizesStayHidden(t *testing.T) {
+	tasks := testTasks(2)
+	// Every size of task00 is held out: the timed size is one of them.
+	for i := range tasks[0].Sizes {
+		tasks[0].Sizes[i].Hidden = true
+		tasks[0].Sizes[i].Args = []string{"--secret-m", "4099"}
+	}
+	ts := startServerTasks(t, &scripted{}, nil, tasks)
+	_, m, _ := post(t, ts.url+"/reset", map[string]any{"task_id": "task00"})
+	ep := m["observation"].(map[string]any)["episode_id"].(string)
+	code, m, _ := post(t, ts.url+"/step", map[string]any{"episode_id": ep, "action": map[string]any{"region": "// SPEEDUP=1.01"}})
+	if code != 200 {
+		t.Fatalf("step: %d %v", code, m)
+	}
+	vd := m["observation"].(map[string]any)["verdict"].(map[string]any)
+	if _, ok := vd["reference_ms"]; ok {
+		t.Errorf("the observation shows the held-out size's reference time: %v", vd)
+	}
+	st, err := getJSON(ts.url + "/state?episode_id=" + ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := json.Marshal(st); strings.Contains(string(raw), "reference_ms") {
+		t.Errorf("/state shows the held-out size's reference time: %s", raw)
+	}
+	// A wrong result's reason names the size and its arguments.
+	code, m, _ = post(t, ts.url+"/v1/rewards", map[string]any{"items": []map[string]any{{"task_id": "task00", "region": "// WRONG"}}})
+	if code != 200 {
+		t.Fatalf("batch: %d %v", code, m)
+	}
+	if raw, _ := json.Marshal(m); strings.Contains(string(raw), "size a seed") || strings.Contains(string(raw), "4099") {
+		t.Errorf("the batch answer names a held-out size or its arguments: %s", raw)
+	}
+}
