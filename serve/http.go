@@ -30,6 +30,11 @@ type Server struct {
 	// request but /health. It is never logged.
 	Token string
 	Log   *slog.Logger
+	// IdleTimeout closes a keep-alive connection idle this long (0: two
+	// minutes); BodyTimeout bounds reading one request body (0: one
+	// minute). A WebSocket idle for serve.session_timeout is closed too.
+	IdleTimeout time.Duration
+	BodyTimeout time.Duration
 
 	mu  sync.Mutex
 	ws  map[*WSConn]bool
@@ -94,7 +99,21 @@ func writeError(w http.ResponseWriter, e *Error) {
 // readBody decodes a JSON body within the size limit; an empty body leaves
 // v as it is.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *Error {
+	// A body that trickles in holds its connection: bound its reading.
+	d := s.BodyTimeout
+	if d <= 0 {
+		d = time.Minute
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(d))
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Config.MaxBodyBytes))
+	if err == nil {
+		// A step waits on this connection for its verdict.
+		_ = rc.SetReadDeadline(time.Time{})
+	} else {
+		// The rest of a body that did not come is not waited for.
+		w.Header().Set("Connection", "close")
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errf(413, CodeTooLarge, "request body over %d bytes (serve.max_body_bytes)", s.Config.MaxBodyBytes)
@@ -306,6 +325,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		return c.WriteMessage(OpText, b) == nil
 	}
 	for {
+		// A connection that says nothing for a session's idle time ends.
+		if d := s.Config.SessionTimeout; d > 0 {
+			_ = c.NetConn().SetReadDeadline(time.Now().Add(d))
+		}
 		op, b, err := c.ReadMessage()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -532,13 +555,25 @@ func (s *Server) submitItem(it RewardItem, mdl string, done chan<- RewardResult)
 	return nil
 }
 
+// httpServer is the HTTP server of Run: bounded headers, and no connection
+// held by a client that sends nothing (ReadTimeout is not used: it would
+// also end a step's long wait for its verdict).
+func (s *Server) httpServer() *http.Server {
+	idle := s.IdleTimeout
+	if idle <= 0 {
+		idle = 2 * time.Minute
+	}
+	h := s.Handler() // sets s.Log
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
+}
+
 // Run serves on ln until ctx ends, then drains: no new connection or
 // episode, judgements in flight finish (up to the drain timeout), every
 // open episode is recorded and the shard written. It flushes the shard
 // every flush interval and closes idle sessions meanwhile.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
+	hs := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	flush := time.NewTicker(s.Config.FlushInterval)

@@ -3,7 +3,9 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -140,5 +142,71 @@ func TestRedHeldOutSizesStayHidden(t *testing.T) {
 	}
 	if raw, _ := json.Marshal(m); strings.Contains(string(raw), "size a seed") || strings.Contains(string(raw), "4099") {
 		t.Errorf("the batch answer names a held-out size or its arguments: %s", raw)
+	}
+}
+
+// TestRedIdleAndSlowConnectionsEnd: a client that holds a connection
+// without using it (an idle keep-alive after /health, which needs no token;
+// a body that never arrives; a WebSocket that never speaks) does not hold
+// it forever: each is a file descriptor and a goroutine, and enough of them
+// starve the judge.
+func TestRedIdleAndSlowConnectionsEnd(t *testing.T) {
+	ts := startServer(t, &scripted{}, func(c *Config) { c.SessionTimeout = 300 * time.Millisecond })
+	// A front with short timeouts over the server's environment and pool.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := &Server{Env: ts.srv.Env, Pool: ts.srv.Pool, Config: ts.srv.Config, IdleTimeout: 300 * time.Millisecond, BodyTimeout: 300 * time.Millisecond}
+	hs := front.httpServer()
+	go hs.Serve(ln)
+	defer hs.Close()
+	addr := ln.Addr().String()
+
+	closedWithin := func(name string, c net.Conn, d time.Duration) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(d))
+		buf := make([]byte, 4096)
+		for {
+			_, err := c.Read(buf)
+			if err == nil {
+				continue
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("%s: the server still holds the connection after %v", name, d)
+			}
+			return
+		}
+	}
+	// An idle keep-alive connection after an unauthenticated /health.
+	c1, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	fmt.Fprintf(c1, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+	closedWithin("idle keep-alive", c1, 3*time.Second)
+
+	// A body announced and never sent.
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	fmt.Fprintf(c2, "POST /reset HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"task_id\"")
+	closedWithin("slow body", c2, 3*time.Second)
+
+	// A WebSocket that never sends a message.
+	ws, err := DialWebSocket(context.Background(), "ws://"+addr+"/ws", nil, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.NetConn().SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, _, err = ws.ReadMessage()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("idle WebSocket: the server still holds it after 3s")
 	}
 }
