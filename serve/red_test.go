@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kforge/datasets"
+	"kforge/filters/verify"
 )
 
 // Red-team tests: each is a hole found by attacking the service as a
@@ -208,5 +211,42 @@ func TestRedIdleAndSlowConnectionsEnd(t *testing.T) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Errorf("idle WebSocket: the server still holds it after 3s")
+	}
+}
+
+// panicky is a verifier whose CPU step or measurement panics, as a bug
+// on an unforeseen input would.
+type panicky struct{ scripted }
+
+func (p *panicky) Prepare(ctx context.Context, t *datasets.Task, c *datasets.Variant) (*verify.Prepared, error) {
+	if strings.Contains(c.Region, "PANIC-PREPARE") {
+		panic("prepare bug")
+	}
+	return p.scripted.Prepare(ctx, t, c)
+}
+
+func (p *panicky) Measure(ctx context.Context, pr *verify.Prepared) (datasets.Verdict, error) {
+	if strings.Contains(pr.Variant.Region, "PANIC-MEASURE") {
+		panic("measure bug")
+	}
+	return p.scripted.Measure(ctx, pr)
+}
+
+// TestRedVerifierPanicIsAFailureNotACrash: a panic while judging one
+// candidate is that candidate's machine failure (no verdict, not cached),
+// not the end of the server and every episode in it.
+func TestRedVerifierPanicIsAFailureNotACrash(t *testing.T) {
+	pool := NewPool(&panicky{}, 2, 8, time.Minute)
+	defer pool.Close(context.Background())
+	tasks := testTasks(1)
+	for _, region := range []string{"// PANIC-PREPARE", "// PANIC-MEASURE"} {
+		v := &datasets.Variant{ID: region, TaskID: tasks[0].ID, Region: region}
+		if _, _, err := pool.Judge(context.Background(), &tasks[0], v); err == nil || !strings.Contains(err.Error(), "panic") {
+			t.Errorf("%s: %v, want a failure naming the panic", region, err)
+		}
+	}
+	v := &datasets.Variant{ID: "ok", TaskID: tasks[0].ID, Region: "// SPEEDUP=2"}
+	if vd, _, err := pool.Judge(context.Background(), &tasks[0], v); err != nil || vd.Status != datasets.StatusKept {
+		t.Errorf("after the panics: %v %v", vd.Status, err)
 	}
 }
