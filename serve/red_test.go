@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,5 +253,50 @@ func TestRedVerifierPanicIsAFailureNotACrash(t *testing.T) {
 	v := &datasets.Variant{ID: "ok", TaskID: tasks[0].ID, Region: "// SPEEDUP=2"}
 	if vd, _, err := pool.Judge(context.Background(), &tasks[0], v); err != nil || vd.Status != datasets.StatusKept {
 		t.Errorf("after the panics: %v %v", vd.Status, err)
+	}
+}
+
+// TestRedPythonClientKeepsTheTokenOnItsServer: kforge_reward.py sends the
+// bearer token to KFORGE_SERVE_URL only. urllib follows redirects with
+// every header but the body's, so a redirect (a proxy, a moved or hostile
+// endpoint) sent KFORGE_SERVE_TOKEN to whatever host it named.
+func TestRedPythonClientKeepsTheTokenOnItsServer(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed: the shipped reward function cannot be exercised")
+	}
+	var mu sync.Mutex
+	var leaked []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		leaked = append(leaked, r.Method+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"results": [{"reward": 1.0}]}`)
+	}))
+	defer other.Close()
+	for _, code := range []int{302, 307, 308} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, code)
+		}))
+		script := "import sys\nsys.path.insert(0, sys.argv[1])\nimport kforge_reward as k\ntry:\n    print(k.rewards(['task00'], ['x'], timeout=5))\nexcept Exception as e:\n    print('error:', e)\n"
+		cmd := exec.Command(py, "-c", script, filepath.Join("..", "python"))
+		cmd.Env = append(os.Environ(), "KFORGE_SERVE_URL="+redirector.URL, "KFORGE_SERVE_TOKEN=s3cret-serve-token")
+		out, err := cmd.CombinedOutput()
+		redirector.Close()
+		if err != nil {
+			t.Fatalf("python: %v\n%s", err, out)
+		}
+		if !strings.HasPrefix(string(out), "error:") {
+			t.Errorf("redirect %d: the client took another server's answer: %s", code, out)
+		}
+		mu.Lock()
+		for _, l := range leaked {
+			if strings.Contains(l, "s3cret") {
+				t.Errorf("redirect %d: the token reached another server (%s); python said %s", code, l, strings.TrimSpace(string(out)))
+			}
+		}
+		leaked = nil
+		mu.Unlock()
 	}
 }
