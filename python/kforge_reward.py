@@ -58,6 +58,17 @@ def _task_id(task_id=None, task_spec=None):
     return ""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuses redirects: urllib would follow one with the bearer token (and
+    take the rewards another host answers)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, "kforge serve redirected to %s; not followed (set KFORGE_SERVE_URL to the server itself)" % newurl, headers, fp)
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(path, body, timeout):
     data = json.dumps(body).encode("utf-8")
     headers = {"Content-Type": "application/json"}
@@ -68,7 +79,7 @@ def _post(path, body, timeout):
     while True:
         req = urllib.request.Request(_url() + path, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=max(1.0, deadline - time.monotonic())) as r:
+            with _opener.open(req, timeout=max(1.0, deadline - time.monotonic())) as r:
                 return json.loads(r.read().decode("utf-8"))
         except urllib.error.HTTPError as e:
             if e.code in (429, 503) and time.monotonic() < deadline:

@@ -67,8 +67,11 @@ type Env struct {
 
 // Session is one open episode.
 type Session struct {
-	ID    string
-	mu    sync.Mutex
+	ID string
+	mu sync.Mutex
+	// conn marks a WebSocket connection's session: only that connection
+	// resets or steps it.
+	conn  bool
 	task  *datasets.Task
 	model string
 	// conv is the conversation the next candidate answers.
@@ -306,28 +309,38 @@ func (e *Env) Reset(sess *Session, r *ResetRequest) (*Session, *Response, *Error
 		id = newID()
 	}
 	e.mu.Lock()
-	if sess == nil {
-		if old, ok := e.sessions[id]; ok {
-			sess = old
-		} else if len(e.sessions) >= e.cfg.MaxSessions && !e.evictDoneLocked() {
-			n := len(e.sessions)
-			e.mu.Unlock()
-			return nil, nil, &Error{Status: 429, Code: CodeCapacity, Msg: fmt.Sprintf("%d sessions are open (serve.max_sessions)", n), RetryAfter: 5}
-		} else {
-			sess = &Session{}
-		}
+	cur, exists := e.sessions[id]
+	switch {
+	case exists && sess == nil && cur.conn:
+		// A WebSocket connection's episode is that connection's alone.
+		e.mu.Unlock()
+		return nil, nil, errf(409, CodeInProgress, "episode %q belongs to a WebSocket session", id)
+	case exists && sess != nil && cur != sess:
+		// A connection restarts its own episode, never another's: the
+		// other's steps would land here and its turns go unrecorded.
+		e.mu.Unlock()
+		return nil, nil, errf(409, CodeInProgress, "episode_id %q names another open episode", id)
+	case exists:
+		sess = cur
+	case (sess == nil || sess.ID == "") && len(e.sessions) >= e.cfg.MaxSessions && !e.evictDoneLocked():
+		n := len(e.sessions)
+		e.mu.Unlock()
+		return nil, nil, &Error{Status: 429, Code: CodeCapacity, Msg: fmt.Sprintf("%d sessions are open (serve.max_sessions)", n), RetryAfter: 5}
+	case sess == nil:
+		sess = &Session{}
+	}
+	// Lock order: e.mu, then a session's mu (as Reap and Drain take them).
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.pending != nil {
+		e.mu.Unlock()
+		return nil, nil, errf(409, CodeInProgress, "a step of this session is being judged; wait for it")
 	}
 	if sess.ID != "" && sess.ID != id {
 		delete(e.sessions, sess.ID)
 	}
 	e.sessions[id] = sess
 	e.mu.Unlock()
-
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sess.pending != nil {
-		return nil, nil, errf(409, CodeInProgress, "a step of this session is being judged; wait for it")
-	}
 	e.recordLocked(sess, "reset")
 	maxTurns := e.cfg.MaxTurns
 	if r.MaxTurns > 0 {
@@ -386,6 +399,10 @@ func (e *Env) recordLocked(sess *Session, why string) {
 	}
 	e.recorded.Add(1)
 }
+
+// ConnSession returns the session of a new WebSocket connection, empty
+// until its first reset; episodes it resets are that connection's alone.
+func (e *Env) ConnSession() *Session { return &Session{conn: true} }
 
 // Session returns the open session with id.
 func (e *Env) Session(id string) (*Session, bool) {
@@ -548,7 +565,7 @@ func (e *Env) finishStep(sess *Session, tk *Ticket, v datasets.Variant, done cha
 	sess.last, sess.lastVD = &vcopy, &vd
 	sess.done = sess.turn >= sess.maxTurns || (vd.Kept() && e.cfg.StopWhenKept)
 	obs := Observation{EpisodeID: sess.ID, TaskID: sess.task.ID, TaskName: sess.task.Name, Kind: sess.task.Kind,
-		Turn: sess.turn, MaxTurns: sess.maxTurns, Verdict: view(&vd, tk.Shared), Reward: &reward, Done: sess.done}
+		Turn: sess.turn, MaxTurns: sess.maxTurns, Verdict: view(sess.task, &vd), Reward: &reward, Done: sess.done}
 	if !sess.done {
 		req := model.Request{Task: sess.task, Round: sess.turn, Parent: &vcopy, Verdict: &vd, Arch: e.opt.Arch}
 		if vd.Timing != nil {
@@ -582,14 +599,15 @@ func (e *Env) finishStep(sess *Session, tk *Ticket, v datasets.Variant, done cha
 	}
 }
 
-func view(vd *datasets.Verdict, shared bool) *VerdictView {
+// view is the verdict an observation shows: as feedback shows it, without
+// the times of a held-out size.
+func view(t *datasets.Task, vd *datasets.Verdict) *VerdictView {
 	v := &VerdictView{VariantID: vd.VariantID, Status: vd.Status, RejectedBy: vd.RejectedBy, Gate: vd.Gate.OK,
 		Compiled: vd.Compile.OK, Correct: correct(vd) || vd.Kept() || vd.Status == datasets.StatusQuarantined,
 		Speedup: vd.Speedup, Backend: vd.Backend, Device: vd.Device.Name}
-	if vd.Timing != nil {
+	if vd.Timing != nil && !model.HeldOutTiming(t, vd.Timing) {
 		v.RefMS, v.CandMS = vd.Timing.RefMedian, vd.Timing.CandMedian
 	}
-	_ = shared
 	return v
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,9 @@ func (s *scripted) Measure(ctx context.Context, p *verify.Prepared) (datasets.Ve
 	vd.Gate.OK, vd.Splice.OK, vd.Compile.OK = true, true, true
 	if regexp.MustCompile("WRONG").MatchString(p.Variant.Region) {
 		vd.Status, vd.RejectedBy = datasets.StatusRejected, "wrong-result"
+		// As the runner words it: the size, the seed and the command's arguments.
+		sz := p.Task.Sizes[0]
+		vd.Reason = fmt.Sprintf("size %s seed s0: %s: outputs differ", sz.Name, strings.Join(sz.Args, " "))
 		vd.Correctness = []datasets.RunResult{{Size: "a", Who: "candidate", Pass: false, Exit: 1}}
 		return vd, nil
 	}
@@ -129,6 +133,12 @@ type testServer struct {
 // startServer runs a server with the scripted judge on a loopback port.
 func startServer(t testing.TB, judge *scripted, mut func(*Config)) *testServer {
 	t.Helper()
+	return startServerTasks(t, judge, mut, testTasks(8))
+}
+
+// startServerTasks is startServer over tasks.
+func startServerTasks(t testing.TB, judge *scripted, mut func(*Config), tasks []datasets.Task) *testServer {
+	t.Helper()
 	// The recipe's defaults (configs cannot be imported here: it imports serve).
 	cfg := Config{Listen: "127.0.0.1:0", MaxTurns: 4, StopWhenKept: true, MaxSessions: 64, QueueSize: 256,
 		StepTimeout: time.Minute, SessionTimeout: 30 * time.Minute, DrainTimeout: 30 * time.Second, MaxBodyBytes: 1 << 20, MaxBatch: 256,
@@ -143,7 +153,7 @@ func startServer(t testing.TB, judge *scripted, mut func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	pool := NewPool(judge, 4, cfg.QueueSize, cfg.StepTimeout)
-	env, err := NewEnv(cfg, Options{Tasks: testTasks(8), Prompts: prompter{}, Pool: pool, Recorder: rec, MaxSpeedup: 10, Version: "test", Backend: "scripted",
+	env, err := NewEnv(cfg, Options{Tasks: tasks, Prompts: prompter{}, Pool: pool, Recorder: rec, MaxSpeedup: 10, Version: "test", Backend: "scripted",
 		Extract: func(c, th, ref string) (string, string, string) { return model.ExtractRegion(c, th, ref, false, 0) }})
 	if err != nil {
 		t.Fatal(err)

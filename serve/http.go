@@ -30,6 +30,11 @@ type Server struct {
 	// request but /health. It is never logged.
 	Token string
 	Log   *slog.Logger
+	// IdleTimeout closes a keep-alive connection idle this long (0: two
+	// minutes); BodyTimeout bounds reading one request body (0: one
+	// minute). A WebSocket idle for serve.session_timeout is closed too.
+	IdleTimeout time.Duration
+	BodyTimeout time.Duration
 
 	mu  sync.Mutex
 	ws  map[*WSConn]bool
@@ -94,7 +99,21 @@ func writeError(w http.ResponseWriter, e *Error) {
 // readBody decodes a JSON body within the size limit; an empty body leaves
 // v as it is.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) *Error {
+	// A body that trickles in holds its connection: bound its reading.
+	d := s.BodyTimeout
+	if d <= 0 {
+		d = time.Minute
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(d))
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Config.MaxBodyBytes))
+	if err == nil {
+		// A step waits on this connection for its verdict.
+		_ = rc.SetReadDeadline(time.Time{})
+	} else {
+		// The rest of a body that did not come is not waited for.
+		w.Header().Set("Connection", "close")
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errf(413, CodeTooLarge, "request body over %d bytes (serve.max_body_bytes)", s.Config.MaxBodyBytes)
@@ -171,6 +190,9 @@ func (s *Server) session(r *http.Request, id string) (*Session, *Error) {
 	sess, ok := s.Env.Session(id)
 	if !ok {
 		return nil, errf(404, CodeNoEpisode, "no open episode %q (done episodes stay until reset; idle ones expire)", id)
+	}
+	if sess.conn {
+		return nil, errf(409, CodeNoEpisode, "episode %q belongs to a WebSocket session: use that connection", id)
 	}
 	return sess, nil
 }
@@ -295,13 +317,18 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		s.wsg.Done()
 	}()
-	var sess *Session
+	// The connection's session: its episodes are this connection's alone.
+	sess := s.Env.ConnSession()
 	defer func() { s.Env.Close(sess, "closed") }()
 	send := func(v any) bool {
 		b, _ := json.Marshal(v)
 		return c.WriteMessage(OpText, b) == nil
 	}
 	for {
+		// A connection that says nothing for a session's idle time ends.
+		if d := s.Config.SessionTimeout; d > 0 {
+			_ = c.NetConn().SetReadDeadline(time.Now().Add(d))
+		}
 		op, b, err := c.ReadMessage()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -328,18 +355,13 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 				out = wsErr(e)
 				break
 			}
-			ns, resp, e := s.Env.Reset(sess, &req)
+			_, resp, e := s.Env.Reset(sess, &req)
 			if e != nil {
 				out = wsErr(e)
 				break
 			}
-			sess = ns
 			out = map[string]any{"type": "observation", "data": resp}
 		case "step":
-			if sess == nil {
-				out = wsErr(errf(409, CodeNoEpisode, "no episode: send a reset first"))
-				break
-			}
 			req, e := wsStep(m.Data)
 			if e != nil {
 				out = wsErr(e)
@@ -352,10 +374,6 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 			}
 			out = map[string]any{"type": "observation", "data": resp}
 		case "state":
-			if sess == nil {
-				out = map[string]any{"type": "state", "data": State{}}
-				break
-			}
 			out = map[string]any{"type": "state", "data": s.Env.State(sess)}
 		case "close":
 			c.Close()
@@ -461,19 +479,18 @@ func (s *Server) rewards(w http.ResponseWriter, r *http.Request) {
 		mdl = "policy"
 	}
 	results := make([]RewardResult, len(req.Items))
-	dones := make([]chan struct{}, len(req.Items))
+	// Each judgement sends its result once; one that finishes after the
+	// wait ended writes nothing this answer reads.
+	dones := make([]chan RewardResult, len(req.Items))
 	for i, it := range req.Items {
-		results[i] = RewardResult{ID: it.ID, TaskID: it.TaskID}
-		dones[i] = make(chan struct{})
-		res := &results[i]
-		if e := s.submitItem(it, mdl, res, dones[i]); e != nil {
-			res.Error = &errorBody{Detail: e.Msg, Code: e.Code}
-			close(dones[i])
+		dones[i] = make(chan RewardResult, 1)
+		if e := s.submitItem(it, mdl, dones[i]); e != nil {
+			dones[i] <- RewardResult{ID: it.ID, TaskID: it.TaskID, Error: &errorBody{Detail: e.Msg, Code: e.Code}}
 		}
 	}
 	for i := range dones {
 		select {
-		case <-dones[i]:
+		case results[i] = <-dones[i]:
 		case <-ctx.Done():
 			// The judgement goes on and is recorded; this answer says so.
 			results[i] = RewardResult{ID: req.Items[i].ID, TaskID: req.Items[i].TaskID, Error: &errorBody{Code: CodeTimeout, Detail: "no verdict in time; it is still being judged (send it again later: identical candidates are judged once)"}}
@@ -483,8 +500,8 @@ func (s *Server) rewards(w http.ResponseWriter, r *http.Request) {
 }
 
 // submitItem queues one batch item; a goroutine waits for its verdict,
-// fills res, records it as a one-turn episode and closes done.
-func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done chan struct{}) *Error {
+// records it as a one-turn episode and sends its result on done (buffered).
+func (s *Server) submitItem(it RewardItem, mdl string, done chan<- RewardResult) *Error {
 	t, ok := s.Env.Task(it.TaskID)
 	if !ok {
 		return errf(404, CodeNotFound, "task %q is not served here", it.TaskID)
@@ -514,10 +531,9 @@ func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done c
 		return s.Env.poolError(err)
 	}
 	go func() {
-		defer close(done)
 		vd, err := s.Pool.Wait(context.Background(), tk, v.ID)
 		if err != nil {
-			res.Error = &errorBody{Code: CodeExecution, Detail: "no verdict: " + err.Error()}
+			done <- RewardResult{ID: it.ID, TaskID: t.ID, Error: &errorBody{Code: CodeExecution, Detail: "no verdict: " + err.Error()}}
 			return
 		}
 		reward, rule := s.Config.Reward.Score(&vd, s.Env.opt.MaxSpeedup)
@@ -533,10 +549,23 @@ func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done c
 				s.Env.recorded.Add(1)
 			}
 		}
-		*res = RewardResult{ID: it.ID, TaskID: t.ID, Reward: &reward, Rule: rule, Status: vd.Status, RejectedBy: vd.RejectedBy,
-			Reason: vd.Reason, Speedup: vd.Speedup, VariantID: v.ID, Shared: tk.Shared}
+		done <- RewardResult{ID: it.ID, TaskID: t.ID, Reward: &reward, Rule: rule, Status: vd.Status, RejectedBy: vd.RejectedBy,
+			Reason: model.HideHeldOut(t, vd.Reason), Speedup: vd.Speedup, VariantID: v.ID, Shared: tk.Shared}
 	}()
 	return nil
+}
+
+// httpServer is the HTTP server of Run: bounded headers, and no connection
+// held by a client that sends nothing (ReadTimeout is not used: it would
+// also end a step's long wait for its verdict).
+func (s *Server) httpServer() *http.Server {
+	idle := s.IdleTimeout
+	if idle <= 0 {
+		idle = 2 * time.Minute
+	}
+	h := s.Handler() // sets s.Log
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
 }
 
 // Run serves on ln until ctx ends, then drains: no new connection or
@@ -544,8 +573,7 @@ func (s *Server) submitItem(it RewardItem, mdl string, res *RewardResult, done c
 // open episode is recorded and the shard written. It flushes the shard
 // every flush interval and closes idle sessions meanwhile.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
+	hs := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	flush := time.NewTicker(s.Config.FlushInterval)

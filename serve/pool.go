@@ -233,7 +233,7 @@ func (p *Pool) prepareWorker() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
-		prep, err := p.v.Prepare(ctx, j.task, &j.variant)
+		prep, err := p.prepare(ctx, j)
 		switch {
 		case err != nil:
 			cancel()
@@ -265,7 +265,7 @@ func (p *Pool) measureWorker() {
 		}
 		start := time.Now()
 		p.firstNS.CompareAndSwap(0, start.UnixNano())
-		vd, err := p.v.Measure(m.ctx, m.p)
+		vd, err := p.measure(m)
 		end := time.Now()
 		p.busyNS.Add(end.Sub(start).Nanoseconds())
 		p.lastNS.Store(end.UnixNano())
@@ -275,6 +275,27 @@ func (p *Pool) measureWorker() {
 		}
 		p.finish(m.j, vd, err)
 	}
+}
+
+// prepare and measure call the verifier; a panic there (a bug on an input
+// nobody foresaw) fails that judgement as a machine failure, never cached,
+// instead of ending the server and every episode in it.
+func (p *Pool) prepare(ctx context.Context, j *job) (prep *verify.Prepared, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prep, err = nil, fmt.Errorf("verifier panic: %v", r)
+		}
+	}()
+	return p.v.Prepare(ctx, j.task, &j.variant)
+}
+
+func (p *Pool) measure(m prepared) (vd datasets.Verdict, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			vd, err = datasets.Verdict{}, fmt.Errorf("verifier panic: %v", r)
+		}
+	}()
+	return p.v.Measure(m.ctx, m.p)
 }
 
 // Busy is the total time the measuring workers have spent measuring.

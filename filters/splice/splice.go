@@ -31,6 +31,14 @@ const minHarnessLine = 16
 
 // CheckTask reports whether t's region is consistent with its files.
 func CheckTask(t *datasets.Task) error {
+	// One file per path: the region and the rewrites name files by path.
+	seen := make(map[string]bool, len(t.Files))
+	for _, g := range t.Files {
+		if seen[g.Path] {
+			return &Rejection{RuleTaskRegion, fmt.Sprintf("file %q is listed twice", g.Path)}
+		}
+		seen[g.Path] = true
+	}
 	f := file(t)
 	if f == nil {
 		return &Rejection{RuleTaskRegion, fmt.Sprintf("region file %q is not among the task's files", t.Region.File)}

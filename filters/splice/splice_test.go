@@ -148,3 +148,42 @@ func TestRewritten(t *testing.T) {
 		}
 	}
 }
+
+// TestRedDuplicateFilePaths: a task listing one path twice (a hand-edited
+// or merged tasks.jsonl) is refused by CheckTask. Before, CheckTask checked
+// rewrites against the last file of a path, Rewritten applied them to every
+// file of that path, and a shorter first one panicked the verifier's worker
+// (the whole server) on slice bounds; the region, spliced into every copy,
+// was compiled from whichever the compiler wrote last.
+func TestRedDuplicateFilePaths(t *testing.T) {
+	long := "int a = 1;\n// REGION\nint b = 2;\nint c = 300000;\n"
+	start := strings.Index(long, "int b")
+	end := strings.Index(long, "int c")
+	c := strings.Index(long, "300000")
+	tk := &datasets.Task{
+		Files:  []datasets.File{{Path: "a.cpp", Content: long[:end]}, {Path: "a.cpp", Content: long}},
+		Region: datasets.Region{File: "a.cpp", Start: start, End: end, Text: long[start:end]},
+		Build:  datasets.BuildRecipe{Rewrites: []datasets.Rewrite{{File: "a.cpp", Start: c, End: c + 6, Text: "300000", With: "S{300000}"}}},
+	}
+	// The same with a header listed twice, the rewrite past the first's end.
+	hk := &datasets.Task{
+		Files:  []datasets.File{{Path: "main.cpp", Content: long}, {Path: "h.h", Content: "int h;\n"}, {Path: "h.h", Content: long}},
+		Region: tk.Region,
+		Build:  datasets.BuildRecipe{Rewrites: []datasets.Rewrite{{File: "h.h", Start: c, End: c + 6, Text: "300000", With: "S{300000}"}}},
+	}
+	hk.Region.File = "main.cpp"
+	for name, tk := range map[string]*datasets.Task{"region file twice": tk, "header twice": hk} {
+		var rej *Rejection
+		if err := CheckTask(tk); !errors.As(err, &rej) || rej.Rule != RuleTaskRegion {
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Errorf("%s: Rewritten panicked on a task CheckTask accepted: %v", name, p)
+					}
+				}()
+				Rewritten(tk, tk.Files)
+			}()
+			t.Errorf("%s: CheckTask accepted it (%v)", name, err)
+		}
+	}
+}

@@ -281,13 +281,25 @@ func newFeedbackData(req Request, cfg Config) feedbackData {
 			break
 		}
 	}
-	if v.Timing != nil && !hidden[v.Timing.Size] {
+	if v.Timing != nil && !HeldOutTiming(req.Task, v.Timing) {
 		d.RefMs, d.CandMs = v.Timing.RefMedian, v.Timing.CandMedian
 	}
 	d.Speedup = v.Speedup
 	// Verifier text may name a held-out size or its arguments; never show them.
+	if r := heldOutReplacer(req.Task); r != nil {
+		d.Reason, d.Gate, d.Splice, d.CompileLog = r.Replace(d.Reason), r.Replace(d.Gate), r.Replace(d.Splice), r.Replace(d.CompileLog)
+		for i := range d.Failures {
+			d.Failures[i] = r.Replace(d.Failures[i])
+		}
+	}
+	return d
+}
+
+// heldOutReplacer replaces t's held-out size names and arguments with
+// placeholders; nil when t holds none out.
+func heldOutReplacer(t *datasets.Task) *strings.Replacer {
 	var pairs []string
-	for _, s := range req.Task.Sizes {
+	for _, s := range t.Sizes {
 		if !s.Hidden {
 			continue
 		}
@@ -296,14 +308,34 @@ func newFeedbackData(req Request, cfg Config) feedbackData {
 			pairs = append(pairs, a, "[held-out arguments]")
 		}
 	}
-	if len(pairs) > 0 {
-		r := strings.NewReplacer(pairs...)
-		d.Reason, d.Gate, d.Splice, d.CompileLog = r.Replace(d.Reason), r.Replace(d.Gate), r.Replace(d.Splice), r.Replace(d.CompileLog)
-		for i := range d.Failures {
-			d.Failures[i] = r.Replace(d.Failures[i])
+	if len(pairs) == 0 {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// HideHeldOut returns verifier text (a verdict's reason, a log) with t's
+// held-out sizes and their arguments replaced as feedback replaces them,
+// for text shown to a policy or its trainer outside a prompt.
+func HideHeldOut(t *datasets.Task, text string) string {
+	if r := heldOutReplacer(t); r != nil {
+		return r.Replace(text)
+	}
+	return text
+}
+
+// HeldOutTiming reports whether a verdict's timing is of a held-out size,
+// whose times feedback never shows.
+func HeldOutTiming(t *datasets.Task, tm *datasets.Timing) bool {
+	if tm == nil {
+		return false
+	}
+	for _, s := range t.Sizes {
+		if s.Name == tm.Size {
+			return s.Hidden
 		}
 	}
-	return d
+	return false
 }
 
 // compileErrors keeps the lines of a compiler log that say what is wrong
