@@ -102,7 +102,9 @@ func (c *Client) fetchFile(ctx context.Context, prefix, sha, p, dst string, size
 					return err
 				}
 				h := sha256.New()
-				n, err := io.Copy(io.MultiWriter(f, h), hr.Body)
+				// Never more than the listing said (and one byte to notice
+				// more): a host cannot fill the disk.
+				n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(hr.Body, size+1))
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package hubclient
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"kforge/internal/hubclient/hubtest"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -83,5 +85,49 @@ func TestModelFileChecksLFSHash(t *testing.T) {
 	})
 	if len(left) != 0 {
 		t.Errorf("cache keeps %v after a failed download", left)
+	}
+}
+
+// TestModelFileStopsAtTheListedSize: a host that sends more than the
+// listing said is cut off at the listed size plus one byte, so it cannot
+// fill the disk; nothing is kept.
+func TestModelFileStopsAtTheListedSize(t *testing.T) {
+	m := hubtest.NewModelHub(t, testToken)
+	c, err := NewClient(ClientOptions{Endpoint: m.Hub.URL, Getenv: func(k string) string {
+		return map[string]string{"HF_TOKEN": testToken}[k]
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written atomic.Int64
+	m.CDN.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("x"), 1<<16)
+		for range 1 << 10 { // up to 64 MiB, far over the listed size
+			n, err := w.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	})
+	cache := t.TempDir()
+	_, err = c.ModelFile(context.Background(), "org/tok", "main", "tokenizer.json", cache)
+	if err == nil || !strings.Contains(err.Error(), "want") {
+		t.Fatalf("err %v, want a size mismatch", err)
+	}
+	var kept int64
+	filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if st, err := d.Info(); err == nil {
+				kept += st.Size()
+			}
+		}
+		return nil
+	})
+	if kept != 0 {
+		t.Errorf("%d bytes left in the cache", kept)
+	}
+	if got := written.Load(); got >= 64<<20 {
+		t.Errorf("the client read all %d bytes the host sent", got)
 	}
 }
