@@ -1,19 +1,21 @@
 package assemble
 
 import (
-	"cmp"
 	"kforge/datasets"
-	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // SplitTasks assigns every task to datasets.SplitTrain or datasets.SplitTest. Splits are by task,
 // never by variant, so no task is in two splits. Tasks of a held-out op family
-// all go to test; of the others, round(fraction × count) go to test, chosen by
-// ranking a seeded hash of their ids, so the choice is deterministic from the
-// seed and independent of input order. At least one task stays in train when
-// there are two or more to choose from.
+// all go to test; each of the others goes to test when a seeded hash of its
+// id, read as a number in [0, 1), is below fraction. A task's split so
+// depends on the task and the seed alone, never on which other tasks are in
+// the set: kforge serve (its served subset), a release and the next release
+// (a few more tasks) agree on every task they share, so a test task is never
+// served or released as train. The test share is fraction on average, not
+// exactly (the card reports the realised counts).
 func SplitTasks(taskIDs, ops []string, seed int, fraction float64, heldOutOps []string) map[string]string {
 	return SplitTaskFamilies(taskIDs, ops, nil, seed, fraction, heldOutOps)
 }
@@ -21,8 +23,8 @@ func SplitTasks(taskIDs, ops []string, seed int, fraction float64, heldOutOps []
 // SplitTaskFamilies is SplitTasks over task families (Task.Family; a task
 // with none, or families nil, is its own family): every task of a family
 // gets the same split, so near-identical tasks (one instance in several
-// dtype programs) never straddle train and test. The fraction counts
-// families. A family with a task of a held-out op goes to test whole.
+// dtype programs) never straddle train and test. The hash is the family's.
+// A family with a task of a held-out op goes to test whole.
 func SplitTaskFamilies(taskIDs, ops, families []string, seed int, fraction float64, heldOutOps []string) map[string]string {
 	out := make(map[string]string, len(taskIDs))
 	famOf := func(i int) string {
@@ -31,43 +33,28 @@ func SplitTaskFamilies(taskIDs, ops, families []string, seed int, fraction float
 		}
 		return taskIDs[i]
 	}
-	members := map[string][]string{}
 	held := map[string]bool{}
-	var order []string
+	for i := range taskIDs {
+		if slices.ContainsFunc(heldOutOps, func(o string) bool { return strings.EqualFold(o, ops[i]) }) {
+			held[famOf(i)] = true
+		}
+	}
 	for i, id := range taskIDs {
 		f := famOf(i)
-		if _, ok := members[f]; !ok {
-			order = append(order, f)
-		}
-		if !slices.Contains(members[f], id) {
-			members[f] = append(members[f], id)
-		}
-		if slices.ContainsFunc(heldOutOps, func(o string) bool { return strings.EqualFold(o, ops[i]) }) {
-			held[f] = true
-		}
-	}
-	type ranked struct{ key, fam string }
-	var rest []ranked
-	for _, f := range order {
-		split := datasets.SplitTrain
-		if held[f] {
-			split = datasets.SplitTest
-		} else {
-			rest = append(rest, ranked{datasets.Hash("split", seed, f), f})
-		}
-		for _, id := range members[f] {
-			out[id] = split
-		}
-	}
-	slices.SortFunc(rest, func(a, b ranked) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.fam, b.fam)) })
-	k := int(math.Round(fraction * float64(len(rest))))
-	if k >= len(rest) && len(rest) >= 2 && fraction < 1 {
-		k = len(rest) - 1
-	}
-	for _, r := range rest[:max(0, min(k, len(rest)))] {
-		for _, id := range members[r.fam] {
+		if held[f] || unitHash(datasets.Hash("split", seed, f)) < fraction {
 			out[id] = datasets.SplitTest
+		} else {
+			out[id] = datasets.SplitTrain
 		}
 	}
 	return out
+}
+
+// unitHash reads the first 64 bits of a hex digest as a number in [0, 1).
+func unitHash(hexDigest string) float64 {
+	u, err := strconv.ParseUint(hexDigest[:16], 16, 64)
+	if err != nil {
+		panic("split: not a hex digest: " + hexDigest)
+	}
+	return float64(u>>11) / (1 << 53)
 }

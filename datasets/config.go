@@ -4,7 +4,7 @@ package datasets
 type Config struct {
 	Formats          []string     `yaml:"formats" default:"[sft, rl, pairs, multiturn]" doc:"Dataset configs to write: sft, rl, pairs, multiturn."`
 	Seed             int          `yaml:"seed" default:"1" doc:"Seed of every random choice in splitting and mixing."`
-	HeldOutFraction  float64      `yaml:"heldout_fraction" default:"0.1" min:"0" max:"1" doc:"Fraction of tasks (never variants) in the test split."`
+	HeldOutFraction  float64      `yaml:"heldout_fraction" default:"0.1" min:"0" max:"1" doc:"Fraction of task families (never variants) in the test split, on average: each family goes by a seeded hash of itself, so its split is the same in every release and in kforge serve."`
 	HeldOutOps       []string     `yaml:"heldout_ops" doc:"Op families held out whole for evaluation (e.g. softmax)."`
 	NearDupThreshold float64      `yaml:"near_dup_threshold" default:"0.9" min:"0" max:"1" doc:"MinHash Jaccard estimate above which two variants are near-duplicates; the fastest stays."`
 	Decontaminate    []string     `yaml:"decontaminate" doc:"Paths of evaluation sets (JSONL or Parquet, or directories of code files) whose code must not leak into a release."`
