@@ -2,7 +2,7 @@
 // program's timing line or a profiler's kernel times, robust statistics, and
 // the selection rule that decides whether a candidate is kept. It also drives
 // correctness (every size × seed, candidate before and after the reference)
-// and interleaved timing (ABAB after warm-up) through a sandbox.
+// and interleaved, counterbalanced timing (ABBA… after warm-up) through a sandbox.
 package measure
 
 import (

@@ -293,3 +293,27 @@ func TestOutputCap(t *testing.T) {
 		t.Fatalf("flooding timed reference: %v", err)
 	}
 }
+
+// TestTimingCounterbalancesOrder: reference and candidate take turns going
+// first in the timed pairs (ABBA…), so a position effect (the second of two
+// identical runs finding warm caches, a clock ramping up) cannot make an
+// unchanged candidate look faster. Each program reports the moment it ran
+// as its time, so a pair's smaller value tells which ran first.
+func TestTimingCounterbalancesOrder(t *testing.T) {
+	tk := testTask()
+	now := prog(t, `echo PASS; echo "Perf: $(date +%s%N) ms"`)
+	c, _ := TimingCase(tk)
+	tm, _, err := runner(t).Timing(context.Background(), tk, now, now, c, 0, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refFirst := 0
+	for i := range tm.Reference {
+		if tm.Reference[i] < tm.Candidate[i] {
+			refFirst++
+		}
+	}
+	if len(tm.Reference) != 6 || refFirst != 3 {
+		t.Errorf("the reference ran first in %d of %d timed pairs, want half", refFirst, len(tm.Reference))
+	}
+}

@@ -261,7 +261,8 @@ const (
 	fromJudge                  // kforge's runtime in the program
 )
 
-// Timing measures reference and candidate interleaved (ABAB…) on c after
+// Timing measures reference and candidate interleaved, counterbalanced
+// (ABBA…), on c after
 // warmup untimed pairs, reps timed pairs. Every timed run must also pass.
 // Kernel time comes from the profiler, else from the judge, else from the
 // program's own line; when the profiler or the judge gives no time for the
@@ -311,17 +312,25 @@ func (r *Runner) Timing(ctx context.Context, t *datasets.Task, refBin, candBin s
 			return nil, note, err
 		}
 	}
+	// Counterbalanced (ABBA…): each goes first in half the pairs, so a
+	// position effect (the second of two runs finding warm caches, a clock
+	// ramping up) favours neither; an unchanged candidate is not faster.
 	for i := 0; i < reps; i++ {
-		ms, err := r.timedRun(ctx, t, Reference, refBin, c, src)
-		if err != nil {
+		var refMS, candMS float64
+		ref := func() (err error) { refMS, err = r.timedRun(ctx, t, Reference, refBin, c, src); return err }
+		cand := func() (err error) { candMS, err = r.timedRun(ctx, t, Candidate, candBin, c, src); return err }
+		first, second := ref, cand
+		if i%2 == 1 {
+			first, second = cand, ref
+		}
+		if err := first(); err != nil {
 			return nil, note, err
 		}
-		tm.Reference = append(tm.Reference, ms)
-		ms, err = r.timedRun(ctx, t, Candidate, candBin, c, src)
-		if err != nil {
+		if err := second(); err != nil {
 			return nil, note, err
 		}
-		tm.Candidate = append(tm.Candidate, ms)
+		tm.Reference = append(tm.Reference, refMS)
+		tm.Candidate = append(tm.Candidate, candMS)
 	}
 	Summary(tm)
 	return tm, note, nil

@@ -13,7 +13,7 @@ type Config struct {
 	CompileTimeout time.Duration `yaml:"compile_timeout" default:"10m" min:"1s" doc:"Limit for one compile."`
 	RunTimeout     time.Duration `yaml:"run_timeout" default:"2m" min:"1s" doc:"Wall-clock limit for one run of a program; the whole process group is killed past it."`
 	Warmup         int           `yaml:"warmup" default:"1" min:"0" doc:"Untimed runs of each program before timing."`
-	Repetitions    int           `yaml:"repetitions" default:"5" min:"1" max:"1000" doc:"Timed runs of reference and candidate each, interleaved ABAB."`
+	Repetitions    int           `yaml:"repetitions" default:"5" min:"1" max:"1000" doc:"Timed runs of reference and candidate each, interleaved and counterbalanced (ABBA…)."`
 	Seeds          int           `yaml:"seeds" default:"2" min:"1" doc:"Input seeds or init methods per problem size for correctness."`
 	MinSpeedup     float64       `yaml:"min_speedup" default:"1.05" min:"1" doc:"Keep a correct candidate only when median(reference)/median(candidate) is at least this."`
 	MaxSpeedup     float64       `yaml:"max_speedup" default:"10" min:"1" doc:"Quarantine (never keep) speedups above this ceiling: they are more often a broken measurement than a real win."`

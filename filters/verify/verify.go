@@ -423,7 +423,10 @@ func (v *Verifier) Measure(ctx context.Context, p *Prepared) (datasets.Verdict, 
 	for i, c := range cases {
 		args[i] = append(c.Args(), fmt.Sprint(c.Env()))
 	}
-	timingCfg := []any{v.cfg.Warmup, v.cfg.Repetitions, v.cfg.MinSpeedup, v.cfg.MaxSpeedup, v.profilerName(), t.Run.Pass, t.Run.PerfPattern, v.judgeKey()}
+	// timingProtocol names how pairs are ordered: verdicts timed another
+	// way are not reused.
+	const timingProtocol = "abba"
+	timingCfg := []any{timingProtocol, v.cfg.Warmup, v.cfg.Repetitions, v.cfg.MinSpeedup, v.cfg.MaxSpeedup, v.profilerName(), t.Run.Pass, t.Run.PerfPattern, v.judgeKey()}
 	key := pipeline.NewKey("measure", p.ReferenceHash, p.BinaryHash, v.deviceKey(), args, timingCfg)
 	m, _, err := pipeline.Cached(ctx, v.opt.Cache, key, func(ctx context.Context) (measured, error) {
 		return v.measure(ctx, p, gpu, cases)
