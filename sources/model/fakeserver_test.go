@@ -53,7 +53,12 @@ type chatCall struct {
 	Options  map[string]any
 	Format   json.RawMessage
 	Think    bool
-	Auth     string
+	// ThinkSent says the think switch went out explicitly (either way).
+	ThinkSent bool
+	Auth      string
+	// Header and URL are the request's headers and URL as received.
+	Header http.Header
+	URL    string
 	// Raw is the request body's top-level fields as sent, so tests can
 	// assert what went over the wire, absent fields included.
 	Raw map[string]json.RawMessage
@@ -100,7 +105,13 @@ func newFakeServer(t testing.TB) *fakeServer {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.hits[r.URL.Path]++
+		key := f.apiKey
 		f.mu.Unlock()
+		// Ollama behind an authenticating proxy: /api wants the key too.
+		if key != "" && strings.HasPrefix(r.URL.Path, "/api/") && r.Header.Get("Authorization") != "Bearer "+key {
+			f.fail(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
@@ -359,7 +370,8 @@ func (f *fakeServer) chat(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(api.ChatResponse{Model: req.Model, CreatedAt: time.Now(), Done: true, DoneReason: "load"})
 		return
 	}
-	c := chatCall{API: "ollama", Model: req.Model, Options: req.Options, Format: req.Format, Think: think, Raw: raw}
+	c := chatCall{API: "ollama", Model: req.Model, Options: req.Options, Format: req.Format, Think: think, Raw: raw,
+		ThinkSent: req.Think != nil, Auth: r.Header.Get("Authorization"), Header: r.Header.Clone(), URL: r.URL.String()}
 	for _, msg := range req.Messages {
 		c.Messages = append(c.Messages, datasets.Message{Role: msg.Role, Content: msg.Content, Thinking: msg.Thinking})
 	}
@@ -650,7 +662,8 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := chatCall{API: "openai", Model: req.Model, Auth: r.Header.Get("Authorization"), Options: map[string]any{}, Raw: raw}
+	c := chatCall{API: "openai", Model: req.Model, Auth: r.Header.Get("Authorization"), Options: map[string]any{}, Raw: raw,
+		Header: r.Header.Clone(), URL: r.URL.String()}
 	for _, m := range req.Messages {
 		c.Messages = append(c.Messages, datasets.Message{Role: m.Role, Content: m.Content})
 	}
@@ -660,6 +673,9 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 	if req.Temperature != nil {
 		c.Options["temperature"] = *req.Temperature
 	}
+	if req.TopP != nil {
+		c.Options["top_p"] = *req.TopP
+	}
 	if req.MaxTokens != nil {
 		c.Options["num_predict"] = float64(*req.MaxTokens)
 	}
@@ -667,7 +683,11 @@ func (f *fakeServer) oaChat(w http.ResponseWriter, r *http.Request) {
 		c.Options["num_predict"] = float64(*req.MaxCompletionTokens)
 	}
 	if v, ok := req.ChatTemplateKwargs["enable_thinking"].(bool); ok {
-		c.Think = v
+		c.Think, c.ThinkSent = v, true
+	}
+	if req.ReasoningEffort != nil {
+		// Ollama's /v1: "none" is off, a level is on.
+		c.Think, c.ThinkSent = *req.ReasoningEffort != "none", true
 	}
 	if req.ResponseFormat != nil && req.ResponseFormat.JSONSchema != nil {
 		c.Format = req.ResponseFormat.JSONSchema.Schema

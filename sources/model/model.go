@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"sync"
@@ -107,7 +108,18 @@ func New(cfg Config, cache pipeline.Cache, stats *pipeline.Stats, log *slog.Logg
 		if err != nil {
 			return nil, err
 		}
-		g.prov = &ollamaProvider{client: api.NewClient(base, hc), http: hc, base: base, cfg: cfg, retry: g.retry, log: log, progress: os.Stderr,
+		var ollamaKey string
+		if cfg.APIKeyEnv != "" {
+			// Ollama behind an authenticating proxy: the key goes in the
+			// Authorization header, as the OpenAI-compatible provider sends it.
+			key := os.Getenv(cfg.APIKeyEnv)
+			if key == "" {
+				return nil, fmt.Errorf("model.api_key_env names %s, which is not set", cfg.APIKeyEnv)
+			}
+			hc = &http.Client{Transport: bearerTransport{base: hc.Transport, key: key}}
+			ollamaKey = key
+		}
+		g.prov = &ollamaProvider{client: api.NewClient(base, hc), http: hc, key: ollamaKey, base: base, cfg: cfg, retry: g.retry, log: log, progress: os.Stderr,
 			official: base.Hostname() == "ollama.com" || envconfig.UseAuth()}
 		g.model = normalizeOllamaModel(cfg.Model)
 	case "openai":

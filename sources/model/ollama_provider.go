@@ -30,6 +30,7 @@ type ollamaProvider struct {
 	client *api.Client
 	http   *http.Client
 	base   *url.URL
+	key    string // api_key_env's value, sent by the client's transport; never in an error
 	// official sends chats through the official client's Chat; otherwise
 	// chatStream does (see there). Signed requests (ollama.com, OLLAMA_AUTH)
 	// always use the official client.
@@ -70,6 +71,11 @@ func (p *ollamaProvider) Name() string { return "ollama" }
 // Prepare implements provider: api Show, api Pull when missing and allowed,
 // and the digest from api List (Show does not report it).
 func (p *ollamaProvider) Prepare(ctx context.Context) (ModelInfo, error) {
+	info, err := p.prepare(ctx)
+	return info, redactKey(p.key, err)
+}
+
+func (p *ollamaProvider) prepare(ctx context.Context) (ModelInfo, error) {
 	info := ModelInfo{Provider: "ollama", Host: redact.URL(p.base.String()), Model: p.cfg.Model}
 	show, err := p.show(ctx)
 	if isNotFound(err) {
@@ -260,7 +266,7 @@ func (p *ollamaProvider) Chat(ctx context.Context, msgs []datasets.Message, opt 
 		return nil
 	})
 	if err != nil {
-		return callResult{}, err
+		return callResult{}, redactKey(p.key, err)
 	}
 	if final == nil {
 		return callResult{}, errTruncated

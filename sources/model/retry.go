@@ -7,6 +7,7 @@ import (
 	"kforge/pipeline"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -157,4 +158,40 @@ func newHTTPClient(concurrency int) *http.Client {
 	tr.MaxIdleConns = max(100, 2*concurrency)
 	tr.MaxIdleConnsPerHost = max(8, 2*concurrency)
 	return &http.Client{Transport: hintTransport{base: tr}}
+}
+
+// bearerTransport sends an API key as a bearer token on requests that carry
+// no Authorization of their own (the official Ollama client signs requests
+// to ollama.com itself).
+type bearerTransport struct {
+	base http.RoundTripper
+	key  string
+}
+
+func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+t.key)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// redactedError is an error whose text had the API key removed; it still
+// unwraps to the original, so its class (status, cancellation) is kept for
+// the retry policy.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactKey removes key from err's text, in case a server or proxy echoes
+// the request's headers.
+func redactKey(key string, err error) error {
+	if err == nil || key == "" || !strings.Contains(err.Error(), key) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), key, "[redacted]"), err: err}
 }
