@@ -166,16 +166,7 @@ func errorMessage(b []byte) string {
 
 // redact removes the API key from an error's text, in case a server or
 // proxy echoes the request headers.
-func (p *openaiProvider) redact(err error) error {
-	if p.key == "" || !strings.Contains(err.Error(), p.key) {
-		return err
-	}
-	var se *statusError
-	if errors.As(err, &se) {
-		return &statusError{Code: se.Code, Message: strings.ReplaceAll(se.Message, p.key, "[redacted]")}
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), p.key, "[redacted]"))
-}
+func (p *openaiProvider) redact(err error) error { return redactKey(p.key, err) }
 
 // Prepare implements provider: the model must be among /models. There is no
 // pull and no digest in this API.
