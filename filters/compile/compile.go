@@ -387,57 +387,75 @@ type ran struct {
 // the machine's (see machineFault; not the source's fault, never to be
 // cached): it wraps pipeline.ErrMachine.
 func (c *Compiler) run(ctx context.Context, job Job, dir string, args []string, stdout io.Writer) (ran, error) {
+	// The toolchain's whole tree (bin/.. holds its libraries and headers;
+	// not bound when that is / or the home), the include directories and
+	// the extra sources. No network, ever.
+	readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude, c.hostInclude}, job.IncludeDirs...)
+	r, err := c.execConfined(ctx, job, dir, c.Path, args, append(readable, job.RepoSources...), stdout, "", FilterLog)
+	if err != nil {
+		return r, err
+	}
+	r.result.Log = Trim(dropRemarks(r.text), 8000)
+	return r, nil
+}
+
+// execConfined runs prog with args in dir, confined when a sandbox is set
+// (only readable and dir visible, no network), with a minimal environment
+// (toolchain variables, HOME and TMPDIR in dir: a source's #pragma or
+// .incbin, a compiler plugin or a message must have no token to reveal).
+// stdout, when not nil, receives the program's standard output apart from
+// its log; filter cleans the log. An error means prog could not be run or
+// its outcome was the machine's (a timeout, a sandbox that did not start,
+// see machineFault): not the input's fault, never to be cached; it wraps
+// pipeline.ErrMachine. what names the step in messages ("" for the compiler).
+func (c *Compiler) execConfined(ctx context.Context, job Job, dir, prog string, args, readable []string, stdout io.Writer, what string, filter func(string) string) (ran, error) {
 	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, c.Path, args...)
+	cmd := exec.CommandContext(cctx, prog, args...)
 	cmd.Dir = dir
-	// A minimal environment (toolchain variables, HOME and TMPDIR in the
-	// build directory), confined or not: a source's #pragma or .incbin, a
-	// compiler plugin or a message must have no token to reveal.
 	cmd.Env = sandbox.CompilerEnv(dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	var status *sandbox.Status
 	if c.Sandbox != nil {
-		// The toolchain's whole tree (bin/.. holds its libraries and
-		// headers; not bound when that is / or the home), the include
-		// directories and the extra sources. No network, ever.
-		readable := append([]string{filepath.Dir(filepath.Dir(c.Path)), c.HIPInclude, c.nvInclude, c.hostInclude}, job.IncludeDirs...)
-		status = c.Sandbox.Confine(cmd, dir, append(readable, job.RepoSources...), nil, c.MemoryMB)
+		status = c.Sandbox.Confine(cmd, dir, readable, nil, c.MemoryMB)
 	}
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if stdout != nil {
 		cmd.Stdout = stdout
 	}
+	prefix, label := "", "" // "generate timed out …", "generate: out of memory"
+	if what != "" {
+		prefix, label = what+" ", what+": "
+	}
 	start := time.Now()
 	runErr := cmd.Run()
 	started := status == nil || status.Ran()
 	r := ran{result: datasets.CompileResult{Seconds: time.Since(start).Seconds()}}
-	r.text = strings.ReplaceAll(FilterLog(log.String()), dir+"/", "")
+	r.text = strings.ReplaceAll(filter(log.String()), dir+"/", "")
 	if ctx.Err() != nil {
 		return r, fmt.Errorf("compile: %w", ctx.Err())
 	}
 	if cctx.Err() != nil {
 		// How long a compile takes depends on the machine (its load, its
 		// memory): a timeout is not the source's result.
-		return r, fmt.Errorf("compile: %w: timed out after %s: %s", pipeline.ErrMachine, c.Timeout, firstLinesOf(r.text, 3))
+		return r, fmt.Errorf("compile: %w: %stimed out after %s: %s", pipeline.ErrMachine, prefix, c.Timeout, firstLinesOf(r.text, 3))
 	}
 	var ee *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &ee) {
-		return r, fmt.Errorf("compile: %w: run %s: %v", pipeline.ErrMachine, c.Path, runErr)
+		return r, fmt.Errorf("compile: %w: run %s: %v", pipeline.ErrMachine, prog, runErr)
 	}
 	if !started {
 		// Not the source's fault, and not to be cached as its result.
-		return r, fmt.Errorf("compile: %w: confining %s failed: %s", pipeline.ErrMachine, c.Path, strings.TrimSpace(log.String()))
+		return r, fmt.Errorf("compile: %w: confining %s failed: %s", pipeline.ErrMachine, prog, strings.TrimSpace(log.String()))
 	}
 	if ee != nil {
 		if why := machineFault(ee, r.text, job); why != "" {
-			return r, fmt.Errorf("compile: %w: %s", pipeline.ErrMachine, why)
+			return r, fmt.Errorf("compile: %w: %s%s", pipeline.ErrMachine, label, why)
 		}
 	}
-	r.result.Log = Trim(dropRemarks(r.text), 8000)
 	r.failed = runErr != nil
 	return r, nil
 }

@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"kforge/datasets"
 	"kforge/filters/sandbox"
@@ -203,49 +201,12 @@ func first(xs []string, n int) []string {
 // runTool runs a build tool other than the compiler (a generator) in dir,
 // confined as the compiler is: its own tree readable, no network.
 func (c *Compiler) runTool(ctx context.Context, job Job, dir, prog string, args []string) (ran, error) {
-	cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, prog, args...)
-	cmd.Dir = dir
-	cmd.Env = sandbox.CompilerEnv(dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var status *sandbox.Status
-	if c.Sandbox != nil {
-		real, err := filepath.EvalSymlinks(prog)
-		if err != nil {
-			real = prog
-		}
-		readable := []string{filepath.Dir(filepath.Dir(prog)), filepath.Dir(filepath.Dir(real))}
-		status = c.Sandbox.Confine(cmd, dir, readable, nil, c.MemoryMB)
+	real, err := filepath.EvalSymlinks(prog)
+	if err != nil {
+		real = prog
 	}
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	start := time.Now()
-	runErr := cmd.Run()
-	r := ran{result: datasets.CompileResult{Seconds: time.Since(start).Seconds()}}
-	r.text = strings.ReplaceAll(log.String(), dir+"/", "")
-	if ctx.Err() != nil {
-		return r, fmt.Errorf("compile: %w", ctx.Err())
-	}
-	if cctx.Err() != nil {
-		return r, fmt.Errorf("compile: %w: generate timed out after %s: %s", pipeline.ErrMachine, c.Timeout, firstLinesOf(r.text, 3))
-	}
-	var ee *exec.ExitError
-	if runErr != nil && !errors.As(runErr, &ee) {
-		return r, fmt.Errorf("compile: %w: run %s: %v", pipeline.ErrMachine, prog, runErr)
-	}
-	if status != nil && !status.Ran() {
-		return r, fmt.Errorf("compile: %w: confining %s failed: %s", pipeline.ErrMachine, prog, strings.TrimSpace(log.String()))
-	}
-	if ee != nil {
-		if why := machineFault(ee, r.text, job); why != "" {
-			return r, fmt.Errorf("compile: %w: generate: %s", pipeline.ErrMachine, why)
-		}
-	}
-	r.failed = runErr != nil
-	return r, nil
+	readable := []string{filepath.Dir(filepath.Dir(prog)), filepath.Dir(filepath.Dir(real))}
+	return c.execConfined(ctx, job, dir, prog, args, readable, nil, "generate", func(s string) string { return s })
 }
 
 // Generated is a generation step's outcome on its own (no compile).
