@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -186,3 +187,28 @@ func (ts *testServer) stop(t testing.TB) {
 }
 
 var _ http.Handler = (*http.ServeMux)(nil)
+
+// wsSession opens a WebSocket session on ts; send writes one message and
+// returns the decoded answer. The connection closes with the test.
+func wsSession(t *testing.T, ts *testServer) (*WSConn, func(v any) map[string]any) {
+	t.Helper()
+	c, err := DialWebSocket(context.Background(), strings.Replace(ts.url, "http", "ws", 1)+"/ws", nil, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	send := func(v any) map[string]any {
+		b, _ := json.Marshal(v)
+		if err := c.WriteMessage(OpText, b); err != nil {
+			t.Fatal(err)
+		}
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.Unmarshal(data, &m)
+		return m
+	}
+	return c, send
+}

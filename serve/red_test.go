@@ -62,24 +62,7 @@ func TestRedWebSocketResetCannotTakeOverAnotherEpisode(t *testing.T) {
 		t.Fatalf("victim's step: %d %v", code, m)
 	}
 
-	c, err := DialWebSocket(context.Background(), strings.Replace(ts.url, "http", "ws", 1)+"/ws", nil, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	send := func(v any) map[string]any {
-		b, _ := json.Marshal(v)
-		if err := c.WriteMessage(OpText, b); err != nil {
-			t.Fatal(err)
-		}
-		_, data, err := c.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		json.Unmarshal(data, &m)
-		return m
-	}
+	c, send := wsSession(t, ts)
 	// The attacker's own episode first, then a reset naming the victim's.
 	if m := send(map[string]any{"type": "reset", "data": map[string]any{"task_id": "task05"}}); m["type"] != "observation" {
 		t.Fatalf("attacker's reset: %v", m)

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -130,24 +129,7 @@ func TestHTTPEpisode(t *testing.T) {
 
 func TestWebSocketEpisode(t *testing.T) {
 	ts := startServer(t, &scripted{}, nil)
-	c, err := DialWebSocket(context.Background(), strings.Replace(ts.url, "http", "ws", 1)+"/ws", nil, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	send := func(v any) map[string]any {
-		b, _ := json.Marshal(v)
-		if err := c.WriteMessage(OpText, b); err != nil {
-			t.Fatal(err)
-		}
-		_, data, err := c.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		json.Unmarshal(data, &m)
-		return m
-	}
+	c, send := wsSession(t, ts)
 	m := send(map[string]any{"type": "reset", "data": map[string]any{"split": "train", "index": 1}})
 	if m["type"] != "observation" {
 		t.Fatalf("reset: %v", m)

@@ -136,10 +136,17 @@ func evalSum(expr string, consts map[string]string) (int64, bool) {
 	return total, true
 }
 
-// convParam is a convolution problem in parse_conv_param's argv order.
+// convParam is a convolution problem in parse_conv_param's argv order (the
+// classic examples' convention and ck_tile's img2col alike).
 type convParam struct {
 	NDim, G, N, K, C int64
 	Lists            [6][]int64 // filter, input, strides, dilations, left pads, right pads
+}
+
+// outLen is the output length along spatial axis i.
+func (c convParam) outLen(i int) int64 {
+	in, lp, rp, dil, f, st := c.Lists[1][i], c.Lists[4][i], c.Lists[5][i], c.Lists[3][i], c.Lists[0][i], c.Lists[2][i]
+	return (in+lp+rp-dil*(f-1)-1)/st + 1
 }
 
 func (c convParam) args() []string {

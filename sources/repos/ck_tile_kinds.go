@@ -315,18 +315,6 @@ var (
 	convExecArgsRe = regexp.MustCompile(`config\.\w+\s*=\s*std::stoi\(argv\[(\d+)\]\)`)
 )
 
-// tileConvParam is one convolution problem in ConvParam's order, as the
-// ck_tile img2col example reads it (classic CK's convention is convParam).
-type tileConvParam struct {
-	ndim                                          int64
-	g, n, k, c                                    int64
-	filter, input, strides, dilations, lpad, rpad []int64
-}
-
-func (cp tileConvParam) outLen(i int) int64 {
-	return (cp.input[i]+cp.lpad[i]+cp.rpad[i]-cp.dilations[i]*(cp.filter[i]-1)-1)/cp.strides[i] + 1
-}
-
 // convTileSizes makes sizes in the conv-parameter positional convention
 // (`verify init time NDim G N K C filter… input… strides… dilations…
 // left-pads… right-pads…`), read from the program: the default parameters
@@ -349,7 +337,7 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 		return nil, nil
 	}
 	take := func(i int) []int64 { return append([]int64(nil), xs[5+i*nd:5+(i+1)*nd]...) }
-	def := tileConvParam{ndim: xs[0], g: xs[1], n: xs[2], k: xs[3], c: xs[4], filter: take(0), input: take(1), strides: take(2), dilations: take(3), lpad: take(4), rpad: take(5)}
+	def := convParam{NDim: xs[0], G: xs[1], N: xs[2], K: xs[3], C: xs[4], Lists: [6][]int64{take(0), take(1), take(2), take(3), take(4), take(5)}}
 	env := map[string]int64{}
 	for _, c := range convConstRe.FindAllStringSubmatch(raw, -1) {
 		if x, ok := evalInt(c[2], env); ok {
@@ -379,18 +367,18 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 	// G read from the same argument as NDim: G must equal NDim.
 	gIsNDim := start == ndimAt
 	if gIsNDim {
-		notes = append(notes, fmt.Sprintf("the program reads G from argument %d, the same as NDim, so every size has G = NDim = %d", start, def.ndim))
+		notes = append(notes, fmt.Sprintf("the program reads G from argument %d, the same as NDim, so every size has G = NDim = %d", start, def.NDim))
 	}
-	args := func(cp tileConvParam) []string {
+	args := func(cp convParam) []string {
 		out := make([]string, 0, 32)
 		for i := 0; i < execArgs; i++ {
 			out = append(out, "1") // verify, integer init, time
 		}
 		for int64(len(out)+1) < start {
-			out = append(out, strconv.FormatInt(cp.ndim, 10))
+			out = append(out, strconv.FormatInt(cp.NDim, 10))
 		}
-		vals := []int64{cp.g, cp.n, cp.k, cp.c}
-		for _, l := range [][]int64{cp.filter, cp.input, cp.strides, cp.dilations, cp.lpad, cp.rpad} {
+		vals := []int64{cp.G, cp.N, cp.K, cp.C}
+		for _, l := range cp.Lists {
 			vals = append(vals, l...)
 		}
 		for _, x := range vals {
@@ -421,23 +409,23 @@ func convTileSizes(raw string, tiles map[string]int64) ([]datasets.Size, []strin
 		}
 		return out
 	}
-	mk := func(name, origin string, cp tileConvParam, hidden bool) datasets.Size {
+	mk := func(name, origin string, cp convParam, hidden bool) datasets.Size {
 		if gIsNDim {
-			cp.g = cp.ndim
+			cp.G = cp.NDim
 		}
-		dims := map[string]int64{"G": cp.g, "N": cp.n, "K": cp.k, "C": cp.c}
-		rows := cp.n
-		cols := cp.c
+		dims := map[string]int64{"G": cp.G, "N": cp.N, "K": cp.K, "C": cp.C}
+		rows := cp.N
+		cols := cp.C
 		for i := 0; i < nd; i++ {
 			rows *= cp.outLen(i)
-			cols *= cp.filter[i]
+			cols *= cp.Lists[0][i]
 		}
 		dims["GEMM_M"], dims["GEMM_K"] = rows, cols
 		return datasets.Size{Name: name, Origin: origin, Hidden: hidden, Args: args(cp), Dims: dims}
 	}
-	aligned := tileConvParam{ndim: def.ndim, g: def.g, n: 16, k: def.k, c: tk, filter: rep(1), input: rep(32), strides: rep(1), dilations: rep(1), lpad: rep(0), rpad: rep(0)}
-	aligned2 := tileConvParam{ndim: def.ndim, g: def.g, n: 8, k: def.k, c: tk, filter: rep(3), input: rep(32), strides: rep(1), dilations: rep(1), lpad: rep(1), rpad: rep(1)}
-	tail := tileConvParam{ndim: def.ndim, g: def.g, n: 3, k: def.k, c: 40, filter: rep(3), input: rep(37), strides: rep(1), dilations: rep(1), lpad: rep(0), rpad: rep(0)}
+	aligned := convParam{NDim: def.NDim, G: def.G, N: 16, K: def.K, C: tk, Lists: [6][]int64{rep(1), rep(32), rep(1), rep(1), rep(0), rep(0)}}
+	aligned2 := convParam{NDim: def.NDim, G: def.G, N: 8, K: def.K, C: tk, Lists: [6][]int64{rep(3), rep(32), rep(1), rep(1), rep(1), rep(1)}}
+	tail := convParam{NDim: def.NDim, G: def.G, N: 3, K: def.K, C: 40, Lists: [6][]int64{rep(3), rep(37), rep(1), rep(1), rep(0), rep(0)}}
 	sizes := []datasets.Size{mk("default", "example_default", def, false), mk("aligned", "generated", aligned, true), mk("aligned2", "generated", aligned2, false), mk("tail", "generated_tail", tail, false)}
 	if r := sizes[1].Dims; r["GEMM_M"]%tm != 0 || r["GEMM_K"]%tk != 0 {
 		notes = append(notes, "the aligned size does not divide the block tile")
