@@ -281,6 +281,88 @@ var (
 	verifyArgsRe = regexp.MustCompile(`\bargc\s*(?:==\s*4|>=\s*4|>\s*3)\b`)
 )
 
+var (
+	// looseListRe is a literal list of three or more lengths, declared
+	// (std::vector<…> name = {…}) or passed as an argument.
+	looseListRe = regexp.MustCompile(`(?:std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?|[(,]\s*)\{\s*(\d+)((?:\s*,\s*\d+){2,})\s*\}`)
+	// constexprSizeRe is a function-local integer constant.
+	constexprSizeRe = regexp.MustCompile(`(?m)^[ \t]+constexpr\s+(auto|int|long|unsigned|(?:std::)?size_t|(?:ck::)?index_t|(?:ck::)?long_index_t|(?:std::)?u?int(?:32|64)_t)\s+(\w+)\s*=\s*(\d+)\s*;`)
+)
+
+// lengthList reports whether a literal list is tensor lengths (not an
+// axis order: not a permutation of 0..n-1, and some length at least 8),
+// and gives its first length.
+func lengthList(list string) (int64, bool) {
+	var xs []int64
+	for _, f := range strings.Split(list, ",") {
+		x, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		xs = append(xs, x)
+	}
+	seen, perm, big := map[int64]bool{}, true, false
+	for _, x := range xs {
+		perm = perm && x < int64(len(xs)) && !seen[x]
+		seen[x] = true
+		big = big || x >= 8
+	}
+	if perm || !big || xs[0] < 1 {
+		return 0, false
+	}
+	return xs[0], true
+}
+
+// runtimeOnly reports whether the constant name, declared at decl in file,
+// is read only by run-time code: no use of it sits inside a template
+// argument list or an array bound, or on a line that declares another
+// constant, a static_assert or a template.
+func runtimeOnly(pr *program, name, file string, decl int) bool {
+	re := cachedRe(`\b` + regexp.QuoteMeta(name) + `\b`)
+	uses := 0
+	for _, f := range pr.order {
+		code := pr.code[f]
+		for _, m := range re.FindAllIndex(code, -1) {
+			if f == file && m[0] >= decl && m[0] < decl+len("constexpr ")+len(name)+64 && lineStart(code, m[0]) == lineStart(code, decl) {
+				continue // the declaration itself
+			}
+			uses++
+			line := string(code[lineStart(code, m[0]):m[0]])
+			if strings.Contains(line, "constexpr") || strings.Contains(line, "static_assert") || strings.Contains(line, "template") {
+				return false
+			}
+			// Walk back to the enclosing bracket: a '<' or '[' means a
+			// template argument or an array bound.
+			depth := 0
+		back:
+			for i := m[0] - 1; i >= 0; i-- {
+				if (code[i] == '<' || code[i] == '>') && i > 0 && (code[i-1] == ' ' || code[i-1] == '-' || i+1 < len(code) && code[i+1] == '=') {
+					continue // a comparison or ->, not a bracket (formatted code spaces its operators)
+				}
+				switch code[i] {
+				case ')', ']', '>', '}':
+					depth++
+				case '(', '{':
+					if depth == 0 {
+						break back
+					}
+					depth--
+				case '[', '<':
+					if depth == 0 {
+						return false
+					}
+					depth--
+				case ';':
+					if depth == 0 {
+						break back
+					}
+				}
+			}
+		}
+	}
+	return uses > 0
+}
+
 // kforgeSizeHelper is inserted at the top of a file whose size constants
 // are rewritten: a value that reads its environment variable, else keeps
 // the example's literal, converting to whatever the constant's type is.
@@ -305,6 +387,10 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		start, end int
 		lit        int64
 		env        string
+		// A constexpr declaration is rewritten from its keyword (at from)
+		// into a const one (prefix) reading the environment.
+		from   int
+		prefix string
 	}
 	find := func(names *regexp.Regexp, lists bool) []hit {
 		var hits []hit
@@ -319,7 +405,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				if x <= 0 {
 					continue
 				}
-				hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_" + strings.ToUpper(name)})
+				hits = append(hits, hit{file: f, start: m[4], end: m[5], lit: x, env: "KFORGE_SIZE_" + strings.ToUpper(name)})
 			}
 			if !lists {
 				continue
@@ -328,7 +414,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 			for _, m := range convParamRe.FindAllStringSubmatchIndex(code, -1) {
 				x, _ := strconv.ParseInt(code[m[6]:m[7]], 10, 64)
 				if x > 0 {
-					hits = append(hits, hit{f, m[6], m[7], x, "KFORGE_SIZE_CONV_N"})
+					hits = append(hits, hit{file: f, start: m[6], end: m[7], lit: x, env: "KFORGE_SIZE_CONV_N"})
 				}
 			}
 			for _, m := range sizeListRe.FindAllStringSubmatchIndex(code, -1) {
@@ -338,7 +424,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				// Lengths, not dimension indices, permutations or strides.
 				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
 				if x >= 8 && !notLengthsRe.MatchString(code[m[2]:m[3]]) {
-					hits = append(hits, hit{f, m[4], m[5], x, "KFORGE_SIZE_LEAD"})
+					hits = append(hits, hit{file: f, start: m[4], end: m[5], lit: x, env: "KFORGE_SIZE_LEAD"})
 				}
 			}
 			for _, m := range sizeArgRe.FindAllStringSubmatchIndex(code, -1) {
@@ -347,7 +433,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 					taken = taken || h.file == f && h.start == m[2]
 				}
 				if x, _ := strconv.ParseInt(code[m[2]:m[3]], 10, 64); x > 0 && !taken {
-					hits = append(hits, hit{f, m[2], m[3], x, "KFORGE_SIZE_LEAD"})
+					hits = append(hits, hit{file: f, start: m[2], end: m[3], lit: x, env: "KFORGE_SIZE_LEAD"})
 				}
 			}
 		}
@@ -379,6 +465,44 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		hits, what = find(batchDeclRe, false), "batch"
 	}
 	if len(hits) == 0 {
+		// Lists whose first length is small (a batch of 1 or 4 before the
+		// lengths that matter): any list of lengths, not an axis order.
+		for _, f := range in.pr.order {
+			code := string(in.pr.code[f])
+			for _, m := range looseListRe.FindAllStringSubmatchIndex(code, -1) {
+				if m[2] >= 0 && notLengthsRe.MatchString(code[m[2]:m[3]]) || strings.Contains(code[lineStart([]byte(code), m[0]):m[0]], "constexpr") {
+					continue
+				}
+				if x, ok := lengthList(code[m[4]:m[5]] + code[m[6]:m[7]]); ok {
+					hits = append(hits, hit{file: f, start: m[4], end: m[5], lit: x, env: "KFORGE_SIZE_LEAD"})
+				}
+			}
+		}
+		what = "leading dimension"
+	}
+	if len(hits) == 0 {
+		// Sizes spelled as constexpr locals that only run-time code reads
+		// (never a template argument, an array bound or another constant):
+		// the declaration becomes a const that reads the environment.
+		for _, f := range in.pr.order {
+			code := string(in.pr.code[f])
+			for _, m := range constexprSizeRe.FindAllStringSubmatchIndex(code, -1) {
+				name := code[m[4]:m[5]]
+				x, _ := strconv.ParseInt(code[m[6]:m[7]], 10, 64)
+				if x < 8 || notLengthsRe.MatchString(name) || !runtimeOnly(in.pr, name, f, m[0]) {
+					continue
+				}
+				typ := code[m[2]:m[3]]
+				if typ == "auto" {
+					typ = "decltype(" + code[m[6]:m[7]] + ")"
+				}
+				hits = append(hits, hit{file: f, start: m[6], end: m[7], lit: x, env: "KFORGE_SIZE_" + strings.ToUpper(name),
+					from: m[2] - len("constexpr "), prefix: "const " + typ + " " + name + " = "})
+			}
+		}
+		what = "compile-time constants"
+	}
+	if len(hits) == 0 {
 		return nil, nil, "no size constant found in the code (no count such as batch_count or group_count, no M or N, no literal length list or ConvParam)"
 	}
 	// One variable per name and literal: sites that spell the same size
@@ -407,8 +531,12 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 			rw = append(rw, datasets.Rewrite{File: h.file, Start: 0, End: 0, With: kforgeSizeHelper})
 		}
 		lit := string(in.pr.raw[h.file][h.start:h.end])
-		rw = append(rw, datasets.Rewrite{File: h.file, Start: h.start, End: h.end, Text: lit,
-			With: fmt.Sprintf("kforge_size_t{%q, %s}", h.env, lit)})
+		from := h.start
+		if h.prefix != "" {
+			from = h.from
+		}
+		rw = append(rw, datasets.Rewrite{File: h.file, Start: from, End: h.end, Text: string(in.pr.raw[h.file][from:h.end]),
+			With: fmt.Sprintf("%skforge_size_t{%q, %s}", h.prefix, h.env, lit)})
 	}
 	sortRewrites(rw)
 	*in.rewrites = rw
@@ -441,9 +569,9 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 	// A large leading length of a length list (a reduction's or a
 	// permutation's outermost, tens of millions of elements already) shrinks
 	// instead: halved and quartered.
-	shrink := what == "leading dimension"
+	shrink := what == "leading dimension" || what == "compile-time constants"
 	for _, e := range envs {
-		shrink = shrink && e == "KFORGE_SIZE_LEAD" && defs[e] >= 32 && defs[e]%4 == 0
+		shrink = shrink && (e == "KFORGE_SIZE_LEAD" || what != "leading dimension") && defs[e] >= 32 && defs[e]%4 == 0
 	}
 	part := func(name string, div int64, hidden bool) datasets.Size {
 		s := mk(name, "generated", 1, hidden)

@@ -14,7 +14,7 @@ import (
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 // ckMinerVersion is part of the cache key of classic CK examples.
-const ckMinerVersion = "ck-v12"
+const ckMinerVersion = "ck-v13"
 
 // classify says whether a template parameter defines the problem or is a tuning knob.
 func classify(name string) string {
@@ -97,6 +97,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 	live := liveNames(all)
 	memo, marks := map[string]ckSized{}, map[string]bool{}
 	needs := ckNeeds(v, p, pr, decls)
+	var buildMacros map[string]bool
 	localTemplates := map[string]bool{}
 	for _, m := range usingRe.FindAllStringSubmatchIndex(all, -1) {
 		if templatedAlias([]byte(all), m[0]) {
@@ -119,6 +120,10 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			i := m[1] + qm[1]
 			for i < len(code) && (code[i] == ' ' || code[i] == '\t' || code[i] == '\n' || code[i] == '\r') {
 				i++
+			}
+			if i < len(code) && code[i] == '#' {
+				res.skipAt(alias, "ck-example: a preprocessor conditional inside the instance's template arguments")
+				continue
 			}
 			if i >= len(code) || code[i] != '<' {
 				continue // an alias of an alias, or a non-template device op
@@ -150,8 +155,24 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			}
 			end := j + 1
 			if inSpans(cond, start) {
-				res.skipAt(alias, "ck-example: instance inside #if block")
-				continue
+				// A branch the file's own #defines or the build's options
+				// decide is compiled or not; any other stays unknown.
+				var defs []string
+				if needs != nil {
+					defs = needs.Defines
+				}
+				if buildMacros == nil {
+					buildMacros = ckBuildMacros(v)
+				}
+				compiled, known, why := ppBranch(code, start, defs, buildMacros)
+				switch {
+				case !known:
+					res.skipAt(alias, "ck-example: instance inside #if block")
+					continue
+				case !compiled:
+					res.skipAt(alias, "ck-example: instance in a branch the build leaves out ("+why+")")
+					continue
+				}
 			}
 			args := splitTop(string(code[i+1 : gt]))
 			if len(args) > len(d.Params) && !d.Variadic {

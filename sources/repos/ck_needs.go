@@ -163,6 +163,27 @@ func ckNeeds(v *view, p string, pr *program, decls *declIndex) *datasets.Needs {
 }
 
 // blankCMake drops CMake comments.
+// ckBuildMacros lists the macros the root CMakeLists.txt defines only
+// under an option (if(OPT) add_compile_definitions(M) endif()): a build
+// that does not ask for the option leaves them undefined, so a #ifdef on
+// one of them is known to be off unless the task's needs define it.
+func ckBuildMacros(v *view) map[string]bool {
+	root, err := v.read("CMakeLists.txt")
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, r := range cmakeIfRe.FindAllSubmatch(blankCMake(root), -1) {
+		for _, d := range cmakeDefsRe.FindAllSubmatch(r[2], -1) {
+			for _, f := range strings.Fields(string(d[1])) {
+				name, _, _ := strings.Cut(f, "=")
+				out[name] = true
+			}
+		}
+	}
+	return out
+}
+
 func blankCMake(b []byte) []byte {
 	return regexp.MustCompile(`(?m)#.*$`).ReplaceAll(b, nil)
 }

@@ -483,3 +483,44 @@ func TestMineProgress(t *testing.T) {
 		t.Errorf("progress ended at %d of %d (%d calls); %d programs mined", lastDone, lastTotal, calls, programs)
 	}
 }
+
+// TestMineCKBranches: an instance under #if is a task when the branch is
+// compiled (the file's own #define, or a build option its needs record),
+// a recorded skip when the build leaves it out, and a recorded skip, not
+// a silent one, when a conditional splits its argument list.
+func TestMineCKBranches(t *testing.T) {
+	repo := makeRepo(t, map[string]string{"": fixture("minick")}, func(dir string) {
+		copyTree(t, fixture("ckbranches"), dir)
+	})
+	res := mine(t, Config{Repos: []RepoConfig{{URL: repo, Ref: "HEAD", Kind: "ck-example"}}}, t.TempDir())
+	got := byName(res.Tasks)
+	direct, ok := got["gemm_direct_fp16/DeviceGemmInstance"]
+	if !ok {
+		t.Fatalf("no task for the compiled branch (have %v; skips %v)", keys(got), res.Skipped)
+	}
+	if !strings.Contains(direct.Region.Text, "256, 128, 64") {
+		t.Errorf("the task's region is not the compiled branch's instance: %q", direct.Region.Text)
+	}
+	wide, ok := got["gemm_wide_fp16/DeviceGemmInstance"]
+	if !ok {
+		t.Fatalf("no task for the program its build option turns on (have %v)", keys(got))
+	}
+	if wide.Build.Needs == nil || strings.Join(wide.Build.Needs.Defines, ",") != "KFORGE_FIXTURE_WIDE" || !contains(wide.Build.Flags, "-DKFORGE_FIXTURE_WIDE") {
+		t.Errorf("wide task needs %+v flags %v, want the option's define", wide.Build.Needs, wide.Build.Flags)
+	}
+	for _, n := range []string{"gemm_direct_fp16/DeviceGemmInstanceWide", "gemm_split_args_fp16/DeviceGemmInstance"} {
+		if _, ok := got[n]; ok {
+			t.Errorf("%s is a task", n)
+		}
+	}
+	for reason, n := range map[string]int64{
+		"ck-example: instance in a branch the build leaves out (#else)":                      1,
+		"ck-example: instance in a branch the build leaves out (#ifdef KFORGE_FIXTURE_WIDE)": 1,
+		"ck-example: a preprocessor conditional inside the instance's template arguments":    1,
+		"ck-example: instance inside #if block":                                              1, // minick's own, on an unknown macro
+	} {
+		if res.Skipped[reason] != n {
+			t.Errorf("skipped[%q] = %d, want %d (all: %v)", reason, res.Skipped[reason], n, res.Skipped)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package repos
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPPBranch: whether the line marked @ is compiled, and whether that
+// can be known from the file, the build's -D defines and its options.
+func TestPPBranch(t *testing.T) {
+	build := map[string]bool{"OPT_MACRO": true}
+	for _, tc := range []struct {
+		name            string
+		src             string
+		defs            []string
+		compiled, known bool
+		cond            string
+	}{
+		{"top level", "int a;\n@\n", nil, true, true, ""},
+		{"own define on", "#define FAST 1\n#if FAST\n@\n#else\nx\n#endif\n", nil, true, true, "#if FAST"},
+		{"own define, else branch", "#define FAST 1\n#if FAST\nx\n#else\n@\n#endif\n", nil, false, true, "#else"},
+		{"own define off", "#define FAST 0\n#if FAST\n@\n#endif\n", nil, false, true, "#if FAST"},
+		{"if 0", "#if 0\n@\n#endif\n", nil, false, true, "#if 0"},
+		{"elif taken", "#define V 2\n#if V == 1\nx\n#elif V == 2\n@\n#else\ny\n#endif\n", nil, true, true, "#elif V == 2"},
+		{"elif after taken", "#if 1\nx\n#elif 1\n@\n#endif\n", nil, false, true, "#elif 1"},
+		{"build option unset", "#ifdef OPT_MACRO\n@\n#endif\n", nil, false, true, "#ifdef OPT_MACRO"},
+		{"build option set", "#ifdef OPT_MACRO\n@\n#endif\n", []string{"OPT_MACRO"}, true, true, "#ifdef OPT_MACRO"},
+		{"ifndef build option", "#ifndef OPT_MACRO\n@\n#endif\n", nil, true, true, "#ifndef OPT_MACRO"},
+		{"defined and", "#if defined(OPT_MACRO) && !defined(OTHER_HEADER_MACRO)\n@\n#endif\n", []string{"OPT_MACRO"}, false, false, ""},
+		{"unknown macro", "#if CK_USE_AMD_V_MAC\n@\n#endif\n", nil, false, false, ""},
+		{"compiler macro", "#if defined(__gfx90a__)\n@\n#endif\n", nil, false, false, ""},
+		{"nested inside off", "#if 0\n#if 1\n@\n#endif\n#endif\n", nil, false, true, "#if 1"},
+		{"define in a dead branch", "#if 0\n#define FAST 1\n#endif\n#if FAST\n@\n#endif\n", nil, false, false, ""},
+		{"include guard", "#ifndef GUARD_H\n#define GUARD_H\n@\n#endif\n", nil, true, true, ""},
+		{"comparison", "#define N 4\n#if N >= 2 && (N < 8 || 0)\n@\n#endif\n", nil, true, true, ""},
+		{"value with -D", "#if LEVEL > 1\n@\n#endif\n", []string{"LEVEL=3"}, true, true, ""},
+		{"function-like", "#if FOO(1)\n@\n#endif\n", nil, false, false, ""},
+	} {
+		off := strings.Index(tc.src, "@")
+		compiled, known, cond := ppBranch(blank([]byte(tc.src)), off, tc.defs, build)
+		if known != tc.known || known && compiled != tc.compiled {
+			t.Errorf("%s: compiled %v known %v, want %v %v", tc.name, compiled, known, tc.compiled, tc.known)
+		}
+		if tc.cond != "" && cond != tc.cond {
+			t.Errorf("%s: condition %q, want %q", tc.name, cond, tc.cond)
+		}
+	}
+}

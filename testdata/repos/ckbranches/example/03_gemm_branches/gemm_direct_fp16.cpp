@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 kforge fixture authors
+// Two instances behind a switch the file sets itself: the first is
+// compiled, the second never is; a third needs a build option not asked for.
+#include "../01_gemm/common.hpp"
+
+using ADataType   = F16;
+using BDataType   = F16;
+using CDataType   = F16;
+using AccDataType = F32;
+
+using ALayout = Row;
+using BLayout = Col;
+using CLayout = Row;
+
+using AElementOp = PassThrough;
+using BElementOp = PassThrough;
+using CElementOp = PassThrough;
+
+static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecialization::Default;
+
+#define USE_WIDE_TILE 1
+
+#if USE_WIDE_TILE
+using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 256, 128, 64, 16, 4, 4, S<4, 64>, 8>;
+#else
+using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 128, 64, 64, 16, 4, 4, S<2, 64>, 8>;
+#endif
+
+#ifdef KFORGE_FIXTURE_WIDE
+using DeviceGemmInstanceWide = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 256, 64, 128, 16, 4, 4, S<4, 64>, 8>;
+#endif
+
+#include "../01_gemm/run_gemm_example.inc"
+
+int main(int argc, char* argv[])
+{
+#ifdef KFORGE_FIXTURE_WIDE
+    if(!run_gemm<DeviceGemmInstanceWide>(ProblemSize{}, ExecutionConfig{}))
+        return 1;
+#endif
+    return !run_gemm_example(argc, argv);
+}
