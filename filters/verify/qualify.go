@@ -289,6 +289,12 @@ func (v *Verifier) qualifyDry(ctx context.Context, t *datasets.Task, bin string,
 		if v.cfg.MemoryMB > 0 {
 			limits.MemoryMB = v.cfg.MemoryMB
 		}
+		// The host's limit bounds private memory (RLIMIT_DATA), as on a
+		// GPU run: the stand-in's device memory is shared mappings that
+		// cost the host nothing and must not count against it (a size
+		// whose device buffers fit the target was dropped as out of memory
+		// when they did).
+		limits.DataMB, limits.AddressMB = limits.MemoryMB, limits.MemoryMB+dryrun.MaxDeviceMB
 		res, err := v.sb.Run(ctx, sandbox.Spec{
 			Program: bin, Args: c.Args(), Env: env, WorkDir: v.opt.WorkDir, Limits: limits, Network: v.cfg.Network,
 			Writable: []string{d}, Readable: []string{bin, v.be.dryRunLib},

@@ -101,6 +101,11 @@ func TestQualifyDryRun(t *testing.T) {
 		{"bad argument", "args", "square",
 			[]datasets.Size{size("n64", "-n", "64"), size("n128b64", "-n", "128", "-b", "64"), size("bad", "-n", "12x"), size("n4096", "-n", "4096")},
 			datasets.QualQualified, "", map[string]string{"bad": "invalid value for -n: '12x'"}},
+		// Device buffers (8 GiB) past the host's 4 GiB limit fit, as on a
+		// GPU; a host side past it does not.
+		{"device memory", "bigdevice", "scale",
+			[]datasets.Size{size("h64d8g", "64", "8", "1024"), size("h32d6g", "32", "12", "512"), size("h16d4g", "16", "2", "2048"), size("h8g", "8192", "1")},
+			datasets.QualQualified, "", map[string]string{"h8g": ""}},
 		{"too few sizes", "refuse16", "tile16_scale",
 			[]datasets.Size{size("m32n48", "32", "48"), size("m30n48", "30", "48"), size("m16n16", "16", "16")}, datasets.QualDropped, QualRuleTooFew, nil},
 	}

@@ -43,6 +43,11 @@ const (
 	EnvStop = "KFORGE_DRYRUN_STOP"
 	// LibName is the file name (and soname) of the stand-in.
 	LibName = "libamdhip64.so.5"
+	// MaxDeviceMB is the most device memory any of the stand-in's targets
+	// claims (gfx941/gfx942: 192 GiB). Device memory is mappings nothing
+	// touches, so it costs no host memory, but it takes address space: a
+	// dry run's address-space limit leaves this much room above the host's.
+	MaxDeviceMB = 192 << 10
 )
 
 // Hash identifies the stand-in's source (for cache keys).

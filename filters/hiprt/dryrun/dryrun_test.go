@@ -2,6 +2,7 @@ package dryrun
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,7 @@ func TestStandIn(t *testing.T) {
 		t.Fatalf("rebuild: %s %v, want %s", again, err, lib)
 	}
 	bins := map[string]string{}
-	for _, name := range []string{"refuse16", "archcheck", "twokernels", "args"} {
+	for _, name := range []string{"refuse16", "archcheck", "twokernels", "args", "bigdevice"} {
 		bin := filepath.Join(dir, name)
 		if out, err := exec.CommandContext(ctx, hipcc, "--offload-arch=gfx90a", "-O1", filepath.Join("testdata", name+".hip"), "-o", bin).CombinedOutput(); err != nil {
 			t.Fatalf("hipcc %s: %v\n%s", name, err, out)
@@ -108,6 +109,45 @@ func TestStandIn(t *testing.T) {
 		}
 		if len(rep.Registered) != 2 || len(rep.Launched) != 1 || rep.Launched[0].Base() != "add_one" || rep.Launches != 1 {
 			t.Fatalf("report %+v", rep)
+		}
+	})
+	t.Run("device memory is not host memory", func(t *testing.T) {
+		// 64 MiB on the host, 8 device buffers of 64 MiB: under a 256 MiB
+		// data limit (as a dry run gets) the host side fits, because the
+		// device's 512 MiB are mappings nothing touches. Device memory
+		// used to be host memory, and this size failed as out of memory.
+		prlimit, err := exec.LookPath("prlimit")
+		if err != nil {
+			t.Skip("no prlimit")
+		}
+		ch := filepath.Join(t.TempDir(), "channel")
+		cmd := exec.Command(prlimit, "--data=268435456", "--", bins["bigdevice"], "64", "8")
+		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		for k, v := range Env(lib, "gfx90a", ch, nil) {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		var rss, used int
+		if _, serr := fmt.Sscanf(string(out), "rss %d MiB, device used %d MiB", &rss, &used); serr != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Errorf("exit %v, want 3 (ran to its own failing check): %s", err, out)
+		}
+		if used != 512 || rss > 200 {
+			t.Errorf("device used %d MiB (want 512), resident %d MiB (want the host's 64 and the program, under 200)", used, rss)
+		}
+		if !strings.Contains(string(out), "after free: device used 0 MiB") {
+			t.Errorf("hipFree did not return device memory: %s", out)
+		}
+		if b, _ := os.ReadFile(ch); len(Parse(b).Launched) != 1 {
+			t.Errorf("launch not recorded: %s", b)
+		}
+		// Past the target's memory (gfx1100: 24 GiB) hipMalloc fails as
+		// on the device.
+		code, out2, _ := run(t, lib, bins["bigdevice"], "gfx1100", nil, "1", "7", "4096")
+		if code != 1 || !strings.Contains(out2, "device out of memory at buffer 6") {
+			t.Errorf("gfx1100, 28 GiB: exit %d, %q", code, out2)
 		}
 	})
 	t.Run("argument parsing", func(t *testing.T) {

@@ -1,7 +1,7 @@
 // kforge's dry-run HIP runtime: a stand-in for libamdhip64.so.5 that lets a
 // program built by hipcc run its host side on a machine without a GPU.
 //
-// Device memory is host memory, kernels are never run: a launch is recorded
+// Kernels are never run: a launch is recorded
 // (its kernel's name appended to the file named by KFORGE_DRYRUN_CHANNEL)
 // and succeeds. Device properties are those of the target named by
 // KFORGE_DRYRUN_ARCH (default gfx90a). Events and streams do nothing and
@@ -11,12 +11,21 @@
 // follows (its own result check, which must fail since nothing ran) is not
 // judged.
 //
+// Device memory is the target's (hipMemGetInfo, and hipMalloc fails past
+// it) and costs the host nothing: each allocation is a shared anonymous
+// mapping that nothing touches, since copies into device memory go
+// nowhere, copies out of it read zeros and memsets on it do nothing (no
+// kernel ever reads or writes it). The run's host limit is a data-segment
+// limit (RLIMIT_DATA, private memory only), so it bounds the host side as
+// on a GPU, where device buffers are not host memory either.
+//
 // Channel lines: "register <mangled>\t<demangled>", "launch <mangled>\t<demangled>",
 // "stop <mangled>", and "unsupported <api>" for an API this runtime only
 // pretends to serve.
 #include <hip/hip_runtime_api.h>
 
 #include <cxxabi.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -204,6 +213,59 @@ void* alloc(size_t n) {
   return p;
 }
 
+// Device allocations: start address to mapped length.
+std::map<uintptr_t, size_t>& device() {
+  static std::map<uintptr_t, size_t> m;
+  return m;
+}
+size_t device_used = 0;
+
+void* dalloc(size_t n) {
+  size_t sz = (n + 4095) / 4096 * 4096;
+  if (sz == 0) sz = 4096;
+  std::lock_guard<std::mutex> l(mu);
+  if (device_used + sz > target().mem) return nullptr;
+  void* p = mmap(nullptr, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  device()[reinterpret_cast<uintptr_t>(p)] = sz;
+  device_used += sz;
+  return p;
+}
+
+bool on_device(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> l(mu);
+  auto it = device().upper_bound(a);
+  if (it == device().begin()) return false;
+  --it;
+  return a < it->first + it->second;
+}
+
+bool dfree(void* p) {
+  std::lock_guard<std::mutex> l(mu);
+  auto it = device().find(reinterpret_cast<uintptr_t>(p));
+  if (it == device().end()) return false;
+  munmap(p, it->second);
+  device_used -= it->second;
+  device().erase(it);
+  return true;
+}
+
+// copy moves n bytes as a copy between host and device would land: into
+// device memory nothing lands, out of it come zeros.
+void copy(void* dst, const void* src, size_t n) {
+  if (n == 0 || dst == src || on_device(dst)) return;
+  if (on_device(src)) {
+    std::memset(dst, 0, n);
+    return;
+  }
+  std::memmove(dst, src, n);
+}
+
+void set(void* p, int v, size_t n) {
+  if (!on_device(p)) std::memset(p, v, n);
+}
+
 hipError_t ret(hipError_t e) {
   if (e != hipSuccess) last_error = e;
   return e;
@@ -377,21 +439,28 @@ const char* hipGetErrorString(hipError_t e) { return hipGetErrorName(e); }
 
 // Memory: device memory is host memory.
 hipError_t hipMalloc(void** p, size_t n) {
-  *p = alloc(n);
+  *p = dalloc(n);
   return *p ? hipSuccess : ret(hipErrorOutOfMemory);
 }
 hipError_t hipExtMallocWithFlags(void** p, size_t n, unsigned) { return hipMalloc(p, n); }
-hipError_t hipMallocManaged(void** p, size_t n, unsigned) { return hipMalloc(p, n); }
-hipError_t hipHostMalloc(void** p, size_t n, unsigned) { return hipMalloc(p, n); }
-hipError_t hipMallocHost(void** p, size_t n) { return hipMalloc(p, n); }
-hipError_t hipHostAlloc(void** p, size_t n, unsigned) { return hipMalloc(p, n); }
 hipError_t hipMallocAsync(void** p, size_t n, hipStream_t) { return hipMalloc(p, n); }
+// Host and managed memory: the host side reads and writes it.
+hipError_t hipHostMalloc(void** p, size_t n, unsigned) {
+  *p = alloc(n);
+  return *p ? hipSuccess : ret(hipErrorOutOfMemory);
+}
+hipError_t hipMallocManaged(void** p, size_t n, unsigned) { return hipHostMalloc(p, n, 0); }
+hipError_t hipMallocHost(void** p, size_t n) { return hipHostMalloc(p, n, 0); }
+hipError_t hipHostAlloc(void** p, size_t n, unsigned) { return hipHostMalloc(p, n, 0); }
 hipError_t hipMallocPitch(void** p, size_t* pitch, size_t w, size_t h) {
   *pitch = (w + 255) / 256 * 256;
   return hipMalloc(p, *pitch * h);
 }
-hipError_t hipFree(void* p) { std::free(p); return hipSuccess; }
-hipError_t hipFreeAsync(void* p, hipStream_t) { std::free(p); return hipSuccess; }
+hipError_t hipFree(void* p) {
+  if (!dfree(p)) std::free(p);
+  return hipSuccess;
+}
+hipError_t hipFreeAsync(void* p, hipStream_t) { return hipFree(p); }
 hipError_t hipHostFree(void* p) { std::free(p); return hipSuccess; }
 hipError_t hipFreeHost(void* p) { std::free(p); return hipSuccess; }
 hipError_t hipHostRegister(void*, size_t, unsigned) { return hipSuccess; }
@@ -399,11 +468,12 @@ hipError_t hipHostUnregister(void*) { return hipSuccess; }
 hipError_t hipHostGetDevicePointer(void** d, void* h, unsigned) { *d = h; return hipSuccess; }
 hipError_t hipMemGetInfo(size_t* free, size_t* total) {
   *total = target().mem;
-  *free = *total - (size_t(1) << 30);
+  std::lock_guard<std::mutex> l(mu);
+  *free = *total - device_used;
   return hipSuccess;
 }
 hipError_t hipMemcpy(void* dst, const void* src, size_t n, hipMemcpyKind) {
-  if (n && dst != src) std::memmove(dst, src, n);
+  copy(dst, src, n);
   return hipSuccess;
 }
 hipError_t hipMemcpyAsync(void* dst, const void* src, size_t n, hipMemcpyKind k, hipStream_t) { return hipMemcpy(dst, src, n, k); }
@@ -416,7 +486,7 @@ hipError_t hipMemcpyDtoHAsync(void* dst, hipDeviceptr_t src, size_t n, hipStream
 hipError_t hipMemcpyDtoDAsync(hipDeviceptr_t dst, hipDeviceptr_t src, size_t n, hipStream_t) { return hipMemcpy(dst, src, n, hipMemcpyDeviceToDevice); }
 hipError_t hipMemcpyPeer(void* dst, int, const void* src, int, size_t n) { return hipMemcpy(dst, src, n, hipMemcpyDefault); }
 hipError_t hipMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t w, size_t h, hipMemcpyKind) {
-  for (size_t r = 0; r < h; ++r) std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, w);
+  for (size_t r = 0; r < h; ++r) copy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, w);
   return hipSuccess;
 }
 hipError_t hipMemcpy2DAsync(void* dst, size_t dp, const void* src, size_t sp, size_t w, size_t h, hipMemcpyKind k, hipStream_t) {
@@ -440,13 +510,14 @@ hipError_t hipMemcpyToSymbolAsync(const void* sym, const void* src, size_t n, si
 hipError_t hipMemcpyFromSymbolAsync(void* dst, const void* sym, size_t n, size_t off, hipMemcpyKind k, hipStream_t) {
   return hipMemcpyFromSymbol(dst, sym, n, off, k);
 }
-hipError_t hipMemset(void* p, int v, size_t n) { std::memset(p, v, n); return hipSuccess; }
-hipError_t hipMemsetAsync(void* p, int v, size_t n, hipStream_t) { std::memset(p, v, n); return hipSuccess; }
+hipError_t hipMemset(void* p, int v, size_t n) { set(p, v, n); return hipSuccess; }
+hipError_t hipMemsetAsync(void* p, int v, size_t n, hipStream_t) { set(p, v, n); return hipSuccess; }
 hipError_t hipMemsetD32(hipDeviceptr_t p, int v, size_t n) {
-  for (size_t i = 0; i < n; ++i) static_cast<int*>(p)[i] = v;
+  if (!on_device(p))
+    for (size_t i = 0; i < n; ++i) static_cast<int*>(p)[i] = v;
   return hipSuccess;
 }
-hipError_t hipMemsetD8(hipDeviceptr_t p, unsigned char v, size_t n) { std::memset(p, v, n); return hipSuccess; }
+hipError_t hipMemsetD8(hipDeviceptr_t p, unsigned char v, size_t n) { set(p, v, n); return hipSuccess; }
 hipError_t hipMemPrefetchAsync(const void*, size_t, int, hipStream_t) { return hipSuccess; }
 hipError_t hipMemAdvise(const void*, size_t, hipMemoryAdvise, int) { return hipSuccess; }
 hipError_t hipPointerGetAttributes(hipPointerAttribute_t* a, const void* p) {
