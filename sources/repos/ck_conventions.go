@@ -289,6 +289,39 @@ var (
 	constexprSizeRe = regexp.MustCompile(`(?m)^[ \t]+constexpr\s+(auto|int|long|unsigned|(?:std::)?size_t|(?:ck::)?index_t|(?:ck::)?long_index_t|(?:std::)?u?int(?:32|64)_t)\s+(\w+)\s*=\s*(\d+)\s*;`)
 )
 
+// reduceDimsRe is a reduction's literal list of reduced dimensions.
+var reduceDimsRe = regexp.MustCompile(`\breduceDims\s*=\s*\{([\d\s,]+)\}`)
+
+// listElem finds element j of the literal list whose first element starts
+// at first: its span and value.
+func listElem(code string, first, j int) (start, end int, v int64, ok bool) {
+	i := first
+	for k := 0; ; k++ {
+		e := i
+		for e < len(code) && code[e] >= '0' && code[e] <= '9' {
+			e++
+		}
+		if e == i {
+			return 0, 0, 0, false
+		}
+		if k == j {
+			v, err := strconv.ParseInt(code[i:e], 10, 64)
+			return i, e, v, err == nil && v > 0
+		}
+		i = e
+		for i < len(code) && (code[i] == ' ' || code[i] == '\t' || code[i] == '\n' || code[i] == '\r') {
+			i++
+		}
+		if i >= len(code) || code[i] != ',' {
+			return 0, 0, 0, false
+		}
+		i++
+		for i < len(code) && (code[i] == ' ' || code[i] == '\t' || code[i] == '\n' || code[i] == '\r') {
+			i++
+		}
+	}
+}
+
 // lengthList reports whether a literal list is tensor lengths (not an
 // axis order: not a permutation of 0..n-1, and some length at least 8),
 // and gives its first length.
@@ -392,6 +425,22 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		from   int
 		prefix string
 	}
+	// A reduction grows along a dimension it keeps: the reduced extent is
+	// what its instance was chosen for (a threadwise reduction refuses a
+	// long one), so a length list moves at the first dimension that is not
+	// reduced.
+	kept := 0
+	if m := reduceDimsRe.FindStringSubmatch(in.all); m != nil {
+		reduced := map[int]bool{}
+		for _, f := range strings.Split(m[1], ",") {
+			if d, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+				reduced[d] = true
+			}
+		}
+		for reduced[kept] {
+			kept++
+		}
+	}
 	find := func(names *regexp.Regexp, lists bool) []hit {
 		var hits []hit
 		for _, f := range in.pr.order {
@@ -417,6 +466,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 					hits = append(hits, hit{file: f, start: m[6], end: m[7], lit: x, env: "KFORGE_SIZE_CONV_N"})
 				}
 			}
+			listed := map[int]bool{}
 			for _, m := range sizeListRe.FindAllStringSubmatchIndex(code, -1) {
 				if strings.Contains(code[lineStart([]byte(code), m[0]):m[0]], "constexpr") {
 					continue
@@ -424,16 +474,17 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				// Lengths, not dimension indices, permutations or strides.
 				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
 				if x >= 8 && !notLengthsRe.MatchString(code[m[2]:m[3]]) {
-					hits = append(hits, hit{file: f, start: m[4], end: m[5], lit: x, env: "KFORGE_SIZE_LEAD"})
+					if s, e, v, ok := listElem(code, m[4], kept); ok {
+						listed[m[4]] = true
+						hits = append(hits, hit{file: f, start: s, end: e, lit: v, env: "KFORGE_SIZE_LEAD"})
+					}
 				}
 			}
 			for _, m := range sizeArgRe.FindAllStringSubmatchIndex(code, -1) {
-				taken := false
-				for _, h := range hits {
-					taken = taken || h.file == f && h.start == m[2]
-				}
-				if x, _ := strconv.ParseInt(code[m[2]:m[3]], 10, 64); x > 0 && !taken {
-					hits = append(hits, hit{file: f, start: m[2], end: m[3], lit: x, env: "KFORGE_SIZE_LEAD"})
+				if x, _ := strconv.ParseInt(code[m[2]:m[3]], 10, 64); x > 0 && !listed[m[2]] {
+					if s, e, v, ok := listElem(code, m[2], kept); ok {
+						hits = append(hits, hit{file: f, start: s, end: e, lit: v, env: "KFORGE_SIZE_LEAD"})
+					}
 				}
 			}
 		}

@@ -52,6 +52,8 @@ func TestCKConventions(t *testing.T) {
 			env: []string{"", "KFORGE_SIZE_LEAD=8 KFORGE_SIZE_LEAD_2=2", "KFORGE_SIZE_LEAD=12 KFORGE_SIZE_LEAD_2=3"}, rewrites: 3},
 		{file: "runtime_constexpr.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_INDEX_LENGTH=1024 KFORGE_SIZE_NUM_ROWS=32768", "KFORGE_SIZE_INDEX_LENGTH=512 KFORGE_SIZE_NUM_ROWS=16384"}, rewrites: 3},
+		{file: "reduce_kept_dim.cpp", args: []string{"", "", ""},
+			env: []string{"", "KFORGE_SIZE_LEAD=32", "KFORGE_SIZE_LEAD=16"}, rewrites: 3},
 		{file: "fixed_constexpr.cpp", why: "sizes-in-code: no size constant found"},
 	} {
 		pr := conventionProgram(t, tc.file)
@@ -103,6 +105,7 @@ func TestCKSizesInCodeBuild(t *testing.T) {
 		{"permute_lists.cpp", []string{"n=8 n=8 c=16", "n=16 n=16 c=16", "n=24 n=24 c=16"}},
 		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "32,512,0 128,1024,0", "16,512,0 128,1024,0"}},
 		{"reduce_two_lists.cpp", []string{"32 32 3", "16 16 3", "8 8 3"}},
+		{"reduce_kept_dim.cpp", []string{"default 16,64 call 16,64", "default 16,32 call 16,32", "default 16,16 call 16,16"}},
 		{"loose_lists.cpp", []string{"m=4 perm=1,320,80 axes=2", "m=8 perm=2,320,80 axes=2", "m=12 perm=3,320,80 axes=2"}},
 		{"runtime_constexpr.cpp", []string{"rows=65536 n=2048 sum=97", "rows=32768 n=1024 sum=49", "rows=16384 n=512 sum=25"}},
 	} {

@@ -14,7 +14,7 @@ import (
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 // ckMinerVersion is part of the cache key of classic CK examples.
-const ckMinerVersion = "ck-v13"
+const ckMinerVersion = "ck-v14"
 
 // classify says whether a template parameter defines the problem or is a tuning knob.
 func classify(name string) string {
@@ -254,7 +254,7 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			if templated {
 				t.Extra.Notes = "The instance is an alias template; its template head stays as it is."
 			}
-			t.Build = ckBuild(v, p, t.Op)
+			t.Build = ckBuild(v, p, t.Op, pr)
 			t.Build.Rewrites = rewrites
 			if needs != nil {
 				n := *needs

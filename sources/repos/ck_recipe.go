@@ -11,8 +11,11 @@ import (
 // The build and run recipe of a classic CK example task.
 
 // ckBuild is the recipe of one classic example: the source, the include
-// dirs, a generated ck/config.h and the utility sources every example links.
-func ckBuild(v *view, p, op string) datasets.BuildRecipe {
+// dirs, a generated ck/config.h and the utility sources it links: every
+// example's, and the convolution parameters' where a conv op or one of the
+// program's own files includes them (im2col and col2im do, without a conv
+// op).
+func ckBuild(v *view, p, op string, pr *program) datasets.BuildRecipe {
 	b := datasets.BuildRecipe{Sources: []string{p}, Flags: []string{"-O3", "-std=c++17"}, NeedsCheckout: true}
 	for _, d := range []string{"include", "library/include"} {
 		if v.hasDir(d) {
@@ -20,7 +23,11 @@ func ckBuild(v *view, p, op string) datasets.BuildRecipe {
 		}
 	}
 	utils := []string{"library/src/utility/device_memory.cpp", "library/src/utility/host_tensor.cpp"}
-	if strings.Contains(op, "conv") {
+	usesConv := strings.Contains(op, "conv")
+	for _, f := range pr.files {
+		usesConv = usesConv || strings.Contains(f.Content, "ck/library/utility/convolution_parameter.hpp")
+	}
+	if usesConv {
 		utils = append(utils, "library/src/utility/convolution_parameter.cpp")
 	}
 	for _, u := range utils {

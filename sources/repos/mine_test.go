@@ -508,6 +508,12 @@ func TestMineCKBranches(t *testing.T) {
 	if wide.Build.Needs == nil || strings.Join(wide.Build.Needs.Defines, ",") != "KFORGE_FIXTURE_WIDE" || !contains(wide.Build.Flags, "-DKFORGE_FIXTURE_WIDE") {
 		t.Errorf("wide task needs %+v flags %v, want the option's define", wide.Build.Needs, wide.Build.Flags)
 	}
+	// A program that uses the convolution parameters links their source,
+	// conv op or not; one that does not, does not.
+	conv := "library/src/utility/convolution_parameter.cpp"
+	if cp, ok := got["gemm_convparam_fp16/DeviceGemmInstance"]; !ok || !contains(cp.Build.RepoSources, conv) || contains(direct.Build.RepoSources, conv) {
+		t.Errorf("convparam task %v: repo sources %v; direct's %v", ok, cp.Build.RepoSources, direct.Build.RepoSources)
+	}
 	for _, n := range []string{"gemm_direct_fp16/DeviceGemmInstanceWide", "gemm_split_args_fp16/DeviceGemmInstance"} {
 		if _, ok := got[n]; ok {
 			t.Errorf("%s is a task", n)
