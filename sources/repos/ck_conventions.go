@@ -3,6 +3,7 @@ package repos
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,6 +289,57 @@ var (
 	// constexprSizeRe is a function-local integer constant.
 	constexprSizeRe = regexp.MustCompile(`(?m)^[ \t]+constexpr\s+(auto|int|long|unsigned|(?:std::)?size_t|(?:ck::)?index_t|(?:ck::)?long_index_t|(?:std::)?u?int(?:32|64)_t)\s+(\w+)\s*=\s*(\d+)\s*;`)
 )
+
+// flagValues are the values kforge passes for the run flags a
+// sizes-in-code program reads from argv: verify, an integer init, time,
+// and a split-K batch of 1.
+var flagValues = []struct {
+	name *regexp.Regexp
+	val  string
+}{
+	{regexp.MustCompile(`(?i)verif`), "1"},
+	{regexp.MustCompile(`(?i)init`), "2"},
+	{regexp.MustCompile(`(?i)time`), "1"},
+	{regexp.MustCompile(`(?i)^k_?batch$`), "1"},
+}
+
+// flagArgs is the argument list of a program whose sizes live in its code:
+// the widest argc == N branch that reads only run flags from argv (a
+// grouped GEMM that also takes k_batch prints its usage and exits 0
+// without one), else verify init time where the program takes them.
+func flagArgs(all string) []string {
+	var best []string
+	for _, m := range argcEqRe.FindAllStringSubmatchIndex(all, -1) {
+		n, _ := strconv.Atoi(all[m[2]:m[3]])
+		open := strings.IndexByte(all[m[1]:], '{')
+		if n < 4 || n-1 <= len(best) || open < 0 {
+			continue
+		}
+		open += m[1]
+		cl := matchClose([]byte(all), open)
+		if cl < 0 {
+			continue
+		}
+		args := make([]string, n-1)
+		for _, a := range argvSetRe.FindAllStringSubmatch(all[open:cl], -1) {
+			k, _ := strconv.Atoi(a[2])
+			name := a[1][strings.LastIndexByte(a[1], '.')+1:]
+			for _, f := range flagValues {
+				if k >= 1 && k < n && f.name.MatchString(name) {
+					args[k-1] = f.val
+					break
+				}
+			}
+		}
+		if !slices.Contains(args, "") {
+			best = args
+		}
+	}
+	if best == nil && verifyArgsRe.MatchString(all) {
+		best = []string{"1", "2", "1"}
+	}
+	return best
+}
 
 // reduceDimsRe is a reduction's literal list of reduced dimensions.
 var reduceDimsRe = regexp.MustCompile(`\breduceDims\s*=\s*\{([\d\s,]+)\}`)
@@ -591,10 +643,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 	}
 	sortRewrites(rw)
 	*in.rewrites = rw
-	var args []string
-	if verifyArgsRe.MatchString(in.all) {
-		args = []string{"1", "2", "1"}
-	}
+	args := flagArgs(in.all)
 	mk := func(name, origin string, f int64, hidden bool) datasets.Size {
 		s := datasets.Size{Name: name, Args: args, Origin: origin, Hidden: hidden, Dims: map[string]int64{}}
 		for _, e := range envs {

@@ -14,7 +14,7 @@ import (
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 // ckMinerVersion is part of the cache key of classic CK examples.
-const ckMinerVersion = "ck-v14"
+const ckMinerVersion = "ck-v15"
 
 // classify says whether a template parameter defines the problem or is a tuning knob.
 func classify(name string) string {
