@@ -311,7 +311,15 @@ func (p *Plan) pass1(ctx context.Context) error {
 				f.Contaminated++
 			default:
 				c.tokens = int32(min(datasets.Tokens(ms), 1<<31-1))
-				c.dedupIdx = int32(p.dd.Add(v.ID, v.Region, vd.Speedup))
+				// Within a family (the same instance in several dtype
+				// programs) the same rewrite in another dtype is the same
+				// row: its code is compared without dtype names, and
+				// only within the family.
+				code := v.Region
+				if ti.family != "" {
+					code = "family " + ti.family + "\n" + datasets.WithoutDtypes(code)
+				}
+				c.dedupIdx = int32(p.dd.Add(v.ID, code, vd.Speedup))
 			}
 			p.cands = append(p.cands, c)
 		}

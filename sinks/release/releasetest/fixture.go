@@ -41,6 +41,7 @@ type Spec struct {
 // TaskSpec describes one fixture task and its variants.
 type TaskSpec struct {
 	Op       string
+	Family   string // Task.Family, when set
 	Variants []Spec
 }
 
@@ -68,6 +69,7 @@ func WriteShard(dir string, specs []TaskSpec, firstTask int) (*datasets.ShardDat
 	var d datasets.ShardData
 	for ti, ts := range specs {
 		t := MakeTask(ts.Op, firstTask+ti)
+		t.Family = ts.Family
 		d.Tasks = append(d.Tasks, t)
 		ids := map[int]string{}
 		for _, s := range ts.Variants {
