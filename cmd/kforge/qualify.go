@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"kforge/datasets"
 	"kforge/filters/verify"
@@ -32,8 +34,9 @@ func cmdQualify(ctx context.Context, e *env, args []string) error {
 	cacheDir := fs.String("cache-dir", "", "cache directory (default: the recipe's cache_dir, else $KFORGE_CACHE_DIR or ~/.cache/kforge)")
 	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr")
+	jobs := fs.Int("jobs", 0, "tasks qualified at once (default: the recipe's verify.compile_workers, else the number of cores; runs on a GPU still take one GPU each)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR]")
+		fmt.Fprintln(fs.Output(), "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR] [--jobs N]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(e, fs, args); err != nil {
@@ -48,6 +51,12 @@ func cmdQualify(ctx context.Context, e *env, args []string) error {
 	}
 	if *arch != "" {
 		cfg.Archs = strings.Split(*arch, ",")
+	}
+	if *jobs < 0 {
+		return &usageError{err: fmt.Errorf("--jobs %d: want 0 (automatic) or more", *jobs)}
+	}
+	if *jobs > 0 {
+		cfg.CompileWorkers = *jobs
 	}
 	if *cacheDir == "" {
 		*cacheDir = defaultCacheDir(e)
@@ -83,18 +92,52 @@ func cmdQualify(ctx context.Context, e *env, args []string) error {
 	sum := qualifySummary{backend: v.Device()}
 	prog := e.startProgress("qualifying tasks", int64(len(tasks)))
 	defer prog.Stop()
+	// Tasks are qualified as many at once as there are compile slots (a
+	// task's compile is most of its time); the verifier hands out its GPUs
+	// one task at a time, and the results keep the file's order.
+	type result struct {
+		q   *datasets.Qualification
+		st  verify.QualifyStats
+		err error
+	}
+	results := make([]result, len(tasks))
+	workers := cfg.CompileWorkers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				q, st, err := v.Qualify(ctx, &tasks[i])
+				results[i] = result{q, st, err}
+				prog.Add(1)
+			}
+		}()
+	}
+feed:
 	for i := range tasks {
-		q, st, err := v.Qualify(ctx, &tasks[i])
-		prog.Add(1)
-		if ctx.Err() != nil {
-			return errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume")
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
 		}
-		if err != nil {
-			sum.failed = append(sum.failed, fmt.Sprintf("%s: %v", tasks[i].ID, err))
+	}
+	close(next)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return errors.New("interrupted: finished sizes are in the cache; rerun the same command to resume")
+	}
+	for i, r := range results {
+		if r.err != nil {
+			sum.failed = append(sum.failed, fmt.Sprintf("%s: %v", tasks[i].ID, r.err))
 			continue
 		}
-		tasks[i].Qualification = q
-		sum.add(q, st)
+		tasks[i].Qualification = r.q
+		sum.add(r.q, r.st)
 	}
 	if err := pipeline.WriteAtomic(*out, 0o644, func(f *os.File) error { return datasets.WriteJSONL(f, tasks) }); err != nil {
 		return err
