@@ -69,6 +69,8 @@ def file_chunks(path):
 
 
 def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
     old, new = sys.argv[1], sys.argv[2]
     seen = set()
     for _, p in parquet_files(old):
