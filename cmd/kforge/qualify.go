@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"kforge/datasets"
+	"kforge/filters/sandbox"
 	"kforge/filters/verify"
 	"kforge/pipeline"
 	"kforge/sources/repos"
@@ -34,7 +35,7 @@ func cmdQualify(ctx context.Context, e *env, args []string) error {
 	cacheDir := fs.String("cache-dir", "", "cache directory (default: the recipe's cache_dir, else $KFORGE_CACHE_DIR or ~/.cache/kforge)")
 	workDir := fs.String("work-dir", "", "scratch directory (default: a new temporary directory, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr")
-	jobs := fs.Int("jobs", 0, "tasks qualified at once (default: the recipe's verify.compile_workers, else the number of cores; runs on a GPU still take one GPU each)")
+	jobs := fs.Int("jobs", 0, "tasks qualified at once (default: the recipe's verify.compile_workers, else one per core as memory allows: a run's memory limit plus 2 GiB each; runs on a GPU still take one GPU each)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: kforge qualify --tasks tasks.jsonl [--out qualified.jsonl] [--backend rocm|cuda|host-test|dry-run] [-c FILE] [--cache-dir DIR] [--jobs N]")
 		fs.PrintDefaults()
@@ -103,7 +104,7 @@ func cmdQualify(ctx context.Context, e *env, args []string) error {
 	results := make([]result, len(tasks))
 	workers := cfg.CompileWorkers
 	if workers <= 0 {
-		workers = runtime.NumCPU()
+		workers = defaultJobs(cfg.MemoryMB)
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -276,4 +277,24 @@ func (s *qualifySummary) print(w io.Writer, out string) {
 	if s.dryRun {
 		fmt.Fprintln(w, "dry run: only the host side ran (kernels never did): a qualified size is one the program accepted and on which it launched the region's kernels; correctness and timing are not judged (the programs' own result checks fail), a GPU backend re-qualifies for real")
 	}
+}
+
+// defaultJobs is how many tasks qualify at once by default: one per core,
+// as many as the machine's memory holds at a run's memory limit (runMB;
+// 0: the sandbox's default) plus a compile's 2 GiB each, at least one.
+func defaultJobs(runMB int) int {
+	if runMB <= 0 {
+		runMB = sandbox.DefaultMemoryMB
+	}
+	n := runtime.NumCPU()
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		for _, line := range strings.Split(string(b), "\n") {
+			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+				n = min(n, max(1, kb/1024/(runMB+2048)))
+				break
+			}
+		}
+	}
+	return n
 }

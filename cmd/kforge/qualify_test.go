@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -176,5 +177,16 @@ func TestUsableTask(t *testing.T) {
 	tk.Qualification.Status, tk.Qualification.Rule, tk.Qualification.Reason = datasets.QualDropped, "dead-region", "main launched add_one but never the region's add_two"
 	if err := usableTask(&tk); !errors.Is(err, verify.ErrTask) || !strings.Contains(err.Error(), "dead-region") {
 		t.Fatalf("dropped task: %v", err)
+	}
+}
+
+// TestDefaultJobs: one task per core at most, as many as memory holds at
+// the run's limit, never none.
+func TestDefaultJobs(t *testing.T) {
+	if n := defaultJobs(0); n < 1 || n > runtime.NumCPU() {
+		t.Errorf("defaultJobs(0) = %d, want 1..%d", n, runtime.NumCPU())
+	}
+	if n := defaultJobs(1 << 30); n != 1 { // a 1 PiB run limit: memory holds one
+		t.Errorf("defaultJobs(1 PiB) = %d, want 1", n)
 	}
 }

@@ -301,6 +301,11 @@ func (v *Verifier) qualifyDry(ctx context.Context, t *datasets.Task, bin string,
 		})
 		b, _ := os.ReadFile(channel)
 		os.RemoveAll(d)
+		if err == nil && res.Machine != "" {
+			// The machine ended the run (its OOM killer, a full disk), not
+			// the program: no verdict on the size, nothing cached.
+			err = fmt.Errorf("%w: dry run: %s", pipeline.ErrMachine, res.Machine)
+		}
 		if err != nil {
 			return out, err
 		}

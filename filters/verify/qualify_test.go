@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"kforge/datasets"
+	"kforge/pipeline"
 )
 
 // needHIPCC skips a test without hipcc and the HIP headers, except under
@@ -143,6 +145,16 @@ func TestQualifyDryRun(t *testing.T) {
 	if got := sizeByName(mustQualify(t, v, dryTask(t, "refuse16", "tile16_scale", size("m30n48", "30", "48"))), "m30n48"); got.Rule != QualRuleRefused ||
 		!strings.HasPrefix(got.Reason, "exit 1: wrong! device_op with the specified compilation parameters does not support this problem") {
 		t.Errorf("refused size: %+v", got)
+	}
+	// A run the machine ended (SIGKILL from outside: the OOM killer) is no
+	// verdict on its size: an error, and nothing cached, so a rerun runs it
+	// again.
+	killed := dryTask(t, "selfkill", "touch", size("ok1", "run"), size("killed", "kill"), size("ok2", "run"))
+	for range 2 {
+		if q, _, err := v.Qualify(ctx, killed); !errors.Is(err, pipeline.ErrMachine) {
+			t.Logf("%+v", q)
+			t.Fatalf("a size the machine killed: %v, want a machine error (each time: never cached)", err)
+		}
 	}
 	// A task whose recorded toolchain needs exceed this hipcc is dropped as
 	// such, not as a reference that does not compile.

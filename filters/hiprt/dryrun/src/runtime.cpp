@@ -221,6 +221,7 @@ std::map<uintptr_t, size_t>& device() {
 size_t device_used = 0;
 
 void* dalloc(size_t n) {
+  if (n > target().mem) return nullptr;  // and no overflow rounding up
   size_t sz = (n + 4095) / 4096 * 4096;
   if (sz == 0) sz = 4096;
   std::lock_guard<std::mutex> l(mu);
@@ -241,10 +242,23 @@ bool on_device(const void* p) {
   return a < it->first + it->second;
 }
 
-bool dfree(void* p) {
+// dfree frees a device allocation: hipSuccess, or hipErrorInvalidValue for
+// a pointer inside one that is not its start; false for host memory.
+bool dfree(void* p, hipError_t* e) {
   std::lock_guard<std::mutex> l(mu);
+  *e = hipSuccess;
   auto it = device().find(reinterpret_cast<uintptr_t>(p));
-  if (it == device().end()) return false;
+  if (it == device().end()) {
+    auto in = device().upper_bound(reinterpret_cast<uintptr_t>(p));
+    if (in != device().begin()) {
+      --in;
+      if (reinterpret_cast<uintptr_t>(p) < in->first + in->second) {
+        *e = hipErrorInvalidValue;
+        return true;
+      }
+    }
+    return false;
+  }
   munmap(p, it->second);
   device_used -= it->second;
   device().erase(it);
@@ -457,12 +471,13 @@ hipError_t hipMallocPitch(void** p, size_t* pitch, size_t w, size_t h) {
   return hipMalloc(p, *pitch * h);
 }
 hipError_t hipFree(void* p) {
-  if (!dfree(p)) std::free(p);
-  return hipSuccess;
+  hipError_t e = hipSuccess;
+  if (!dfree(p, &e)) std::free(p);
+  return ret(e);
 }
 hipError_t hipFreeAsync(void* p, hipStream_t) { return hipFree(p); }
-hipError_t hipHostFree(void* p) { std::free(p); return hipSuccess; }
-hipError_t hipFreeHost(void* p) { std::free(p); return hipSuccess; }
+hipError_t hipHostFree(void* p) { return hipFree(p); }
+hipError_t hipFreeHost(void* p) { return hipFree(p); }
 hipError_t hipHostRegister(void*, size_t, unsigned) { return hipSuccess; }
 hipError_t hipHostUnregister(void*) { return hipSuccess; }
 hipError_t hipHostGetDevicePointer(void** d, void* h, unsigned) { *d = h; return hipSuccess; }
@@ -500,7 +515,7 @@ hipError_t hipMemcpyToSymbol(const void* sym, const void* src, size_t n, size_t 
 }
 hipError_t hipMemcpyFromSymbol(void* dst, const void* sym, size_t n, size_t off, hipMemcpyKind) {
   (void)sym; (void)off;
-  std::memset(dst, 0, n);
+  set(dst, 0, n);
   channel("unsupported hipMemcpyFromSymbol");
   return hipSuccess;
 }

@@ -4,6 +4,7 @@
 // that device memory costs the host nothing.
 #include <hip/hip_runtime.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -54,8 +55,23 @@ int main(int argc, char** argv)
     std::printf("rss %ld MiB, device used %zu MiB\n", rss_mib(), (total_b - free_b) >> 20);
     scale<<<(n + 255) / 256, 256>>>(d[0], n);
     hipMemcpy(h.data(), d[0], (n < m ? n : m) * sizeof(float), hipMemcpyDeviceToHost);
-    for(int b = 0; b < buffers; ++b)
+    // As on the device: freeing inside an allocation is an error, an
+    // allocation past any size fails, and hipHostFree of device memory
+    // frees it.
+    if(hipFree(reinterpret_cast<char*>(d[0]) + 4096) != hipErrorInvalidValue)
+    {
+        std::printf("an interior pointer was freed\n");
+        return 4;
+    }
+    void* huge = nullptr;
+    if(hipMalloc(&huge, SIZE_MAX) == hipSuccess)
+    {
+        std::printf("SIZE_MAX bytes allocated\n");
+        return 5;
+    }
+    for(int b = 0; b + 1 < buffers; ++b)
         hipFree(d[b]);
+    hipHostFree(d[buffers - 1]);
     hipMemGetInfo(&free_b, &total_b);
     std::printf("after free: device used %zu MiB\n", (total_b - free_b) >> 20);
     return h[0] == 2.0f ? 0 : 3; // nothing ran: its own check fails
