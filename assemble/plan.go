@@ -93,6 +93,7 @@ type taskInfo struct {
 	index  int32
 	op     string
 	family string // datasets.Task.Family: splits keep a family together
+	dtypes []string
 }
 
 // Plan is what the first pass decided. Its exported fields describe the
@@ -277,7 +278,7 @@ func (p *Plan) pass1(ctx context.Context) error {
 		for i := range d.Tasks {
 			t := &d.Tasks[i]
 			if _, seen := p.tasks[t.ID]; !seen {
-				p.tasks[t.ID] = &taskInfo{index: int32(len(p.taskIDs)), op: t.Op, family: t.Family}
+				p.tasks[t.ID] = &taskInfo{index: int32(len(p.taskIDs)), op: t.Op, family: t.Family, dtypes: t.Dtypes}
 				p.taskIDs = append(p.taskIDs, t.ID)
 				p.Inputs.addTask(t)
 			}
@@ -313,11 +314,11 @@ func (p *Plan) pass1(ctx context.Context) error {
 				c.tokens = int32(min(datasets.Tokens(ms), 1<<31-1))
 				// Within a family (the same instance in several dtype
 				// programs) the same rewrite in another dtype is the same
-				// row: its code is compared without dtype names, and
-				// only within the family.
+				// row: its code is compared without its task's own dtype
+				// names, and only within the family.
 				code := v.Region
 				if ti.family != "" {
-					code = "family " + ti.family + "\n" + datasets.WithoutDtypes(code)
+					code = "family " + ti.family + "\n" + datasets.WithoutDtypesOf(code, ti.dtypes)
 				}
 				c.dedupIdx = int32(p.dd.Add(v.ID, code, vd.Speedup))
 			}

@@ -1,6 +1,7 @@
 package repos
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -287,7 +288,13 @@ var (
 	// (std::vector<…> name = {…}) or passed as an argument.
 	looseListRe = regexp.MustCompile(`(?:std::(?:vector|array)<[^<>;]*?>\s+(\w+)\s*(?:=\s*)?|[(,]\s*)\{\s*(\d+)((?:\s*,\s*\d+){2,})\s*\}`)
 	// constexprSizeRe is a function-local integer constant.
-	constexprSizeRe = regexp.MustCompile(`(?m)^[ \t]+constexpr\s+(auto|int|long|unsigned|(?:std::)?size_t|(?:ck::)?index_t|(?:ck::)?long_index_t|(?:std::)?u?int(?:32|64)_t)\s+(\w+)\s*=\s*(\d+)\s*;`)
+	constexprSizeRe = regexp.MustCompile(`(?m)^[ \t]+(constexpr)\s+(auto|int|long|unsigned|(?:std::)?size_t|(?:ck::)?index_t|(?:ck::)?long_index_t|(?:std::)?u?int(?:32|64)_t)\s+(\w+)\s*=\s*(\d+)\s*;`)
+	// caseLabelRe ends a line before a use that is a case label.
+	caseLabelRe = regexp.MustCompile(`\bcase\s*$`)
+	// sizeNameRe is what a constant that sizes a problem is called (the
+	// constexpr fallback takes only these: a seed or a repeat count is
+	// not a size).
+	sizeNameRe = regexp.MustCompile(`(?i)len|rows?\b|rows_|cols?\b|^num_|_num\b|count|size|batch|elems|tokens|^[mnkbhsd]$`)
 )
 
 // flagValues are the values kforge passes for the run flags a
@@ -341,8 +348,42 @@ func flagArgs(all string) []string {
 	return best
 }
 
-// reduceDimsRe is a reduction's literal list of reduced dimensions.
-var reduceDimsRe = regexp.MustCompile(`\breduceDims\s*=\s*\{([\d\s,]+)\}`)
+var (
+	// reduceDimsRe is a reduction's literal list of reduced dimensions.
+	reduceDimsRe = regexp.MustCompile(`\breduceDims\s*=\s*\{([\d\s,]+)\}`)
+	// pairedDimsRe is the list of dimensions passed right after a list of
+	// lengths: f(…, {16, 64, 960}, {0, 1}, …).
+	pairedDimsRe = regexp.MustCompile(`^\s*,\s*\{([\d\s,]+)\}`)
+)
+
+// keptDim is the dimension a list of lengths that ends at end moves at: a
+// reduction grows along a dimension it keeps (the reduced extent is what
+// its instance was chosen for; a threadwise reduction refuses a long
+// one), so the first dimension its own reduced-dimension list leaves out,
+// the list passed right after it or the reduceDims declared next to it;
+// else the first.
+func keptDim(code string, end int) int {
+	m := pairedDimsRe.FindStringSubmatch(code[end:])
+	if m == nil {
+		if d := reduceDimsRe.FindStringSubmatch(code[end:min(len(code), end+240)]); d != nil {
+			m = d
+		}
+	}
+	if m == nil {
+		return 0
+	}
+	reduced := map[int]bool{}
+	for _, f := range strings.Split(m[1], ",") {
+		if d, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			reduced[d] = true
+		}
+	}
+	kept := 0
+	for reduced[kept] {
+		kept++
+	}
+	return kept
+}
 
 // listElem finds element j of the literal list whose first element starts
 // at first: its span and value.
@@ -413,7 +454,8 @@ func runtimeOnly(pr *program, name, file string, decl int) bool {
 			}
 			uses++
 			line := string(code[lineStart(code, m[0]):m[0]])
-			if strings.Contains(line, "constexpr") || strings.Contains(line, "static_assert") || strings.Contains(line, "template") {
+			if strings.Contains(line, "constexpr") || strings.Contains(line, "static_assert") || strings.Contains(line, "template") ||
+				caseLabelRe.MatchString(line) {
 				return false
 			}
 			// Walk back to the enclosing bracket: a '<' or '[' means a
@@ -427,7 +469,34 @@ func runtimeOnly(pr *program, name, file string, decl int) bool {
 				switch code[i] {
 				case ')', ']', '>', '}':
 					depth++
-				case '(', '{':
+				case '{':
+					if depth > 0 {
+						depth--
+						continue
+					}
+					// A braced list (a constant narrows silently in one, a
+					// variable does not compile), or a captureless lambda's
+					// body (it cannot read a local), or a block.
+					j := i - 1
+					for j >= 0 && (code[j] == ' ' || code[j] == '\t' || code[j] == '\n' || code[j] == '\r') {
+						j--
+					}
+					if j >= 0 && code[j] != ')' && code[j] != ';' && code[j] != '{' && code[j] != '}' && !bytes.HasSuffix(code[:j+1], []byte("else")) && !bytes.HasSuffix(code[:j+1], []byte("do")) {
+						return false
+					}
+					if j >= 0 && code[j] == ')' {
+						if o := matchOpenParen(code, j); o > 0 {
+							k := o - 1
+							for k >= 0 && (code[k] == ' ' || code[k] == '\t') {
+								k--
+							}
+							if k >= 1 && code[k] == ']' && code[k-1] == '[' {
+								return false
+							}
+						}
+					}
+					break back
+				case '(':
 					if depth == 0 {
 						break back
 					}
@@ -446,6 +515,23 @@ func runtimeOnly(pr *program, name, file string, decl int) bool {
 		}
 	}
 	return uses > 0
+}
+
+// matchOpenParen is the index of the '(' that the ')' at close closes, or -1.
+func matchOpenParen(code []byte, close int) int {
+	depth := 0
+	for i := close; i >= 0; i-- {
+		switch code[i] {
+		case ')':
+			depth++
+		case '(':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // kforgeSizeHelper is inserted at the top of a file whose size constants
@@ -476,22 +562,6 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		// into a const one (prefix) reading the environment.
 		from   int
 		prefix string
-	}
-	// A reduction grows along a dimension it keeps: the reduced extent is
-	// what its instance was chosen for (a threadwise reduction refuses a
-	// long one), so a length list moves at the first dimension that is not
-	// reduced.
-	kept := 0
-	if m := reduceDimsRe.FindStringSubmatch(in.all); m != nil {
-		reduced := map[int]bool{}
-		for _, f := range strings.Split(m[1], ",") {
-			if d, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
-				reduced[d] = true
-			}
-		}
-		for reduced[kept] {
-			kept++
-		}
 	}
 	find := func(names *regexp.Regexp, lists bool) []hit {
 		var hits []hit
@@ -526,7 +596,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 				// Lengths, not dimension indices, permutations or strides.
 				x, _ := strconv.ParseInt(code[m[4]:m[5]], 10, 64)
 				if x >= 8 && !notLengthsRe.MatchString(code[m[2]:m[3]]) {
-					if s, e, v, ok := listElem(code, m[4], kept); ok {
+					if s, e, v, ok := listElem(code, m[4], keptDim(code, m[1])); ok {
 						listed[m[4]] = true
 						hits = append(hits, hit{file: f, start: s, end: e, lit: v, env: "KFORGE_SIZE_LEAD"})
 					}
@@ -534,7 +604,7 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 			}
 			for _, m := range sizeArgRe.FindAllStringSubmatchIndex(code, -1) {
 				if x, _ := strconv.ParseInt(code[m[2]:m[3]], 10, 64); x > 0 && !listed[m[2]] {
-					if s, e, v, ok := listElem(code, m[2], kept); ok {
+					if s, e, v, ok := listElem(code, m[2], keptDim(code, m[1])); ok {
 						hits = append(hits, hit{file: f, start: s, end: e, lit: v, env: "KFORGE_SIZE_LEAD"})
 					}
 				}
@@ -590,17 +660,17 @@ func codeSizes(in ckSizeInput) ([]datasets.Size, []string, string) {
 		for _, f := range in.pr.order {
 			code := string(in.pr.code[f])
 			for _, m := range constexprSizeRe.FindAllStringSubmatchIndex(code, -1) {
-				name := code[m[4]:m[5]]
-				x, _ := strconv.ParseInt(code[m[6]:m[7]], 10, 64)
-				if x < 8 || notLengthsRe.MatchString(name) || !runtimeOnly(in.pr, name, f, m[0]) {
+				name := code[m[6]:m[7]]
+				x, _ := strconv.ParseInt(code[m[8]:m[9]], 10, 64)
+				if x < 8 || notLengthsRe.MatchString(name) || !sizeNameRe.MatchString(name) || !runtimeOnly(in.pr, name, f, m[0]) {
 					continue
 				}
-				typ := code[m[2]:m[3]]
+				typ := code[m[4]:m[5]]
 				if typ == "auto" {
-					typ = "decltype(" + code[m[6]:m[7]] + ")"
+					typ = "decltype(" + code[m[8]:m[9]] + ")"
 				}
-				hits = append(hits, hit{file: f, start: m[6], end: m[7], lit: x, env: "KFORGE_SIZE_" + strings.ToUpper(name),
-					from: m[2] - len("constexpr "), prefix: "const " + typ + " " + name + " = "})
+				hits = append(hits, hit{file: f, start: m[8], end: m[9], lit: x, env: "KFORGE_SIZE_" + strings.ToUpper(name),
+					from: m[2], prefix: "const " + typ + " " + name + " = "})
 			}
 		}
 		what = "compile-time constants"

@@ -47,7 +47,7 @@ func TestCKConventions(t *testing.T) {
 		{file: "pool_batch.cpp", args: []string{"1 2 1", "1 2 1", "1 2 1"},
 			env: []string{"", "KFORGE_SIZE_N=64", "KFORGE_SIZE_N=16"}, rewrites: 2},
 		{file: "getopt_defaults.cpp", args: []string{"", "", ""},
-			env: []string{"", "KFORGE_SIZE_LEAD=32", "KFORGE_SIZE_LEAD=16"}, rewrites: 2},
+			env: []string{"", "KFORGE_SIZE_LEAD=256", "KFORGE_SIZE_LEAD=128"}, rewrites: 2},
 		{file: "loose_lists.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_LEAD=8 KFORGE_SIZE_LEAD_2=2", "KFORGE_SIZE_LEAD=12 KFORGE_SIZE_LEAD_2=3"}, rewrites: 3},
 		{file: "runtime_constexpr.cpp", args: []string{"", "", ""},
@@ -56,6 +56,8 @@ func TestCKConventions(t *testing.T) {
 			env: []string{"", "KFORGE_SIZE_GROUP_COUNT=32", "KFORGE_SIZE_GROUP_COUNT=8"}, rewrites: 2},
 		{file: "reduce_kept_dim.cpp", args: []string{"", "", ""},
 			env: []string{"", "KFORGE_SIZE_LEAD=32", "KFORGE_SIZE_LEAD=16"}, rewrites: 3},
+		{file: "constexpr_traps.cpp", args: []string{"", "", ""},
+			env: []string{"", "KFORGE_SIZE_NUM_ROWS=2048", "KFORGE_SIZE_NUM_ROWS=1024"}, rewrites: 2},
 		{file: "fixed_constexpr.cpp", why: "sizes-in-code: no size constant found"},
 	} {
 		pr := conventionProgram(t, tc.file)
@@ -105,10 +107,11 @@ func TestCKSizesInCodeBuild(t *testing.T) {
 	}{
 		{"batched_count.cpp", []string{"M=256 N=128 batches=4", "M=256 N=128 batches=8", "M=256 N=128 batches=2"}},
 		{"permute_lists.cpp", []string{"n=8 n=8 c=16", "n=16 n=16 c=16", "n=24 n=24 c=16"}},
-		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "32,512,0 128,1024,0", "16,512,0 128,1024,0"}},
+		{"getopt_defaults.cpp", []string{"64,512,0 128,1024,0", "64,256,0 128,1024,0", "64,128,0 128,1024,0"}},
 		{"reduce_two_lists.cpp", []string{"32 32 3", "16 16 3", "8 8 3"}},
 		{"grouped_kbatch.cpp", []string{"groups=16 k_batch=1 init=2", "groups=32 k_batch=1 init=2", "groups=8 k_batch=1 init=2"}},
 		{"reduce_kept_dim.cpp", []string{"default 16,64 call 16,64", "default 16,32 call 16,32", "default 16,16 call 16,16"}},
+		{"constexpr_traps.cpp", []string{"rows=4096 picked=2 wrap=44 dims=32 repeat=20 seed=1234", "rows=2048 picked=2 wrap=44 dims=32 repeat=20 seed=1234", "rows=1024 picked=2 wrap=44 dims=32 repeat=20 seed=1234"}},
 		{"loose_lists.cpp", []string{"m=4 perm=1,320,80 axes=2", "m=8 perm=2,320,80 axes=2", "m=12 perm=3,320,80 axes=2"}},
 		{"runtime_constexpr.cpp", []string{"rows=65536 n=2048 sum=97", "rows=32768 n=1024 sum=49", "rows=16384 n=512 sum=25"}},
 	} {

@@ -14,7 +14,7 @@ import (
 var ckExampleRe = regexp.MustCompile(`^example/\d+_[^/]+/(?:[^/]+/)*[^/]+\.cpp$`)
 
 // ckMinerVersion is part of the cache key of classic CK examples.
-const ckMinerVersion = "ck-v15"
+const ckMinerVersion = "ck-v16"
 
 // classify says whether a template parameter defines the problem or is a tuning knob.
 func classify(name string) string {
@@ -76,7 +76,22 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 	if !pr.hasMain() {
 		return res // a helper source of a multi-file example, not a program
 	}
-	all := pr.all()
+	needs, defined := ckNeeds(v, p, pr, decls)
+	var defs []string
+	if needs != nil {
+		defs = needs.Defines
+	}
+	// The build's option macros no file or header defines are off unless
+	// the task's needs define them.
+	buildMacros := map[string]bool{}
+	for m := range ckBuildMacros(v) {
+		if !defined[m] {
+			buildMacros[m] = true
+		}
+	}
+	// Names resolve through compiled code only: a branch the file's own
+	// switch leaves out may define the same alias or constant otherwise.
+	all := pr.allWithout(func(f string, code []byte) [][2]int { return ppDeadSpans(code, defs, buildMacros) })
 	al := aliases(all)
 	consts := constants(all)
 	resolve := func(v string) string {
@@ -96,8 +111,6 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 	// code outside aliases through alias chains.
 	live := liveNames(all)
 	memo, marks := map[string]ckSized{}, map[string]bool{}
-	needs := ckNeeds(v, p, pr, decls)
-	var buildMacros map[string]bool
 	localTemplates := map[string]bool{}
 	for _, m := range usingRe.FindAllStringSubmatchIndex(all, -1) {
 		if templatedAlias([]byte(all), m[0]) {
@@ -157,13 +170,6 @@ func mineCKExample(v *view, p string, sh *shared, archs []string) programResult 
 			if inSpans(cond, start) {
 				// A branch the file's own #defines or the build's options
 				// decide is compiled or not; any other stays unknown.
-				var defs []string
-				if needs != nil {
-					defs = needs.Defines
-				}
-				if buildMacros == nil {
-					buildMacros = ckBuildMacros(v)
-				}
 				compiled, known, why := ppBranch(code, start, defs, buildMacros)
 				switch {
 				case !known:

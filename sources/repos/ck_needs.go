@@ -19,12 +19,15 @@ var ckBuiltinNeeds = []struct{ builtin, minHIP string }{
 	{"__builtin_amdgcn_iglp_opt", "5.5"},
 }
 
+var defineRe = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*define[ \t]+(\w+)`)
+
 var anyIncludeRe = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]`)
 
 // headerInfo is what the needs scan keeps of one header.
 type headerInfo struct {
 	includes []string // resolved paths in the tree
 	builtins []string // entries of ckBuiltinNeeds it calls
+	defines  []string // macros it #defines, under any condition
 }
 
 // headerScan memoises headerInfo per tree path; it is shared by the
@@ -66,6 +69,9 @@ func scanHeader(t *tree, p string, b []byte) headerInfo {
 			}
 		}
 	}
+	for _, m := range defineRe.FindAllSubmatch(code, -1) {
+		h.defines = append(h.defines, string(m[1]))
+	}
 	// A builtin under #if may be compiled out (CK guards experimental ones
 	// by config macros); only unconditional calls count.
 	cond := condSpans(code)
@@ -94,7 +100,12 @@ var (
 // of a CMake option its example CMakeLists.txt builds it under (the root
 // CMakeLists.txt says what the option defines), and the HIP version of the
 // newest builtin any header it includes calls.
-func ckNeeds(v *view, p string, pr *program, decls *declIndex) *datasets.Needs {
+//
+// defined lists the macros any file of the program or header of its
+// include closure #defines (under any condition): a build option's macro
+// among them is not known to be off.
+func ckNeeds(v *view, p string, pr *program, decls *declIndex) (needs *datasets.Needs, defined map[string]bool) {
+	defined = map[string]bool{}
 	n := &datasets.Needs{}
 	var reasons []string
 	if cm, err := v.read(path.Join(path.Dir(p), "CMakeLists.txt")); err == nil {
@@ -129,7 +140,11 @@ func ckNeeds(v *view, p string, pr *program, decls *declIndex) *datasets.Needs {
 	var queue []string
 	for _, f := range pr.order {
 		seen[f] = true
-		queue = append(queue, scanHeader(v.t, f, pr.raw[f]).includes...)
+		h := scanHeader(v.t, f, pr.raw[f])
+		queue = append(queue, h.includes...)
+		for _, d := range h.defines {
+			defined[d] = true
+		}
 	}
 	found := map[string]bool{}
 	for len(queue) > 0 {
@@ -144,6 +159,9 @@ func ckNeeds(v *view, p string, pr *program, decls *declIndex) *datasets.Needs {
 		for _, b := range info.builtins {
 			found[b] = true
 		}
+		for _, d := range info.defines {
+			defined[d] = true
+		}
 		queue = append(queue, info.includes...)
 	}
 	for _, bn := range ckBuiltinNeeds {
@@ -155,11 +173,11 @@ func ckNeeds(v *view, p string, pr *program, decls *declIndex) *datasets.Needs {
 		}
 	}
 	if n.MinHIP == "" && len(n.Defines) == 0 {
-		return nil
+		return nil, defined
 	}
 	sort.Strings(n.Defines)
 	n.Reason = strings.Join(reasons, "; ")
-	return n
+	return n, defined
 }
 
 // blankCMake drops CMake comments.

@@ -25,7 +25,7 @@ var tileIncludeRe = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*[<"]ck_ti
 func ckTileNeeds(v *view, p string, pr *program, decls *declIndex) *datasets.Needs {
 	var n *datasets.Needs
 	if decls != nil {
-		n = ckNeeds(v, p, pr, decls)
+		n, _ = ckNeeds(v, p, pr, decls)
 	}
 	if !tileIncludeRe.MatchString(pr.allRaw()) {
 		return n

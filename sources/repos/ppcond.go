@@ -6,106 +6,164 @@ import (
 	"strings"
 )
 
-// ppBranch says whether the code at off is compiled: it walks the
-// conditional preprocessor lines of code (comments blanked) before off,
-// evaluating each condition with the macros defined so far. defs holds the
-// macros the build defines (-D, as name or name=value); #define lines in
-// code itself are added as the walk meets them in a compiled branch.
+// The preprocessor's view of a program, as far as kforge can know it: which
+// #if branches are compiled, from the file's own #define/#undef lines, the
+// build's -D defines and the build's options.
 //
-// A condition is known only when every identifier in it is a macro the
-// walk knows (defined here or in defs) or sits under defined() and is one
-// of the build's own options (buildMacros, off unless defs has it): a
-// macro from a header kforge does not read, or the compiler's own
-// (__gfx90a__), leaves the answer unknown. known is false then, and
-// compiled says nothing. An include guard counts as compiled.
-func ppBranch(code []byte, off int, defs []string, buildMacros map[string]bool) (compiled, known bool, cond string) {
-	macros := map[string]string{}
+// A condition is known only when every macro in it is one the walk knows:
+// defined here or by the build (-D), or one of the build's own options
+// (buildMacros: macros the root CMakeLists defines only under an option,
+// so undefined unless the task's build asks), which defined() reads as
+// off. A macro from a header kforge does not read, or the compiler's own
+// (__gfx90a__), leaves the answer unknown, and so does a macro that a
+// #define or #undef in an unknown branch may have changed. An include
+// guard counts as compiled.
+
+type ppFrame struct {
+	taken, active, known bool // a branch already taken; this branch compiled; conditions known
+	cond                 string
+}
+
+type ppWalker struct {
+	macros map[string]string
+	unsure map[string]bool // changed in a branch whose state is unknown
+	off    map[string]bool // #undef'd in a compiled branch: known undefined
+	build  map[string]bool
+	stack  []ppFrame
+}
+
+func newPPWalker(defs []string, buildMacros map[string]bool) *ppWalker {
+	w := &ppWalker{macros: map[string]string{}, unsure: map[string]bool{}, off: map[string]bool{}, build: buildMacros,
+		stack: []ppFrame{{active: true, known: true}}}
 	for _, d := range defs {
 		name, val, ok := strings.Cut(d, "=")
 		if !ok {
 			val = "1"
 		}
-		macros[name] = val
+		w.macros[name] = val
 	}
-	type frame struct {
-		taken, active, known bool // a branch already taken; this branch compiled; conditions known
-		cond                 string
+	return w
+}
+
+func (w *ppWalker) top() *ppFrame { return &w.stack[len(w.stack)-1] }
+
+// directive applies one directive line (dir without '#', rest its text);
+// guard says it opens the file's include guard.
+func (w *ppWalker) directive(dir, rest string, guard bool) {
+	parent := w.top()
+	switch dir {
+	case "define", "undef":
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			return
+		}
+		name, _, _ := strings.Cut(f[0], "(")
+		switch {
+		case !parent.known:
+			w.unsure[name] = true
+		case !parent.active:
+		case dir == "undef":
+			delete(w.macros, name)
+			delete(w.unsure, name)
+			w.off[name] = true
+		case strings.Contains(f[0], "("):
+			w.unsure[name] = true // a function-like macro: not a value
+		default:
+			w.macros[name] = strings.Join(f[1:], " ")
+			delete(w.unsure, name)
+			delete(w.off, name)
+		}
+	case "if", "ifdef", "ifndef":
+		expr := rest
+		switch dir {
+		case "ifdef":
+			expr = "defined(" + rest + ")"
+		case "ifndef":
+			expr = "!defined(" + rest + ")"
+		}
+		v, ok := w.eval(expr)
+		if guard {
+			v, ok = true, true
+		}
+		w.stack = append(w.stack, ppFrame{known: parent.known && ok, active: parent.active && v, taken: v, cond: "#" + dir + " " + rest})
+	case "elif", "else":
+		if len(w.stack) == 1 {
+			return
+		}
+		f := w.top()
+		outer := w.stack[len(w.stack)-2]
+		v, ok := true, true
+		if dir == "elif" {
+			v, ok = w.eval(rest)
+		}
+		f.known = f.known && ok
+		f.active = outer.active && !f.taken && v
+		f.taken = f.taken || v
+		f.cond = strings.TrimSpace("#" + dir + " " + rest)
+	case "endif":
+		if len(w.stack) > 1 {
+			w.stack = w.stack[:len(w.stack)-1]
+		}
 	}
-	stack := []frame{{active: true, known: true}}
-	top := func() *frame { return &stack[len(stack)-1] }
+}
+
+// walk calls fn after each directive line of code (m: its match in ppLine).
+func ppWalk(code []byte, w *ppWalker, fn func(m []int) bool) {
 	ms := ppLine.FindAllSubmatchIndex(code, -1)
 	guard := len(ms) >= 2 && string(code[ms[0][2]:ms[0][3]]) == "ifndef" && string(code[ms[1][2]:ms[1][3]]) == "define"
 	for k, m := range ms {
-		if m[0] >= off {
-			break
+		if !fn(m) {
+			return
 		}
-		dir := string(code[m[2]:m[3]])
-		rest := strings.TrimSpace(string(code[m[3]:m[1]]))
-		parent := top()
-		switch dir {
-		case "define":
-			if parent.active && parent.known {
-				f := strings.Fields(rest)
-				if len(f) > 0 && !strings.Contains(f[0], "(") {
-					macros[f[0]] = strings.Join(f[1:], " ")
-				}
-			}
-		case "if", "ifdef", "ifndef":
-			expr := rest
-			switch dir {
-			case "ifdef":
-				expr = "defined(" + rest + ")"
-			case "ifndef":
-				expr = "!defined(" + rest + ")"
-			}
-			v, ok := ppEval(expr, macros, buildMacros)
-			if k == 0 && guard {
-				v, ok = true, true
-			}
-			f := frame{known: parent.known && ok, cond: "#" + dir + " " + rest}
-			f.active = parent.active && v
-			f.taken = v
-			stack = append(stack, f)
-		case "elif", "else":
-			if len(stack) == 1 {
-				continue
-			}
-			f := top()
-			outer := stack[len(stack)-2]
-			v, ok := true, true
-			if dir == "elif" {
-				v, ok = ppEval(rest, macros, buildMacros)
-			}
-			f.known = f.known && ok
-			f.active = outer.active && !f.taken && v
-			f.taken = f.taken || v
-			f.cond = "#" + dir + " " + rest
-		case "endif":
-			if len(stack) > 1 {
-				stack = stack[:len(stack)-1]
-			}
-		}
+		w.directive(string(code[m[2]:m[3]]), strings.TrimSpace(string(code[m[3]:m[1]])), k == 0 && guard)
 	}
-	t := top()
-	return t.active, t.known, strings.TrimSpace(t.cond)
 }
 
-var ppToken = regexp.MustCompile(`\s*(defined|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+|\d+[uUlL]*|&&|\|\||==|!=|<=|>=|[()!<>])`)
+// ppBranch says whether the code at off is compiled (see the walker), and
+// whether that is known, with the condition of its innermost branch.
+func ppBranch(code []byte, off int, defs []string, buildMacros map[string]bool) (compiled, known bool, cond string) {
+	w := newPPWalker(defs, buildMacros)
+	ppWalk(code, w, func(m []int) bool { return m[0] < off })
+	t := w.top()
+	return t.active, t.known, t.cond
+}
 
-// ppEval evaluates a #if expression: integers, macros, defined(),
-// !, &&, ||, comparisons and parentheses. ok is false for anything else
-// and for a macro whose value it cannot know.
-func ppEval(expr string, macros map[string]string, buildMacros map[string]bool) (v, ok bool) {
-	n, ok := (&ppParser{macros: macros, build: buildMacros}).eval(expr)
+// ppDeadSpans are the byte spans of code in branches known not to be
+// compiled (the text between a branch's directive line and the next
+// directive of its #if), for searches that must see only compiled code.
+func ppDeadSpans(code []byte, defs []string, buildMacros map[string]bool) [][2]int {
+	w := newPPWalker(defs, buildMacros)
+	var spans [][2]int
+	dead := func() bool { t := w.top(); return len(w.stack) > 1 && t.known && !t.active }
+	prev := -1 // end of the last directive line
+	ppWalk(code, w, func(m []int) bool {
+		if prev >= 0 && dead() {
+			spans = append(spans, [2]int{prev, m[0]})
+		}
+		prev = m[1]
+		return true
+	})
+	if prev >= 0 && dead() {
+		spans = append(spans, [2]int{prev, len(code)})
+	}
+	return spans
+}
+
+var ppToken = regexp.MustCompile(`^\s*(defined\b|[A-Za-z_]\w*|0[xX][0-9a-fA-F]+|\d+[uUlL]*|&&|\|\||==|!=|<=|>=|[()!<>])`)
+
+// eval evaluates a #if expression: integers, macros, defined(), !, &&,
+// ||, comparisons and parentheses. ok is false for anything else and for
+// a macro whose value the walk cannot know.
+func (w *ppWalker) eval(expr string) (v, ok bool) {
+	n, ok := (&ppParser{w: w}).eval(expr)
 	return n != 0, ok
 }
 
 type ppParser struct {
-	toks   []string
-	i      int
-	macros map[string]string
-	build  map[string]bool
-	depth  int
+	w     *ppWalker
+	toks  []string
+	i     int
+	depth int
 }
 
 func (p *ppParser) peek() string {
@@ -192,41 +250,45 @@ func (p *ppParser) unary() (int64, bool) {
 			}
 			p.i++
 		}
-		if _, ok := p.macros[name]; ok {
+		switch _, def := p.w.macros[name]; {
+		case p.w.unsure[name]:
+			return 0, false
+		case def:
 			return 1, true
 		}
-		// Only the build's own options are known to be off when
-		// nothing defines them.
-		return 0, p.build[name]
+		// Only a macro #undef'd here and the build's own options are known
+		// to be off when nothing defines them.
+		return 0, p.w.off[name] || p.w.build[name]
 	case t != "" && (t[0] >= '0' && t[0] <= '9'):
 		n, err := strconv.ParseInt(strings.TrimRight(t, "uUlL"), 0, 64)
 		return n, err == nil
 	case t != "" && (t[0] == '_' || t[0] >= 'A' && t[0] <= 'Z' || t[0] >= 'a' && t[0] <= 'z'):
-		val, ok := p.macros[t]
-		if !ok || p.depth > 8 {
+		val, ok := p.w.macros[t]
+		if !ok && p.w.off[t] && !p.w.unsure[t] {
+			return 0, true // an undefined name is 0
+		}
+		if !ok || p.w.unsure[t] || p.depth > 8 {
 			return 0, false
 		}
-		v, good := (&ppParser{macros: p.macros, build: p.build, depth: p.depth + 1}).eval(val)
-		return v, good
+		return (&ppParser{w: p.w, depth: p.depth + 1}).eval(val)
 	}
 	return 0, false
 }
 
-// eval evaluates a macro's replacement text as an expression.
+// eval evaluates text (a condition or a macro's replacement) as an
+// expression.
 func (p *ppParser) eval(text string) (int64, bool) {
-	if strings.TrimSpace(text) == "" {
-		return 0, false // defined empty: not a number
-	}
-	var toks []string
 	for rest := strings.TrimSpace(text); rest != ""; rest = strings.TrimSpace(rest) {
 		m := ppToken.FindStringSubmatchIndex(rest)
-		if m == nil || m[0] != 0 {
+		if m == nil {
 			return 0, false
 		}
-		toks = append(toks, rest[m[2]:m[3]])
+		p.toks = append(p.toks, rest[m[2]:m[3]])
 		rest = rest[m[1]:]
 	}
-	p.toks = toks
+	if len(p.toks) == 0 {
+		return 0, false // defined empty: not a number
+	}
 	v, ok := p.or()
 	return v, ok && p.i == len(p.toks)
 }

@@ -35,6 +35,12 @@ func TestPPBranch(t *testing.T) {
 		{"comparison", "#define N 4\n#if N >= 2 && (N < 8 || 0)\n@\n#endif\n", nil, true, true, ""},
 		{"value with -D", "#if LEVEL > 1\n@\n#endif\n", []string{"LEVEL=3"}, true, true, ""},
 		{"function-like", "#if FOO(1)\n@\n#endif\n", nil, false, false, ""},
+		{"undef", "#define FAST 1\n#undef FAST\n#ifdef FAST\n@\n#endif\n", nil, false, true, "#ifdef FAST"},
+		{"undef of a -D", "#undef OPT_MACRO\n#ifdef OPT_MACRO\nx\n#else\n@\n#endif\n", []string{"OPT_MACRO"}, true, true, "#else"},
+		{"undef then value", "#define FAST 1\n#undef FAST\n#if FAST\n@\n#endif\n", nil, false, true, ""},
+		{"define in an unknown branch", "#if UNKNOWN_HEADER_MACRO\n#define OPT_MACRO\n#endif\n#ifdef OPT_MACRO\n@\n#endif\n", nil, false, false, ""},
+		{"defined spelled into a name", "#define definedX 1\n#if definedX\n@\n#endif\n", nil, true, true, ""},
+		{"defined without parentheses", "#if defined OPT_MACRO || 0\n@\n#endif\n", []string{"OPT_MACRO"}, true, true, ""},
 	} {
 		off := strings.Index(tc.src, "@")
 		compiled, known, cond := ppBranch(blank([]byte(tc.src)), off, tc.defs, build)
@@ -43,6 +49,27 @@ func TestPPBranch(t *testing.T) {
 		}
 		if tc.cond != "" && cond != tc.cond {
 			t.Errorf("%s: condition %q, want %q", tc.name, cond, tc.cond)
+		}
+	}
+}
+
+// TestPPDeadSpans: the text of branches known not compiled, nothing of a
+// compiled or unknown branch.
+func TestPPDeadSpans(t *testing.T) {
+	src := "#define FAST 1\n#if FAST\nlive1\n#else\ndead1\n#endif\n#if UNKNOWN\nmaybe\n#endif\n#if 0\ndead2\n#if 1\ndead3\n#endif\n#endif\nlive2\n"
+	var dead []string
+	for _, sp := range ppDeadSpans(blank([]byte(src)), nil, nil) {
+		dead = append(dead, strings.TrimSpace(src[sp[0]:sp[1]]))
+	}
+	got := strings.Join(dead, "|")
+	for _, want := range []string{"dead1", "dead2", "dead3"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dead spans %q lack %s", got, want)
+		}
+	}
+	for _, not := range []string{"live1", "live2", "maybe"} {
+		if strings.Contains(got, not) {
+			t.Errorf("dead spans %q hold %s", got, not)
 		}
 	}
 }

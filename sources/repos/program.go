@@ -1,6 +1,7 @@
 package repos
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"regexp"
@@ -79,6 +80,28 @@ func (pr *program) all() string {
 	var sb strings.Builder
 	for _, p := range pr.order {
 		sb.Write(pr.code[p])
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+// allWithout is all with the spans dead(file, code) returns blanked
+// (newlines kept), e.g. preprocessor branches that are not compiled.
+func (pr *program) allWithout(dead func(f string, code []byte) [][2]int) string {
+	var sb strings.Builder
+	for _, p := range pr.order {
+		code := pr.code[p]
+		if spans := dead(p, code); len(spans) > 0 {
+			code = bytes.Clone(code)
+			for _, s := range spans {
+				for i := s[0]; i < s[1]; i++ {
+					if code[i] != '\n' {
+						code[i] = ' '
+					}
+				}
+			}
+		}
+		sb.Write(code)
 		sb.WriteByte('\n')
 	}
 	return sb.String()

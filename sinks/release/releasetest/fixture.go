@@ -41,7 +41,8 @@ type Spec struct {
 // TaskSpec describes one fixture task and its variants.
 type TaskSpec struct {
 	Op       string
-	Family   string // Task.Family, when set
+	Family   string   // Task.Family, when set
+	Dtypes   []string // Task.Dtypes, when set (else fp32)
 	Variants []Spec
 }
 
@@ -70,6 +71,9 @@ func WriteShard(dir string, specs []TaskSpec, firstTask int) (*datasets.ShardDat
 	for ti, ts := range specs {
 		t := MakeTask(ts.Op, firstTask+ti)
 		t.Family = ts.Family
+		if ts.Dtypes != nil {
+			t.Dtypes = ts.Dtypes
+		}
 		d.Tasks = append(d.Tasks, t)
 		ids := map[int]string{}
 		for _, s := range ts.Variants {

@@ -1,5 +1,7 @@
 // A getopt example: with no arguments, main runs two default problems
-// spelt as literal lists in its calls; the reduced-dimension list stays.
+// spelt as literal lists in its calls, each with the dimensions it reduces
+// ({0, 1, 2}): the sizes move the first problem's kept dimension (512);
+// the reduced-dimension lists stay.
 #include <cstddef>
 #include <cstdio>
 #include <vector>

@@ -22,9 +22,12 @@ static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecializa
 #define USE_WIDE_TILE 1
 
 #if USE_WIDE_TILE
-using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 256, 128, 64, 16, 4, 4, S<4, 64>, 8>;
+// The compiled branch pads every dimension; the other pads none.
+static constexpr auto GemmSpec = ck::tensor_operation::device::GemmSpecialization::MNKPadding;
+using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmSpec, 256, 128, 64, 16, 4, 4, S<4, 64>, 8>;
 #else
-using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 128, 64, 64, 16, 4, 4, S<2, 64>, 8>;
+static constexpr auto GemmSpec = ck::tensor_operation::device::GemmSpecialization::Default;
+using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmSpec, 128, 64, 64, 16, 4, 4, S<2, 64>, 8>;
 #endif
 
 #ifdef KFORGE_FIXTURE_WIDE
