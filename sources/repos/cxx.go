@@ -143,7 +143,7 @@ func lineAt(src []byte, off int) int {
 	return bytes.Count(src[:off], []byte{'\n'}) + 1
 }
 
-var ppLine = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b[^\n]*`)
+var ppLine = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define|undef)\b[^\n]*`)
 
 // condSpans returns the byte spans that lie inside a conditional
 // preprocessor block (#if/#ifdef/#ifndef … #endif). An include guard around

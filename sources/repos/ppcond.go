@@ -86,15 +86,20 @@ func (w *ppWalker) directive(dir, rest string, guard bool) {
 			v, ok = true, true
 		}
 		w.stack = append(w.stack, ppFrame{known: parent.known && ok, active: parent.active && v, taken: v, cond: "#" + dir + " " + rest})
-	case "elif", "else":
+	case "elif", "elifdef", "elifndef", "else":
 		if len(w.stack) == 1 {
 			return
 		}
 		f := w.top()
 		outer := w.stack[len(w.stack)-2]
 		v, ok := true, true
-		if dir == "elif" {
+		switch dir {
+		case "elif":
 			v, ok = w.eval(rest)
+		case "elifdef":
+			v, ok = w.eval("defined(" + rest + ")")
+		case "elifndef":
+			v, ok = w.eval("!defined(" + rest + ")")
 		}
 		f.known = f.known && ok
 		f.active = outer.active && !f.taken && v

@@ -40,6 +40,8 @@ func TestPPBranch(t *testing.T) {
 		{"undef then value", "#define FAST 1\n#undef FAST\n#if FAST\n@\n#endif\n", nil, false, true, ""},
 		{"define in an unknown branch", "#if UNKNOWN_HEADER_MACRO\n#define OPT_MACRO\n#endif\n#ifdef OPT_MACRO\n@\n#endif\n", nil, false, false, ""},
 		{"defined spelled into a name", "#define definedX 1\n#if definedX\n@\n#endif\n", nil, true, true, ""},
+		{"elifdef", "#if 0\nx\n#elifdef OPT_MACRO\n@\n#endif\n", []string{"OPT_MACRO"}, true, true, "#elifdef OPT_MACRO"},
+		{"elifndef", "#if 0\nx\n#elifndef OPT_MACRO\n@\n#endif\n", nil, true, true, "#elifndef OPT_MACRO"},
 		{"defined without parentheses", "#if defined OPT_MACRO || 0\n@\n#endif\n", []string{"OPT_MACRO"}, true, true, ""},
 	} {
 		off := strings.Index(tc.src, "@")
