@@ -485,7 +485,7 @@ func runtimeOnly(pr *program, name, file string, decl int) bool {
 						return false
 					}
 					if j >= 0 && code[j] == ')' {
-						if o := matchOpenParen(code, j); o > 0 {
+						if o := openParen(string(code), j); o > 0 {
 							k := o - 1
 							for k >= 0 && (code[k] == ' ' || code[k] == '\t') {
 								k--
@@ -515,23 +515,6 @@ func runtimeOnly(pr *program, name, file string, decl int) bool {
 		}
 	}
 	return uses > 0
-}
-
-// matchOpenParen is the index of the '(' that the ')' at close closes, or -1.
-func matchOpenParen(code []byte, close int) int {
-	depth := 0
-	for i := close; i >= 0; i-- {
-		switch code[i] {
-		case ')':
-			depth++
-		case '(':
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
 }
 
 // kforgeSizeHelper is inserted at the top of a file whose size constants

@@ -2,23 +2,8 @@
 // Copyright (c) 2026 kforge fixture authors
 // A GEMM that reports its work in convolution terms: it uses the
 // convolution parameters without being a conv op, so it links their source.
-#include "../01_gemm/common.hpp"
+#include "fp16_gemm.hpp"
 #include "ck/library/utility/convolution_parameter.hpp"
-
-using ADataType   = F16;
-using BDataType   = F16;
-using CDataType   = F16;
-using AccDataType = F32;
-
-using ALayout = Row;
-using BLayout = Col;
-using CLayout = Row;
-
-using AElementOp = PassThrough;
-using BElementOp = PassThrough;
-using CElementOp = PassThrough;
-
-static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecialization::Default;
 
 using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 256, 64, 64, 16, 4, 4, S<4, 64>, 8>;
 

@@ -2,22 +2,7 @@
 // Copyright (c) 2026 kforge fixture authors
 // Two instances behind a switch the file sets itself: the first is
 // compiled, the second never is; a third needs a build option not asked for.
-#include "../01_gemm/common.hpp"
-
-using ADataType   = F16;
-using BDataType   = F16;
-using CDataType   = F16;
-using AccDataType = F32;
-
-using ALayout = Row;
-using BLayout = Col;
-using CLayout = Row;
-
-using AElementOp = PassThrough;
-using BElementOp = PassThrough;
-using CElementOp = PassThrough;
-
-static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecialization::Default;
+#include "fp16_gemm.hpp"
 
 #define USE_WIDE_TILE 1
 

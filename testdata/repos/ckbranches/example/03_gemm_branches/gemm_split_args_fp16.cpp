@@ -2,22 +2,7 @@
 // Copyright (c) 2026 kforge fixture authors
 // The instance's argument list itself is split by a conditional: no one
 // span of text is the instance, so it is skipped with its reason.
-#include "../01_gemm/common.hpp"
-
-using ADataType   = F16;
-using BDataType   = F16;
-using CDataType   = F16;
-using AccDataType = F32;
-
-using ALayout = Row;
-using BLayout = Col;
-using CLayout = Row;
-
-using AElementOp = PassThrough;
-using BElementOp = PassThrough;
-using CElementOp = PassThrough;
-
-static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecialization::Default;
+#include "fp16_gemm.hpp"
 
 using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle
 #if 0

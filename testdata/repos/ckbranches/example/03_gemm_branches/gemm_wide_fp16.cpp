@@ -3,22 +3,7 @@
 // Built only with USE_FIXTURE_WIDE, which defines the macro it tests: its
 // task records that need and compiles with the macro defined.
 #ifdef KFORGE_FIXTURE_WIDE
-#include "../01_gemm/common.hpp"
-
-using ADataType   = F16;
-using BDataType   = F16;
-using CDataType   = F16;
-using AccDataType = F32;
-
-using ALayout = Row;
-using BLayout = Col;
-using CLayout = Row;
-
-using AElementOp = PassThrough;
-using BElementOp = PassThrough;
-using CElementOp = PassThrough;
-
-static constexpr auto GemmDefault = ck::tensor_operation::device::GemmSpecialization::Default;
+#include "fp16_gemm.hpp"
 
 using DeviceGemmInstance = ck::tensor_operation::device::DeviceGemm_Xdl_CShuffle<ALayout, BLayout, CLayout, ADataType, BDataType, CDataType, AccDataType, AElementOp, BElementOp, CElementOp, GemmDefault, 256, 64, 128, 16, 4, 4, S<4, 64>, 8>;
 
