@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -297,19 +298,40 @@ type Facts struct {
 	Kernels  []Kernel
 	Declared map[string]bool
 	Calls    map[string]bool
+	// Decls weighs the reference's top-level declarations of each kernel
+	// name (declShape): a candidate may declare a kernel's name no more,
+	// and no otherwise, than the reference does.
+	Decls map[string]int
+}
+
+// declShape is what one top-level declaration of a function adds to its
+// name's weight: 1, and 1<<10 more for a template, so a plain overload
+// and a template one both show against what the reference declares.
+func declShape(d *Node) int {
+	if d.Kind == "FunctionTemplateDecl" {
+		return 1 + 1<<10
+	}
+	return 1
 }
 
 // ReferenceFacts reads the reference region's AST. The reference itself
 // must pass CheckAST against its own facts.
 func ReferenceFacts(ns *Node) Facts {
-	f := Facts{Declared: map[string]bool{}, Calls: map[string]bool{}}
+	f := Facts{Declared: map[string]bool{}, Calls: map[string]bool{}, Decls: map[string]int{}}
+	weight := map[string]int{}
 	for _, d := range ns.Inner {
 		if d.Name != "" {
 			f.Declared[d.Name] = true
 		}
-		if fn := function(d); fn != nil && hasAttr(fn, "CUDAGlobalAttr") {
-			f.Kernels = append(f.Kernels, Kernel{Name: fn.Name, Type: qualType(fn.Type)})
+		if fn := function(d); fn != nil {
+			weight[fn.Name] += declShape(d)
+			if hasAttr(fn, "CUDAGlobalAttr") && !slices.ContainsFunc(f.Kernels, func(k Kernel) bool { return k.Name == fn.Name }) {
+				f.Kernels = append(f.Kernels, Kernel{Name: fn.Name, Type: qualType(fn.Type)})
+			}
 		}
+	}
+	for _, k := range f.Kernels {
+		f.Decls[k.Name] = weight[k.Name]
 	}
 	walk(ns, func(n *Node) {
 		if n.Referenced != nil && isFunctionKind(n.Referenced.Kind) {
@@ -849,11 +871,17 @@ var neverCallable = map[string]bool{
 func (c *checker) kernels(cand *Node) *Rejection {
 	have := map[string]string{}
 	count := map[string]int{}
+	refType := map[string]string{}
+	for _, k := range c.ref.Kernels {
+		refType[k.Name] = k.Type
+	}
 	for _, d := range cand.Inner {
 		if fn := function(d); fn != nil {
-			count[fn.Name]++
-			if d.Kind == "FunctionTemplateDecl" {
-				count[fn.Name] += 1 << 10 // a template overload of a kernel name
+			count[fn.Name] += declShape(d)
+			if want, ok := refType[fn.Name]; ok && qualType(fn.Type) != want {
+				// An overload of a kernel's name: the harness's launch
+				// could resolve to it, unchecked.
+				return reject(RuleSignature, "kernel %s is declared again with type %s (an overload of the same name): the harness's launch must resolve to the one kernel checked", fn.Name, qualType(fn.Type))
 			}
 			if hasAttr(fn, "CUDAGlobalAttr") {
 				have[fn.Name] = qualType(fn.Type)
@@ -861,7 +889,7 @@ func (c *checker) kernels(cand *Node) *Rejection {
 		}
 	}
 	for _, k := range c.ref.Kernels {
-		if count[k.Name] > 1 {
+		if count[k.Name] > max(c.ref.Decls[k.Name], 1) {
 			// Another overload (a template, say) could be the one the
 			// harness's launch resolves to, unchecked.
 			return reject(RuleSignature, "kernel %s is declared more than once (an overload or template of the same name): the harness's launch must resolve to the one kernel checked", k.Name)

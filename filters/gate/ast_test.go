@@ -42,54 +42,70 @@ var (
 func loadFixture(t testing.TB) *astFixture {
 	t.Helper()
 	fixtureOnce.Do(func() {
-		cc, err := compile.New(context.Background(), compile.Compiler{Kind: compile.HIPCC, Archs: []string{"gfx90a"}, WorkDir: os.TempDir(), Cache: pipeline.NewMemCache()})
-		if err != nil {
-			fixtureErr = err.Error()
-			return
-		}
-		b, err := os.ReadFile("testdata/ast/harness.hip")
-		if err != nil {
-			fixtureErr = err.Error()
-			return
-		}
-		s := string(b)
-		start := strings.Index(s, beginMark) + len(beginMark)
-		end := strings.Index(s, endMark)
-		f := &astFixture{cc: cc, file: s, line: strings.Count(s[:start], "\n") + 1}
-		f.region = datasets.Region{File: "main.hip", Start: start, End: end, Text: s[start:end], Kind: gate.KindHIPKernels,
-			Signatures: []string{"__global__ void poly(const float* x, float* y, int n)"}}
-		f.harness = gate.NewHarness(s[:start], s[end:])
-		ref, log := f.parse(t, f.region.Text)
-		if ref == nil {
-			fixtureErr = "the reference does not parse: " + log
-			return
-		}
-		f.facts = gate.ReferenceFacts(ref)
-		fixture = f
+		fixture, fixtureErr = newASTFixture("testdata/ast/harness.hip", "__global__ void poly(const float* x, float* y, int n)")
 	})
 	if fixture == nil {
-		if os.Getenv("CI") != "" || !strings.Contains(fixtureErr, "not found") {
-			t.Fatalf("AST fixture: %s", fixtureErr)
-		}
-		t.Skip(fixtureErr)
+		skipOrFail(t, fixtureErr)
 	}
 	return fixture
 }
 
-func (f *astFixture) parse(t testing.TB, region string) (*gate.Node, string) {
+func skipOrFail(t testing.TB, why string) {
 	t.Helper()
+	if os.Getenv("CI") != "" || !strings.Contains(why, "not found") {
+		t.Fatalf("AST fixture: %s", why)
+	}
+	t.Skip(why)
+}
+
+// newASTFixture parses the harness file's region (between the markers) as
+// the reference, with the real hipcc front end.
+func newASTFixture(harness string, sigs ...string) (*astFixture, string) {
+	cc, err := compile.New(context.Background(), compile.Compiler{Kind: compile.HIPCC, Archs: []string{"gfx90a"}, WorkDir: os.TempDir(), Cache: pipeline.NewMemCache()})
+	if err != nil {
+		return nil, err.Error()
+	}
+	b, err := os.ReadFile(harness)
+	if err != nil {
+		return nil, err.Error()
+	}
+	s := string(b)
+	start := strings.Index(s, beginMark) + len(beginMark)
+	end := strings.Index(s, endMark)
+	f := &astFixture{cc: cc, file: s, line: strings.Count(s[:start], "\n") + 1}
+	f.region = datasets.Region{File: "main.hip", Start: start, End: end, Text: s[start:end], Kind: gate.KindHIPKernels, Signatures: sigs}
+	f.harness = gate.NewHarness(s[:start], s[end:])
+	ref, log := f.parse(nil, f.region.Text)
+	if ref == nil {
+		return nil, "the reference does not parse: " + log
+	}
+	f.facts = gate.ReferenceFacts(ref)
+	return f, ""
+}
+
+// parse parses a region in the fixture's harness; with t nil, an error
+// is the returned log.
+func (f *astFixture) parse(t testing.TB, region string) (*gate.Node, string) {
+	fail := func(err error) (*gate.Node, string) {
+		if t == nil {
+			return nil, err.Error()
+		}
+		t.Helper()
+		t.Fatal(err)
+		return nil, ""
+	}
 	tu := gate.TranslationUnit(f.file, f.region.Start, f.region.End, region)
 	job := compile.Job{Files: []datasets.File{{Path: "main.hip", Content: tu}}, Flags: []string{"-std=c++17"}}
 	p, err := f.cc.Parse(context.Background(), job, "main.hip", gate.RegionNamespace)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	if !p.OK {
 		return nil, p.Log
 	}
 	n, err := gate.ParseDump(p.AST, "main.hip")
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	return n, ""
 }
@@ -244,4 +260,32 @@ func FuzzASTGate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestASTTemplateKernel: a task whose kernel is a template (as many
+// rocm-examples and hip-tests samples are) passes its own gate, and so
+// does a candidate that keeps the template; another template or a plain
+// overload of the kernel's name is still rejected.
+func TestASTTemplateKernel(t *testing.T) {
+	f, why := newASTFixture("testdata/ast_template/harness.hip", "template <unsigned int BlockSize> __global__ void block_sum(const float* in, float* out, unsigned int n)")
+	if f == nil {
+		skipOrFail(t, why)
+	}
+	ref := f.region.Text
+	tmpl := strings.Replace(ref, "sum += in[i];", "sum += in[i] * 1.0f;", 1)
+	if tmpl == ref {
+		t.Fatal("the fixture's region changed: update the candidate")
+	}
+	for _, tc := range []struct{ name, region, want string }{
+		{"the reference", ref, "ok"},
+		{"the template, rewritten", tmpl, "ok"},
+		{"a plain overload", ref + "__global__ void block_sum(const float* in, float* out, unsigned int n) { if (n) out[0] = in[0]; }\n", gate.RuleSignature},
+		{"a second template", ref + "template <int B, int C> __global__ void block_sum(const float* in, float* out, unsigned int n) { if (n) out[0] = in[0]; }\n", gate.RuleSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ast, detail := f.check(t, tc.region); ast != tc.want {
+				t.Fatalf("the AST check says %s (%s), want %s", ast, detail, tc.want)
+			}
+		})
+	}
 }
