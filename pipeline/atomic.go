@@ -111,37 +111,56 @@ func processGone(pid int) bool {
 	return errors.Is(err, syscall.ESRCH)
 }
 
+// staleTemp reports whether d is a temporary entry whose maker is gone: a
+// process of this host that no longer exists, or, for makers on other
+// hosts of a shared filesystem (who cannot be asked), one older than maxAge.
+func staleTemp(d fs.DirEntry, maxAge time.Duration) bool {
+	host, pid, ok := tempOwner(d.Name())
+	if !ok {
+		return false
+	}
+	if host == hostTag() && pid != os.Getpid() && processGone(pid) {
+		return true
+	}
+	info, err := d.Info()
+	return err == nil && time.Since(info.ModTime()) > maxAge
+}
+
 // SweepTemp removes, under root, the temporary files of writers that died
-// before renaming them: those whose owner (named in the file name) was a
-// process of this host that no longer exists, and any older than maxAge
-// (owners on other hosts of a shared filesystem cannot be asked). It returns
-// how many it removed. Errors of single files are ignored: another process
-// may be sweeping too.
+// before renaming them (staleTemp). It returns how many it removed. Errors
+// of single files are ignored: another process may be sweeping too.
 func SweepTemp(root string, maxAge time.Duration) int {
-	me := hostTag()
-	now := time.Now()
 	n := 0
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		host, pid, ok := tempOwner(d.Name())
-		if !ok {
-			return nil
-		}
-		stale := host == me && pid != os.Getpid() && processGone(pid)
-		if !stale {
-			info, err := d.Info()
-			if err != nil {
-				return nil
-			}
-			stale = now.Sub(info.ModTime()) > maxAge
-		}
-		if stale && os.Remove(p) == nil {
+		if err == nil && !d.IsDir() && staleTemp(d, maxAge) && os.Remove(p) == nil {
 			n++
 		}
 		return nil
 	})
+	return n
+}
+
+// MkdirTemp makes a temporary directory in dir named as WriteAtomic names
+// its files (".<base>.tmp-<host>-<pid>-*"), so that what a killed maker
+// leaves is recognised (SweepTempDir).
+func MkdirTemp(dir, base string) (string, error) {
+	return os.MkdirTemp(dir, tmpPrefix(base)+"*")
+}
+
+// SweepTempDir removes dir's own temporary entries, files and directories
+// with all they hold, whose maker is gone (staleTemp); it does not look
+// below dir. It returns how many it removed.
+func SweepTempDir(dir string, maxAge time.Duration) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, d := range entries {
+		if staleTemp(d, maxAge) && os.RemoveAll(filepath.Join(dir, d.Name())) == nil {
+			n++
+		}
+	}
 	return n
 }
 

@@ -335,3 +335,40 @@ func TestCachedPutFailureIsNotAResult(t *testing.T) {
 		t.Fatal("stored")
 	}
 }
+
+// TestSweepTempDir: a temporary directory (a clone, say) left by a killed
+// maker is removed with everything in it; a live maker's, another host's
+// recent one and anything not temporary stay.
+func TestSweepTempDir(t *testing.T) {
+	dir := t.TempDir()
+	dead := exec.Command("true")
+	dead.Run()
+	me := hostTag()
+	dirs := map[string]bool{ // name: removed
+		".clone" + tmpMarker + me + "-" + strconv.Itoa(dead.Process.Pid) + "-1": true,
+		".clone" + tmpMarker + me + "-" + strconv.Itoa(os.Getpid()) + "-2":      false,
+		".clone" + tmpMarker + "otherhost-" + strconv.Itoa(os.Getpid()) + "-3":  false,
+		"mirror.git": false,
+	}
+	for name := range dirs {
+		os.MkdirAll(filepath.Join(dir, name, "objects"), 0o755)
+		os.WriteFile(filepath.Join(dir, name, "objects", "pack"), []byte("x"), 0o644)
+	}
+	if n := SweepTempDir(dir, TempMaxAge); n != 1 {
+		t.Errorf("removed %d, want 1", n)
+	}
+	for name, removed := range dirs {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if gone := errors.Is(err, os.ErrNotExist); gone != removed {
+			t.Errorf("%s: removed=%v, want %v", name, gone, removed)
+		}
+	}
+	// MkdirTemp's names are the ones the sweep knows.
+	tmp, err := MkdirTemp(dir, "clone")
+	if err != nil || !IsTempName(filepath.Base(tmp)) {
+		t.Fatalf("MkdirTemp: %s %v", tmp, err)
+	}
+	if _, _, ok := tempOwner(filepath.Base(tmp)); !ok {
+		t.Fatalf("%s: no owner in its name", tmp)
+	}
+}

@@ -449,8 +449,8 @@ func runtimeOnly(pr *program, name, file string, decl int) bool {
 	for _, f := range pr.order {
 		code := pr.code[f]
 		for _, m := range re.FindAllIndex(code, -1) {
-			if f == file && m[0] >= decl && m[0] < decl+len("constexpr ")+len(name)+64 && lineStart(code, m[0]) == lineStart(code, decl) {
-				continue // the declaration itself
+			if f == file && lineStart(code, m[0]) == lineStart(code, decl) {
+				continue // the declaration's own line
 			}
 			uses++
 			line := string(code[lineStart(code, m[0]):m[0]])

@@ -160,6 +160,9 @@ func ensureMirrorOpt(ctx context.Context, cacheDir, url string, offline, partial
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 
+	// A clone a killed process left half done is removed (its maker is
+	// gone); one another live process is making stays.
+	pipeline.SweepTempDir(filepath.Dir(dir), pipeline.TempMaxAge)
 	_, statErr := os.Stat(filepath.Join(dir, "HEAD"))
 	exists := statErr == nil
 	if offline {
@@ -177,7 +180,7 @@ func ensureMirrorOpt(ctx context.Context, cacheDir, url string, offline, partial
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("mirror dir: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".clone-*")
+	tmp, err := pipeline.MkdirTemp(filepath.Dir(dir), "clone")
 	if err != nil {
 		return "", fmt.Errorf("mirror dir: %w", err)
 	}

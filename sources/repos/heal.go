@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"kforge/pipeline"
 )
 
 // A mirror or a checkout in the cache can be damaged (a disk error, a
@@ -50,7 +52,7 @@ func healMirror(ctx context.Context, cacheDir, url string, offline bool) (bool, 
 	if offline && !isLocal(url) {
 		return false, fmt.Errorf("mirror of %s is damaged and offline forbids re-cloning it: %w", redact(url), ferr)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".clone-*")
+	tmp, err := pipeline.MkdirTemp(filepath.Dir(dir), "clone")
 	if err != nil {
 		return false, fmt.Errorf("rebuild mirror: %w", err)
 	}

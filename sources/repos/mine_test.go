@@ -3,7 +3,9 @@ package repos
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"kforge/datasets"
+	"kforge/pipeline"
 )
 
 // checkTask asserts the invariants every mined task must hold.
@@ -533,5 +536,40 @@ func TestMineCKBranches(t *testing.T) {
 		if res.Skipped[reason] != n {
 			t.Errorf("skipped[%q] = %d, want %d (all: %v)", reason, res.Skipped[reason], n, res.Skipped)
 		}
+	}
+}
+
+// TestMirrorSweepsKilledClone: a clone a killed kforge left half done in
+// the cache's git directory is removed by the next mirror there; the
+// mirror is made as usual.
+func TestMirrorSweepsKilledClone(t *testing.T) {
+	if dir := os.Getenv("KFORGE_TEST_LEAVE_CLONE_IN"); dir != "" {
+		// The killed process: it makes its temporary clone and dies.
+		tmp, err := pipeline.MkdirTemp(dir, "clone")
+		if err != nil {
+			os.Exit(2)
+		}
+		os.WriteFile(filepath.Join(tmp, "half"), []byte("x"), 0o644)
+		os.Exit(0)
+	}
+	repo := makeRepo(t, map[string]string{"": fixture("minick")}, nil)
+	cache := t.TempDir()
+	gitDir := filepath.Join(cache, "git")
+	os.MkdirAll(gitDir, 0o755)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMirrorSweepsKilledClone$")
+	cmd.Env = append(os.Environ(), "KFORGE_TEST_LEAVE_CLONE_IN="+gitDir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("leaving a clone: %v %s", err, out)
+	}
+	left, _ := filepath.Glob(filepath.Join(gitDir, ".clone.tmp-*"))
+	if len(left) != 1 {
+		t.Fatalf("the dead process left %v", left)
+	}
+	res := mine(t, Config{Repos: []RepoConfig{{URL: repo, Ref: "HEAD", Kind: "auto"}}}, cache)
+	if len(res.Tasks) == 0 {
+		t.Fatal("no tasks")
+	}
+	if _, err := os.Stat(left[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed clone %s is still there (%v)", left[0], err)
 	}
 }

@@ -74,14 +74,7 @@ func (w *ppWalker) directive(dir, rest string, guard bool) {
 			delete(w.off, name)
 		}
 	case "if", "ifdef", "ifndef":
-		expr := rest
-		switch dir {
-		case "ifdef":
-			expr = "defined(" + rest + ")"
-		case "ifndef":
-			expr = "!defined(" + rest + ")"
-		}
-		v, ok := w.eval(expr)
+		v, ok := w.eval(condExpr(dir, rest))
 		if guard {
 			v, ok = true, true
 		}
@@ -93,13 +86,8 @@ func (w *ppWalker) directive(dir, rest string, guard bool) {
 		f := w.top()
 		outer := w.stack[len(w.stack)-2]
 		v, ok := true, true
-		switch dir {
-		case "elif":
-			v, ok = w.eval(rest)
-		case "elifdef":
-			v, ok = w.eval("defined(" + rest + ")")
-		case "elifndef":
-			v, ok = w.eval("!defined(" + rest + ")")
+		if dir != "else" {
+			v, ok = w.eval(condExpr(dir, rest))
 		}
 		f.known = f.known && ok
 		f.active = outer.active && !f.taken && v
@@ -112,7 +100,21 @@ func (w *ppWalker) directive(dir, rest string, guard bool) {
 	}
 }
 
-// walk calls fn after each directive line of code (m: its match in ppLine).
+// condExpr is the condition of a conditional directive as an #if
+// expression.
+func condExpr(dir, rest string) string {
+	switch {
+	case strings.HasSuffix(dir, "ndef"):
+		return "!defined(" + rest + ")"
+	case strings.HasSuffix(dir, "def"):
+		return "defined(" + rest + ")"
+	}
+	return rest
+}
+
+// ppWalk applies code's directive lines to w in order, calling fn with
+// each one's match in ppLine before it applies; fn returning false stops
+// the walk.
 func ppWalk(code []byte, w *ppWalker, fn func(m []int) bool) {
 	ms := ppLine.FindAllSubmatchIndex(code, -1)
 	guard := len(ms) >= 2 && string(code[ms[0][2]:ms[0][3]]) == "ifndef" && string(code[ms[1][2]:ms[1][3]]) == "define"
